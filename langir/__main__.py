@@ -1,0 +1,3 @@
+from langir.cli import main
+
+main()

@@ -1,0 +1,7 @@
+"""Dataset layer: layouts, safe image/mask IO, samples, splits. Imports nothing else of langir."""
+
+from langir.data.dataset import LangIRDataset, Sample, read_split_file
+from langir.data.imageio import read_image, read_mask
+from langir.data.layout import PRESETS, Layout, resolve_layout
+
+__all__ = ["LangIRDataset", "Sample", "Layout", "PRESETS", "resolve_layout", "read_image", "read_mask", "read_split_file"]

@@ -1,0 +1,221 @@
+"""A LangIR dataset: images + masks + descriptions + split files, read through a `Layout`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from langir.data.atomic import write_text_atomic
+from langir.data.imageio import IMAGE_SUFFIXES, read_image, read_mask
+from langir.data.layout import Layout, discover_ids, resolve_layout
+from langir.errors import DataError
+
+
+@dataclass
+class Sample:
+    """One loaded sample. `mask` is None when the dataset has no mask for it."""
+
+    id: str
+    image: np.ndarray  # float32 H×W in [0, 1]
+    mask: np.ndarray | None  # bool H×W
+    description: str | None
+
+
+def check_id(sample_id: str, where: Path | None = None, line: int | None = None) -> str:
+    """An id is a file stem: not empty, no path separator, no `..`."""
+    loc = f"line {line}: " if line is not None else ""
+    if not sample_id:
+        raise DataError(where, f"{loc}empty id")
+    if "/" in sample_id or "\\" in sample_id or ".." in sample_id or sample_id.startswith("."):
+        raise DataError(where, f"{loc}bad id {sample_id!r}: an id is a file name stem, without '/', '\\' or '..'")
+    return sample_id
+
+
+def read_split_file(path: Path) -> list[str]:
+    """Ids listed in a split file, one a line; blank lines and `#` comments ignored."""
+    if not path.is_file():
+        raise DataError(path, "split file not found")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(path, "split file is not UTF-8 text") from None
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        if entry.lower().endswith(IMAGE_SUFFIXES):
+            entry = entry.rsplit(".", 1)[0]
+        check_id(entry, path, number)
+        if entry in seen:
+            raise DataError(path, f"line {number}: duplicate id {entry!r} (first on line {seen[entry]})")
+        seen[entry] = number
+        ids.append(entry)
+    return ids
+
+
+class LangIRDataset:
+    """Paths and safe loading for one dataset folder.
+
+    >>> ds = LangIRDataset.open("datasets/demo")
+    >>> sample = ds.load(ds.ids("test")[0])
+    """
+
+    def __init__(self, root: str | Path, layout: Layout):
+        self.root = Path(root)
+        self.layout = layout
+        self._split_cache: dict[str, list[str]] = {}
+        self._all_ids: list[str] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        root: str | Path,
+        layout: str = "auto",
+        images: str | None = None,
+        masks: str | None = None,
+        descriptions: str | None = None,
+        splits: dict[str, str] | None = None,
+    ) -> LangIRDataset:
+        """Open a dataset, detecting its layout unless told."""
+        return cls(root, resolve_layout(root, layout, images, masks, descriptions, splits))
+
+    # ---- ids and splits -------------------------------------------------------------------
+    @property
+    def split_names(self) -> list[str]:
+        return list(self.layout.splits)
+
+    def split_ids(self, split: str) -> list[str]:
+        if split not in self.layout.splits:
+            known = ", ".join(self.layout.splits) or "none found"
+            raise DataError(self.root, f"unknown split {split!r} (splits: {known})")
+        if split not in self._split_cache:
+            self._split_cache[split] = read_split_file(self.root / self.layout.splits[split])
+        return list(self._split_cache[split])
+
+    def all_ids(self) -> list[str]:
+        """Every id whose image file exists, discovered from the image folder."""
+        if self._all_ids is None:
+            self._all_ids = discover_ids(self.root, self.layout.images)
+        return list(self._all_ids)
+
+    def ids(self, split: str | None = None) -> list[str]:
+        """Ids of one split, or of the whole image folder when `split` is None."""
+        return self.split_ids(split) if split else self.all_ids()
+
+    def split_of(self) -> dict[str, list[str]]:
+        """Id → names of the splits that list it."""
+        out: dict[str, list[str]] = {}
+        for name in self.split_names:
+            for sample_id in self.split_ids(name):
+                out.setdefault(sample_id, []).append(name)
+        return out
+
+    # ---- paths ---------------------------------------------------------------------------
+    def _path(self, pattern: str, sample_id: str) -> Path:
+        check_id(sample_id)
+        return self.root / pattern.replace("{id}", sample_id)
+
+    def image_path(self, sample_id: str) -> Path:
+        path = self._path(self.layout.images, sample_id)
+        if path.name.endswith(".*"):
+            stem = path.name[:-2]
+            for suffix in IMAGE_SUFFIXES:
+                for cand in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
+                    if cand.exists():
+                        return cand
+            return path.with_name(stem + ".png")
+        return path
+
+    def mask_path(self, sample_id: str) -> Path:
+        return self._path(self.layout.masks, sample_id)
+
+    def description_write_path(self, sample_id: str) -> Path:
+        """Where a new description is written (the layout's own naming)."""
+        return self._path(self.layout.descriptions, sample_id)
+
+    def description_path(self, sample_id: str) -> Path:
+        """The existing description file (any accepted naming), else the write path."""
+        primary = self.description_write_path(sample_id)
+        if primary.exists():
+            return primary
+        for pattern in self.layout.description_alternatives:
+            alt = self._path(pattern, sample_id)
+            if alt.exists():
+                return alt
+        return primary
+
+    def has_mask(self, sample_id: str) -> bool:
+        return self.mask_path(sample_id).is_file()
+
+    def has_description(self, sample_id: str) -> bool:
+        return self.description_path(sample_id).is_file()
+
+    # ---- reading -------------------------------------------------------------------------
+    def read_image(self, sample_id: str) -> np.ndarray:
+        return read_image(self.image_path(sample_id))
+
+    def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+        path = self.mask_path(sample_id)
+        if not path.exists():
+            raise DataError(path, f"mask not found for id {sample_id!r}", sample_id)
+        return read_mask(path, shape)
+
+    def read_description(self, sample_id: str) -> str | None:
+        """The description text, or None when there is no description file."""
+        path = self.description_path(sample_id)
+        if not path.is_file():
+            return None
+        try:
+            return path.read_bytes().decode("utf-8-sig").strip()
+        except UnicodeDecodeError:
+            raise DataError(path, "description is not valid UTF-8", sample_id) from None
+
+    def load(self, sample_id: str, need_mask: bool = True, need_description: bool = False) -> Sample:
+        """Image, mask (size-checked) and description of one id; a DataError names the bad file."""
+        try:
+            image = self.read_image(sample_id)
+            mask = None
+            if need_mask or self.has_mask(sample_id):
+                mask = self.read_mask(sample_id, image.shape)
+            description = self.read_description(sample_id)
+            if need_description and description is None:
+                raise DataError(self.description_path(sample_id), "description not found", sample_id)
+        except DataError as err:
+            err.sample_id = sample_id
+            raise
+        return Sample(sample_id, image, mask, description)
+
+    def iter_samples(
+        self,
+        ids: list[str],
+        skip_bad: bool = False,
+        on_skip: Callable[[str, DataError], None] | None = None,
+        **load_kwargs,
+    ) -> Iterator[Sample]:
+        """Load `ids` in order; with `skip_bad`, report bad ones to `on_skip` instead of raising."""
+        for sample_id in ids:
+            try:
+                yield self.load(sample_id, **load_kwargs)
+            except DataError as err:
+                if not skip_bad:
+                    raise
+                if on_skip is not None:
+                    on_skip(sample_id, err)
+
+    # ---- writing -------------------------------------------------------------------------
+    def write_description(self, sample_id: str, text: str, overwrite: bool = False) -> Path | None:
+        """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written."""
+        existing = self.description_path(sample_id)
+        if existing.exists() and not overwrite:
+            return None
+        path = existing if existing.exists() else self.description_write_path(sample_id)
+        write_text_atomic(path, text.strip() + "\n")
+        return path
+
+    def __repr__(self) -> str:
+        return f"LangIRDataset({str(self.root)!r}, layout={self.layout.name!r})"

@@ -1,0 +1,93 @@
+"""What is in a dataset: counts, sizes, modes, targets per image and target sizes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from langir.data.dataset import LangIRDataset
+from langir.data.imageio import image_info
+from langir.data.positions import find_targets
+from langir.errors import DataError
+
+
+def _summary(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    arr = np.asarray(values, dtype=np.float64)
+    return {
+        "min": float(arr.min()),
+        "median": float(np.median(arr)),
+        "mean": float(arr.mean()),
+        "p95": float(np.percentile(arr, 95)),
+        "max": float(arr.max()),
+    }
+
+
+def inspect_dataset(
+    ds: LangIRDataset,
+    ids: list[str] | None = None,
+    skip_bad: bool = False,
+    wrap: Callable[[Iterable[str]], Iterable[str]] = lambda it: it,
+) -> dict:
+    """Summarise a dataset. Bad samples raise DataError, or with `skip_bad` are listed under 'skipped'."""
+    ids = ds.all_ids() if ids is None else ids
+    splits = {name: len(ds.split_ids(name)) for name in ds.split_names}
+    listed = {i for name in ds.split_names for i in ds.split_ids(name)}
+    on_disk = set(ds.all_ids())
+    missing_images = sorted(listed - on_disk)
+    sizes: Counter = Counter()
+    modes: Counter = Counter()
+    targets_per_image: Counter = Counter()
+    target_px: list[float] = []
+    target_pct: list[float] = []
+    no_mask: list[str] = []
+    no_description: list[str] = []
+    no_target: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for sample_id in wrap(ids):
+        try:
+            width, height, mode = image_info(ds.image_path(sample_id))
+            if not ds.has_description(sample_id):
+                no_description.append(sample_id)
+            if not ds.has_mask(sample_id):
+                no_mask.append(sample_id)
+                ds.read_image(sample_id)  # still check that the image decodes
+                sizes[f"{width}x{height}"] += 1
+                modes[mode] += 1
+                continue
+            sample = ds.load(sample_id)
+        except DataError as error:
+            if not skip_bad:
+                raise
+            skipped.append({"id": sample_id, "error": str(error)})
+            continue
+        sizes[f"{width}x{height}"] += 1
+        modes[mode] += 1
+        targets = find_targets(sample.mask)
+        targets_per_image[len(targets)] += 1
+        if not targets:
+            no_target.append(sample_id)
+        for target in targets:
+            target_px.append(target.area)
+            target_pct.append(100.0 * target.area / (width * height))
+    return {
+        "root": str(ds.root),
+        **ds.layout.describe(),
+        "image_count": len(on_disk),
+        "checked": len(ids) - len(skipped),
+        "split_counts": splits,
+        "split_ids_without_image": missing_images,
+        "images_without_mask": no_mask,
+        "images_without_description": no_description,
+        "images_without_target": no_target,
+        "image_sizes": dict(sizes.most_common()),
+        "image_modes": dict(modes.most_common()),
+        "targets_per_image": {str(k): v for k, v in sorted(targets_per_image.items())},
+        "targets": len(target_px),
+        "target_area_px": _summary(target_px),
+        "target_area_percent": _summary(target_pct),
+        "skipped": skipped,
+    }
