@@ -8,8 +8,19 @@ import typer
 from rich.table import Table
 
 from langir.cli.common import (
-    DatasetArg, DescriptionsOpt, ImagesOpt, JsonOpt, LayoutOpt, MasksOpt, SplitOpt,
-    open_dataset, out, print_json, selected_ids, track, warn,
+    DatasetArg,
+    DescriptionsOpt,
+    ImagesOpt,
+    JsonOpt,
+    LayoutOpt,
+    MasksOpt,
+    SplitOpt,
+    open_dataset,
+    out,
+    print_json,
+    selected_ids,
+    track,
+    warn,
 )
 
 

@@ -84,10 +84,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     """Regex matching the file name part of `pattern`, capturing the id."""
     name = Path(pattern).name
     head, tail = name.split("{id}", 1)
-    if tail.endswith(".*"):
-        tail_re = re.escape(tail[:-2]) + r"\.(?:png|bmp|jpe?g|tiff?)"
-    else:
-        tail_re = re.escape(tail)
+    tail_re = re.escape(tail[:-2]) + r"\.(?:png|bmp|jpe?g|tiff?)" if tail.endswith(".*") else re.escape(tail)
     return re.compile("^" + re.escape(head) + r"(?P<id>.+?)" + tail_re + "$", re.IGNORECASE)
 
 
