@@ -1,0 +1,1 @@
+"""Describe infrared images in words: offline template provider (more providers to come)."""
