@@ -1,0 +1,1 @@
+"""CLIP loading (open_clip) and the on-disk embedding cache for the target descriptor."""
