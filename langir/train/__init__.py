@@ -1,0 +1,1 @@
+"""Training: config, losses, checkpoints, the training engine and dataset prediction."""
