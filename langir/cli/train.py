@@ -1,0 +1,111 @@
+"""`langir train`: train LGNet / SGEM-UNet / U-Net (and DGSPNet) with the optional CLIP language prior."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from langir.cli.common import (
+    DatasetArg,
+    DescriptionsOpt,
+    ImagesOpt,
+    JsonOpt,
+    LayoutOpt,
+    MasksOpt,
+    SplitOpt,
+    notice,
+    open_dataset,
+    print_json,
+)
+
+_OPT = "Optimisation"
+_LANG = "Language prior"
+_RUN = "Runtime"
+
+
+def train(
+    dataset: DatasetArg,
+    layout: LayoutOpt = "auto",
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    descriptions: DescriptionsOpt = None,
+    split: SplitOpt = None,
+    model: Annotated[str | None, typer.Option("--model", help="lgnet | sgem_unet | unet | dgspnet (default lgnet).", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder (last.pt, best.pt, metrics.csv, config.toml).", show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="TOML file with settings (flags win over it).", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")] = False,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 600).", rich_help_panel=_OPT, show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch size (default 8).", rich_help_panel=_OPT, show_default=False)] = None,
+    size: Annotated[int | None, typer.Option("--size", help="Training crop/pad size, multiple of 32 (default 512).", rich_help_panel=_OPT, show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate of Adan (default 1e-3).", rich_help_panel=_OPT, show_default=False)] = None,
+    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="Weight decay (default 1e-4).", rich_help_panel=_OPT, show_default=False)] = None,
+    warmup_epochs: Annotated[int | None, typer.Option("--warmup-epochs", help="Linear warm-up epochs (default 10).", rich_help_panel=_OPT, show_default=False)] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="cosine | poly decay after warm-up (default cosine).", rich_help_panel=_OPT, show_default=False)] = None,
+    loss: Annotated[str | None, typer.Option("--loss", help="auto | bce_deep | softiou | bce (auto: the model's own).", rich_help_panel=_OPT, show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0).", rich_help_panel=_OPT, show_default=False)] = None,
+    language_prior: Annotated[str | None, typer.Option("--language-prior", help="never | train-only | train+test (default: train-only for lgnet, never otherwise).", rich_help_panel=_LANG, show_default=False)] = None,
+    clip_model: Annotated[str | None, typer.Option("--clip-model", help="open_clip model name (default ViT-B-16).", rich_help_panel=_LANG, show_default=False)] = None,
+    clip_pretrained: Annotated[str | None, typer.Option("--clip-pretrained", help="open_clip weights tag (downloaded) or local checkpoint path; 'none' = untrained (default openai).", rich_help_panel=_LANG, show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto | cpu | cuda (default auto).", rich_help_panel=_RUN, show_default=False)] = None,
+    amp: Annotated[bool | None, typer.Option("--amp/--no-amp", help="bf16 autocast on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
+    channels_last: Annotated[bool | None, typer.Option("--channels-last/--no-channels-last", help="channels_last memory format on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
+    compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the model (default off).", rich_help_panel=_RUN, show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="DataLoader worker processes (default 0).", rich_help_panel=_RUN, show_default=False)] = None,
+    val_every: Annotated[int | None, typer.Option("--val-every", help="Validate every N epochs (default 1).", rich_help_panel=_RUN, show_default=False)] = None,
+    train_split: Annotated[str | None, typer.Option("--train-split", help="Split to train on (default train, else trainval, else all).", show_default=False)] = None,
+    val_split: Annotated[str | None, typer.Option("--val-split", help="Split to validate on (default val, else test).", show_default=False)] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="main | pretrain | both (pretraining: dgspnet only).", rich_help_panel=_RUN, show_default=False)] = None,
+    tensorboard: Annotated[bool | None, typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs to RUN/tb (default on).", rich_help_panel=_RUN, show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a segmentation model; LGNet gets the CLIP target descriptor (text + image embedding).
+
+    Defaults follow LGNet §5.2: Adan, lr 1e-3, 10 warm-up epochs then cosine decay, weight decay
+    1e-4, batch 8, 512×512 random crop/pad + flips, full images at validation. Launch with
+    `torchrun --nproc-per-node N -m langir train …` for several GPUs.
+
+    [bold]Example:[/] langir train datasets/demo --model lgnet --epochs 2 --size 64 --out runs/demo
+    """
+    from langir.errors import ConfigError
+    from langir.train.config import TrainConfig, load_toml
+    from langir.train.engine import train as run_train
+
+    ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
+    values = load_toml(config_file) if config_file else {}
+    flags = {
+        "model": model, "out": str(out) if out else None, "epochs": epochs, "batch_size": batch_size, "size": size,
+        "lr": lr, "weight_decay": weight_decay, "warmup_epochs": warmup_epochs, "schedule": schedule, "loss": loss,
+        "seed": seed, "language_prior": language_prior, "clip_model": clip_model, "device": device, "amp": amp,
+        "channels_last": channels_last, "compile": compile_, "workers": workers, "val_every": val_every,
+        "train_split": train_split, "val_split": val_split, "phase": phase, "tensorboard": tensorboard,
+    }
+    if clip_pretrained is not None:
+        flags["clip_pretrained"] = "" if clip_pretrained.lower() in ("none", "") else clip_pretrained
+    # Bare --split names: the first is the training split, the second the validation split.
+    if selected and train_split is None:
+        flags["train_split"] = selected[0]
+    if len(selected) > 1 and val_split is None:
+        flags["val_split"] = selected[1]
+    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update(dataset=str(dataset), layout=layout, images=images or "", masks=masks or "", descriptions=descriptions or "",
+                  split_files={k: str(v) for k, v in ds.layout.splits.items()})
+    config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").validate()
+    if resume and not out and not values.get("out"):
+        raise ConfigError("--resume needs --out RUN (the run folder to continue)")
+    hook = None
+    if config.model == "dgspnet" and config.phase != "main":
+        from langir.train.dgspnet_pretrain import run_pretrain as hook
+    summary = run_train(config, resume=resume, pretrain_hook=hook, quiet=as_json)
+    summary.pop("rows", None)
+    if as_json:
+        print_json(summary)
+    else:
+        best = summary.get("best") or {}
+        iou = f", best val IoU {best['iou']:.4f} at epoch {best['epoch']}" if "iou" in best else ""
+        notice(f"[green]done[/]: {summary['run']}{iou}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
