@@ -142,11 +142,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def build_descriptors(ds: Any, ids: list[str], config: TrainConfig, with_text: bool, device: str, quiet: bool = False) -> dict[str, dict[str, np.ndarray]]:
+def build_descriptors(ds: Any, ids: list[str], cache: Any, with_text: bool, quiet: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """Read (or compute once, with progress) the CLIP embeddings the run needs."""
-    from langir.language.cache import EmbeddingCache, compute_descriptors
-
-    cache = EmbeddingCache(ds.root, config.clip_model, config.clip_pretrained or None, device=device)
+    from langir.language.cache import compute_descriptors
 
     def wrap(items: list[str]) -> Any:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -261,15 +259,18 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     loss_name, prior, model_kwargs = resolve_model(config)
     train_desc = val_desc = None
     if prior != "never":
+        from langir.language.cache import EmbeddingCache
+
+        cache = EmbeddingCache(ds.root, config.clip_model, config.clip_pretrained or None, device=device)
         # Every rank reads the cache; rank 0 fills it first so others never run CLIP concurrently.
         if dist.main:
-            train_desc = build_descriptors(ds, train_ids, config, True, device, quiet)
-            val_desc = build_descriptors(ds, val_ids, config, prior == "train+test", device, quiet)
+            train_desc = build_descriptors(ds, train_ids, cache, True, quiet)
+            val_desc = build_descriptors(ds, val_ids, cache, prior == "train+test", quiet)
         if dist.world > 1:
             torch.distributed.barrier()
         if not dist.main:
-            train_desc = build_descriptors(ds, train_ids, config, True, device, True)
-            val_desc = build_descriptors(ds, val_ids, config, prior == "train+test", device, True)
+            train_desc = build_descriptors(ds, train_ids, cache, True, True)
+            val_desc = build_descriptors(ds, val_ids, cache, prior == "train+test", True)
         td_dim = len(next(iter(train_desc.values()))["image"])
         model_kwargs.setdefault("td_dim", td_dim)
 
@@ -410,6 +411,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
         last_epoch = epoch
     if writer is not None:
         writer.close()
-    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1, "last_epoch": last_epoch, "best": best,
+    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1,
+            "embeddings_computed": cache.computed if prior != "never" else 0, "last_epoch": last_epoch, "best": best,
             "language_prior": prior, "loss": loss_name, "rows": rows}
 
