@@ -1,0 +1,95 @@
+"""Prompt files: find them (checkout `prompts/` or wheel `langir/prompts/`), parse, fill, hash.
+
+A prompt file has an optional `# role` section (sent as the system message) and a `# task`
+section (the user text sent with the image); `{max_words}` is filled from `--max-words`.
+A file without section headers is all task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langir.errors import ConfigError
+
+STYLES = ("system", "few-shot", "zero-shot")
+
+
+def prompt_dirs() -> list[Path]:
+    """Where prompt files may live: inside the installed package (wheel), then the checkout."""
+    package = Path(__file__).resolve().parent.parent  # langir/
+    return [package / "prompts", package.parent / "prompts"]
+
+
+def find_prompt_file(style: str) -> Path:
+    """The file of a built-in prompt style."""
+    if style not in STYLES:
+        raise ConfigError(f"unknown prompt style {style!r}; choose one of {', '.join(STYLES)}")
+    for folder in prompt_dirs():
+        path = folder / f"{style}.txt"
+        if path.is_file():
+            return path
+    raise ConfigError(f"prompt file {style}.txt not found in " + " or ".join(str(d) for d in prompt_dirs()))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One few-shot example: an image (PNG bytes) and its description."""
+
+    png: bytes
+    text: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A filled prompt: system role (may be empty), user task text, optional few-shot examples."""
+
+    style: str
+    role: str
+    task: str
+    shots: tuple[Shot, ...] = field(default=())
+
+    def digest(self) -> str:
+        """Hash of everything sent besides the image (part of the ledger's request key)."""
+        h = hashlib.sha256(json.dumps([self.role, self.task]).encode())
+        for shot in self.shots:
+            h.update(hashlib.sha256(shot.png).digest())
+            h.update(shot.text.encode())
+        return h.hexdigest()[:16]
+
+
+def parse_prompt(text: str, where: str = "prompt") -> tuple[str, str]:
+    """(role, task) from a prompt file's text."""
+    sections: dict[str, list[str]] = {}
+    current = "task"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.lower() in ("# role", "# system", "# task", "# user"):
+            current = "role" if stripped.lower() in ("# role", "# system") else "task"
+            continue
+        sections.setdefault(current, []).append(line)
+    role = "\n".join(sections.get("role", [])).strip()
+    task = "\n".join(sections.get("task", [])).strip()
+    if not task:
+        raise ConfigError(f"{where}: no task text (add a '# task' section)")
+    return role, task
+
+
+def load_prompt(style: str = "system", prompt_file: str | Path | None = None, max_words: int = 50,
+                shots: tuple[Shot, ...] = ()) -> Prompt:
+    """Read and fill a prompt; `prompt_file` (the user's own) wins over the built-in style."""
+    path = Path(prompt_file) if prompt_file else find_prompt_file(style)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read prompt file {path}: {error}") from error
+    role, task = parse_prompt(raw, str(path))
+    try:
+        role, task = role.replace("{max_words}", str(max_words)), task.replace("{max_words}", str(max_words))
+    except (KeyError, IndexError, ValueError) as error:  # pragma: no cover - replace never raises
+        raise ConfigError(f"{path}: {error}") from error
+    if style == "few-shot" and not shots and not prompt_file:
+        raise ConfigError("few-shot prompting needs examples: --shots-from SPLIT or --shots FILE")
+    return Prompt(style, role, task, tuple(shots))
