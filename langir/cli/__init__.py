@@ -17,6 +17,7 @@ from langir.errors import LangirError
 # (torch, open_clip, SDKs) inside the command functions so `langir --help` stays fast.
 COMMAND_MODULES = [
     "info",
+    "eval_cmd",
     "describe",
     "train",
     "embed",
