@@ -145,6 +145,7 @@ class FrozenTextEncoder(nn.Module):
 def _load_text_encoder(clip_model: str, clip_pretrained: str | None, allow_random_clip: bool) -> tuple[FrozenTextEncoder, Any]:
     from langir.language.clip import TINY_NAME, load_clip
 
+    clip_pretrained = clip_pretrained or None  # the train config spells "no weights" as ""
     if clip_pretrained is None and clip_model != TINY_NAME and not allow_random_clip:
         raise ConfigError(
             f"dgspnet needs CLIP weights for {clip_model}: pass clip_pretrained (tag or local file), "

@@ -5,8 +5,9 @@ Loss per batch: ``L1(recon, image) + contrastive_weight * InfoNCE(t_f, v)`` (sym
 projection of the pooled deepest image feature. Masks and descriptions are not used. A batch of one
 image has no negatives, so its contrastive term is 0.
 
-The training engine calls :func:`run_pretrain` for ``--phase pretrain|both`` and then
-:func:`langir.models.dgspnet.freeze_inversion` before its normal loop.
+The training engine calls :func:`run_pretrain` for ``--phase pretrain|both``; it ends by calling
+:func:`langir.models.dgspnet.freeze_inversion`, so the normal loop that follows keeps the inversion
+net fixed (a model built fresh for phase 2 must call ``freeze_inversion`` itself).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from langir.models.dgspnet import DGSPNet
+from langir.models.dgspnet import DGSPNet, freeze_inversion
 
 DEFAULTS: dict[str, Any] = {
     "pretrain_epochs": 1,
@@ -93,6 +94,9 @@ def run_pretrain(model: DGSPNet, loader: Iterable[Any], config: Any, run_dir: st
             seen += image.shape[0]
         history.append({"epoch": epoch + 1, **{k: v / max(batches, 1) for k, v in sums.items()}})
     elapsed = time.perf_counter() - start
+    # Phase 2 always follows with the inversion net fixed; freezing here means an engine that only
+    # calls this hook still gets it right (Adan/AdamW skip parameters whose grad stays None).
+    freeze_inversion(model)
     summary = {"phase": "pretrain", "epochs": epochs, "contrastive_weight": weight, "temperature": temperature,
                "history": history, "images": seen, "images_per_s": seen / elapsed if elapsed > 0 else 0.0}
     if run_dir is not None:
