@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import platform
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's langir, not an installed copy
 
 
 def _cpu() -> str:
