@@ -231,8 +231,8 @@ class AnthropicProvider(Provider):
             msgs.append({"role": "assistant", "content": shot.text})
         assert request.image is not None
         msgs.append({"role": "user", "content": [self._image_block(request.image.b64), {"type": "text", "text": request.prompt.task}]})
-        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "messages": msgs,
-                                  "temperature": request.temperature}
+        # No temperature: this SDK's Messages API no longer takes it (model default sampling).
+        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "messages": msgs}
         if request.prompt.role:
             params["system"] = request.prompt.role
         return params
@@ -300,8 +300,9 @@ def make_provider(choice: Choice, model: str | None = None, base_url: str | None
     """Build the provider object; the key is read from the environment here and kept only in the client."""
     if choice.name == "template":
         return TemplateProvider(style=template_style)
-    # OpenAI-compatible local servers (Ollama, vLLM) accept any key; the SDK insists on one.
-    key = os.environ.get(choice.key_env or "", "") or ("not-needed" if base_url else "")
+    # OpenAI-compatible local servers (Ollama, vLLM) accept any key, and a dry run sends nothing,
+    # but the SDKs insist on one: give them a placeholder (choose_provider already checked real runs).
+    key = os.environ.get(choice.key_env or "", "") or "no-key"
     if choice.name == "openai":
         return OpenAIProvider(model, key, base_url, timeout)
     return AnthropicProvider(model, key, base_url, timeout)
