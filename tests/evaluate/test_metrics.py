@@ -144,3 +144,31 @@ def test_equals_reference_on_random_masks():
     a, b = ours.compute(), ref.get()
     for k in ("iou", "niou", "pd", "fa"):
         assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-15), k
+
+
+def test_sparse_and_dense_labelling_agree_with_reference():
+    # Large sparse images take the sparse neighbour-graph path, dense ones ndimage.label.
+    from langir.evaluate import metrics
+
+    rng = np.random.default_rng(1)
+    preds, targets = [], []
+    for _ in range(40):
+        t = random_blobs(rng, 160, 160, rng.integers(0, 6))
+        p = np.roll(t, tuple(rng.integers(-2, 3, size=2)), axis=(0, 1)) | random_blobs(rng, 160, 160, 3)
+        preds.append(p)
+        targets.append(t)
+    ref = ReferenceMetrics()
+    for p, t in zip(preds, targets, strict=True):
+        ref.update(p, t)
+    expected = ref.get()
+    for fraction in (1.0, 0.0):  # all sparse, then all dense
+        old = metrics._SPARSE_MAX_FRACTION
+        metrics._SPARSE_MAX_FRACTION = fraction
+        try:
+            acc = MetricAccumulator()
+            acc.update(np.stack(preds), np.stack(targets))  # one batch
+            got = acc.compute()
+        finally:
+            metrics._SPARSE_MAX_FRACTION = old
+        for k in ("iou", "niou", "pd", "fa"):
+            assert got[k] == pytest.approx(expected[k], rel=1e-12, abs=1e-15), (fraction, k)
