@@ -1,0 +1,53 @@
+"""DDP through torchrun: 2 CPU processes with gloo give the same weights as one process on the global batch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from tests.train import tiny
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import sys
+sys.path.insert(0, {repo!r})
+from tests.train import tiny
+tiny.install(pytest.MonkeyPatch())
+from langir.train.config import TrainConfig
+from langir.train.engine import train
+train(TrainConfig(dataset={root!r}, out={out!r}, model="tiny", epochs=2, batch_size=4, size=32, warmup_epochs=0,
+                  lr=1e-2, clip_model="langir-tiny", clip_pretrained="", device="cpu", tensorboard=False), quiet=True)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(script: Path, nproc: int) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}", "--master-addr=127.0.0.1",
+           f"--master-port={_free_port()}", str(script)] if nproc > 1 else [sys.executable, str(script)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_ddp_two_cpu_processes_match_single_process(tmp_path):
+    root = tiny.make_dataset(tmp_path / "ds", n=6)
+    for nproc in (1, 2):
+        script = tmp_path / f"run{nproc}.py"
+        script.write_text(SCRIPT.format(repo=str(REPO), root=str(root), out=str(tmp_path / f"run{nproc}")))
+        _run(script, nproc)
+    one = torch.load(tmp_path / "run1" / "last.pt", weights_only=False)["model_state"]
+    two = torch.load(tmp_path / "run2" / "last.pt", weights_only=False)["model_state"]
+    for key, value in one.items():
+        assert torch.allclose(value, two[key], atol=1e-4), key
+    rows = (tmp_path / "run2" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3  # header + 2 epochs, written once (rank 0)
