@@ -18,6 +18,7 @@ from langir.errors import LangirError
 COMMAND_MODULES = [
     "info",
     "eval_cmd",
+    "export",
     "describe",
     "train",
     "embed",
