@@ -57,7 +57,10 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one red line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        # with standalone_mode=False click/typer *return* the code of Ctrl-C (130) and typer.Exit(n)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except LangirError as error:
         if _state["verbose"]:
             err.print_exception()

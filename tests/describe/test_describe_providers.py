@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -184,3 +185,47 @@ def test_status_summarises_ledger(tmp_path, fake, keys, cli):
     status = json.loads(res.stdout)
     assert status["by_status"] == {"done": 2}
     assert status["groups"][0]["input_tokens"] == 600
+
+
+@pytest.mark.parametrize("flavour", ["openai", "anthropic"])
+def test_batch_submit_poll_fetch_resubmit(tmp_path, fake, keys, cli, flavour):
+    root = make_dataset(tmp_path / "ds", 4)
+    fake.api.batch_polls_until_done = 2
+    fake.api.faults = ["refusal"]  # first result of the first batch is a refusal → re-submitted
+    url = fake.openai_url if flavour == "openai" else fake.url
+    res = cli("describe", root, "--provider", flavour, "--base-url", url, "--batch", "--poll", "0.01", "--json", *FAST)
+    assert res.code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["described"] == 4 and summary["batch"] is True
+    assert len(_descriptions(root)) == 4
+    assert _model_posts(fake, flavour) == 0  # everything went through the batch endpoints
+    batches = json.loads(cli("describe", "--status", root, "--json").stdout)["batches"]
+    assert len(batches) == 2 and {b["status"] for b in batches} == {"fetched"}
+    assert sorted(fake.api.served.values()) == [1] * 4
+    for path, data in all_bytes(root):
+        assert SECRET.encode() not in data, path
+
+
+def test_batch_resumes_open_batch_after_interrupt(tmp_path, fake, keys, cli, monkeypatch):
+    import langir.describe.batch as batch_mod
+
+    root = make_dataset(tmp_path / "ds", 3)
+    fake.api.batch_polls_until_done = 3
+
+    def interrupted(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_mod.time, "sleep", interrupted)
+    import click
+
+    code = 130
+    with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C while waiting: exit 130
+        code = cli("describe", root, "--provider", "openai", "--base-url", fake.openai_url, "--batch", *FAST).code
+    assert code == 130
+    assert fake.api.paths["POST /v1/batches"] == 1 and not (root / "descriptions").exists()
+    monkeypatch.setattr(batch_mod.time, "sleep", lambda s: None)
+    res = cli("describe", root, "--provider", "openai", "--base-url", fake.openai_url, "--batch", "--json", *FAST)
+    assert res.code == 0, res.stderr
+    assert "resuming 1 open batch" in res.stderr
+    assert fake.api.paths["POST /v1/batches"] == 1  # not submitted again
+    assert json.loads(res.stdout)["described"] == 3
