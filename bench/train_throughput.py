@@ -1,0 +1,82 @@
+"""Training throughput: images/s for a forward+backward+Adan step (default LGNet, 512×512, batch 8).
+
+    python bench/train_throughput.py                      # CPU fp32 (+ GPU bf16 / channels_last / compile when present)
+    python bench/train_throughput.py --model unet --size 256 --steps 3
+
+Prints one JSON line per setting; the figures go to docs/bench-train.md with the machine named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+
+def measure(model_name: str, size: int, batch: int, steps: int, device: str, bf16: bool, channels_last: bool, compile_: bool) -> dict:
+    from langir._compat import import_open_clip
+
+    import_open_clip()  # timm → torchvision shim
+    from timm.optim import Adan
+
+    from langir.models import create_model, model_info
+    from langir.train.losses import compute_loss
+
+    info = model_info(model_name)
+    model = create_model(model_name).to(device)
+    td = torch.randn(batch, model.td_dim, device=device) if getattr(model, "uses_language", False) else None
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    net = torch.compile(model) if compile_ else model
+    opt = Adan(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    x = torch.rand(batch, 1, size, size, device=device)
+    y = (torch.rand(batch, 1, size, size, device=device) > 0.99).float()
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def step() -> None:
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+            out = net(x, td=td, return_aux=info.default_loss == "bce_deep")
+            loss = compute_loss(info.default_loss, out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2 if compile_ else 1):  # warm-up (and compilation)
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - t0
+    return {"model": model_name, "size": size, "batch": batch, "device": device, "bf16": bf16, "channels_last": channels_last,
+            "compile": compile_, "steps": steps, "images_per_s": round(batch * steps / dt, 2),
+            "s_per_800_images": round(800 / (batch * steps / dt), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lgnet")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--gpu-steps", type=int, default=50)
+    args = parser.parse_args()
+    print(json.dumps({"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}))
+    settings = [("cpu", False, False, False, args.steps)]
+    if torch.cuda.is_available():
+        settings += [("cuda", False, False, False, args.gpu_steps), ("cuda", True, False, False, args.gpu_steps),
+                     ("cuda", True, True, False, args.gpu_steps), ("cuda", True, True, True, args.gpu_steps)]
+    for device, bf16, cl, comp, steps in settings:
+        print(json.dumps(measure(args.model, args.size, args.batch, steps, device, bf16, cl, comp)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
