@@ -103,9 +103,9 @@ def eval_cmd(
         if checkpoint is not None:
             from langir.train.predict import predict_dataset
 
-            good = []
-            for s in ds.iter_samples(ids, skip_bad=skip_bad, on_skip=on_skip):
-                good.append(s.id)
+            good = ids
+            if skip_bad:  # screen first: a bad sample must not stop the inference stream half-way
+                good = [s.id for s in ds.iter_samples(ids, skip_bad=True, on_skip=on_skip)]
             for sample_id, prob in predict_dataset(checkpoint, ds, good, device=device, batch_size=batch_size):
                 s = ds.load(sample_id)
                 yield s.id, s.image, s.mask, prob
