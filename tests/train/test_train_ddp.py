@@ -17,6 +17,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {repo!r})
 from tests.train import tiny
+import pytest
 tiny.install(pytest.MonkeyPatch())
 from langir.train.config import TrainConfig
 from langir.train.engine import train
