@@ -94,7 +94,7 @@ def open_config_dataset(config: TrainConfig) -> Any:
     from langir.data.dataset import LangIRDataset
 
     return LangIRDataset.open(config.dataset, config.layout, config.images or None, config.masks or None,
-                              config.descriptions or None, {k: Path(v) for k, v in config.split_files.items()} or None)
+                              config.descriptions or None, dict(config.split_files) or None)
 
 
 def resolve_model(config: TrainConfig) -> tuple[str, str, dict[str, Any]]:
