@@ -121,9 +121,17 @@ def build_model(name: str, kwargs: dict[str, Any]) -> Any:
     from langir.models import create_model
 
     try:
-        return create_model(name, **kwargs)
+        model = create_model(name, **kwargs)
     except TypeError as error:
-        raise ConfigError(f"model {name!r}: bad model option ({error})") from error
+        if "td_dim" not in kwargs:
+            raise ConfigError(f"model {name!r}: bad model option ({error})") from error
+        # A constructor without a td_dim option: build it as is and check its TD size below.
+        kwargs.pop("td_dim")
+        model = build_model(name, kwargs)
+    expected = kwargs.get("td_dim")
+    if expected is not None and getattr(model, "td_dim", expected) != expected:
+        raise ConfigError(f"model {name!r} expects a {model.td_dim}-d target descriptor, but the CLIP model gives {expected}-d")
+    return model
 
 
 def rng_state() -> dict[str, Any]:
