@@ -105,14 +105,18 @@ def resolve_model(config: TrainConfig) -> tuple[str, str, dict[str, Any]]:
         info = model_info(config.model)
     except (KeyError, ValueError) as error:
         raise ConfigError(f"unknown model {config.model!r}: {error}") from error
-    loss = info.default_loss if config.loss == "auto" else config.loss
+    def field(key: str) -> Any:  # the registry may describe a model by attributes or as a mapping
+        return info[key] if isinstance(info, dict) else getattr(info, key)
+
+    uses_language = bool(field("uses_language"))
+    loss = field("default_loss") if config.loss == "auto" else config.loss
     prior = config.language_prior
     if prior == "auto":
-        prior = "train-only" if info.uses_language else "never"
-    if prior != "never" and not info.uses_language:
+        prior = "train-only" if uses_language else "never"
+    if prior != "never" and not uses_language:
         raise ConfigError(f"model {config.model!r} takes no language input; use --language-prior never")
     kwargs = dict(config.model_kwargs)
-    if info.uses_language and "use_language" not in kwargs:
+    if uses_language and "use_language" not in kwargs:
         kwargs["use_language"] = prior != "never"
     return loss, prior, kwargs
 
