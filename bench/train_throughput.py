@@ -26,6 +26,7 @@ def measure(model_name: str, size: int, batch: int, steps: int, device: str, bf1
     from langir.train.losses import compute_loss
 
     info = model_info(model_name)
+    loss_name = info["default_loss"] if isinstance(info, dict) else info.default_loss
     model = create_model(model_name).to(device)
     td = torch.randn(batch, model.td_dim, device=device) if getattr(model, "uses_language", False) else None
     if channels_last:
@@ -39,8 +40,8 @@ def measure(model_name: str, size: int, batch: int, steps: int, device: str, bf1
 
     def step() -> None:
         with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-            out = net(x, td=td, return_aux=info.default_loss == "bce_deep")
-            loss = compute_loss(info.default_loss, out, y)
+            out = net(x, td=td, return_aux=loss_name == "bce_deep")
+            loss = compute_loss(loss_name, out, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
