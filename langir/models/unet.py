@@ -1,0 +1,61 @@
+"""Plain U-Net baseline for single-channel IR images (conv–BN–ReLU ×2 per stage, 4 down-samplings)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from langir.models.registry import register_model
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad H and W up to a multiple (odd IR sizes like 338×251); returns the padding to crop back."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+class DoubleConv(nn.Sequential):
+    def __init__(self, cin: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        )
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al., 2015) with bilinear up-sampling; any input size (padded to a multiple of 16)."""
+
+    uses_language = False
+    td_dim = 0
+
+    def __init__(self, in_channels: int = 1, base: int = 16, depth: int = 4):
+        super().__init__()
+        widths = [base * 2**i for i in range(depth + 1)]
+        self.depth = depth
+        self.inc = DoubleConv(in_channels, widths[0])
+        self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
+        self.ups = nn.ModuleList(DoubleConv(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth)))
+        self.head = nn.Conv2d(widths[0], 1, 1)
+
+    def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
+        x, (h, w) = pad_to_multiple(image, 2**self.depth)
+        skips = [self.inc(x)]
+        for down in self.downs:
+            skips.append(down(F.max_pool2d(skips[-1], 2)))
+        y = skips.pop()
+        for up in self.ups:
+            skip = skips.pop()
+            y = up(torch.cat([F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
+        logits = self.head(y)[..., :h, :w]
+        return (logits, []) if return_aux else logits
+
+
+@register_model("unet", default_loss="bce")
+def unet(**kwargs) -> UNet:
+    """Plain U-Net baseline (BCE)."""
+    return UNet(**kwargs)
