@@ -148,9 +148,10 @@ class OpenAIProvider(Provider):
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)
+        import httpx
         import openai
 
-        self._openai = openai
+        self._openai, self._httpx = openai, httpx
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
         self.sync_client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
@@ -176,16 +177,20 @@ class OpenAIProvider(Provider):
                 "temperature": request.temperature}
 
     async def describe(self, request: Request) -> Reply:
+        # The client's documented raw `post` (for custom requests) instead of `chat.completions.create`:
+        # same auth, timeout and error mapping, without the SDK's per-request typed-dict transform of
+        # the base64 payload (≈ 3 ms CPU a request, the largest client cost at high concurrency).
         try:
-            completion = await self.client.chat.completions.create(**self.body(request))
+            response = await self.client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
+            data = json.loads(response.content)
         except self._openai.OpenAIError as error:
             raise classify(error) from None
         except ValueError as error:
             raise classify(error) from None
-        return self.parse(completion.model_dump())
+        return self.parse(data)
 
     @staticmethod
-    def parse(data: dict[str, Any]) -> Reply:
+    def parse(data: Any) -> Reply:
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
@@ -238,17 +243,18 @@ class AnthropicProvider(Provider):
         return params
 
     async def describe(self, request: Request) -> Reply:
-        try:
-            message = await self.client.messages.create(**self.params(request))
+        try:  # raw documented `post`, as in OpenAIProvider.describe
+            # cast_to=object: this SDK returns the decoded JSON as is (httpx.Response is refused here)
+            data = await self.client.post("/v1/messages", cast_to=object, body=self.params(request))
         except self._anthropic.AnthropicError as error:
             raise classify(error) from None
         except ValueError as error:
             raise classify(error) from None
-        return self.parse(message.model_dump())
+        return self.parse(data)
 
     @staticmethod
-    def parse(data: dict[str, Any]) -> Reply:
-        blocks = data.get("content")
+    def parse(data: Any) -> Reply:
+        blocks = data.get("content") if isinstance(data, dict) else None
         if not isinstance(blocks, list):
             raise RetryableError("malformed reply: no content blocks")
         text = " ".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text").strip()

@@ -21,7 +21,7 @@ from langir.data.dataset import LangIRDataset
 from langir.describe.checks import reply_problem
 from langir.describe.images import DEFAULT_MAX_SIDE, encode_array
 from langir.describe.ledger import Ledger, request_key
-from langir.describe.pricing import cost, text_tokens
+from langir.describe.pricing import DEFAULT_PRICES, cost, text_tokens
 from langir.describe.prompts import Prompt
 from langir.describe.providers import FatalError, Provider, Reply, Request, RetryableError
 from langir.errors import DataError, LangirError
@@ -64,7 +64,7 @@ class DescribeOptions:
     skip_bad: bool = False
     dry_run: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
 
 @dataclass

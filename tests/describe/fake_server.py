@@ -80,6 +80,7 @@ def _anthropic_message(text: str) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes: avoid the 40 ms delayed-ACK stall
     api: FakeAPI
 
     def log_message(self, *args: Any) -> None:  # quiet

@@ -122,13 +122,13 @@ def test_non_retryable_errors_stop_fast(tmp_path, fake, keys, cli, fault):
     assert failed == 0
 
 
-def test_anthropic_messages_with_529(tmp_path, fake, keys, cli):
+def test_anthropic_messages_with_529_and_malformed(tmp_path, fake, keys, cli):
     root = make_dataset(tmp_path / "ds", 3)
-    fake.api.faults = ["529"]
-    res = cli("describe", root, "--provider", "anthropic", "--base-url", fake.url, "--json", *FAST)
+    fake.api.faults = ["529", "malformed"]
+    res = cli("describe", root, "--provider", "anthropic", "--base-url", fake.url, "--concurrency", "1", "--json", *FAST)
     assert res.code == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert summary["described"] == 3 and summary["retries"] == 1
+    assert summary["described"] == 3 and summary["retries"] == 2
     assert summary["input_tokens"] == 3 * 400  # the three good replies; the 529 had no usage
     assert fake.api.auth_headers and all(SECRET in h for h in fake.api.auth_headers)  # x-api-key or Bearer
     for path, data in all_bytes(root):

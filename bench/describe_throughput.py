@@ -1,0 +1,110 @@
+"""Describe throughput against the local fake API (tests/describe/fake_server.py).
+
+Measures images/s at several concurrencies with a fixed server latency (default 200 ms) against
+the ideal concurrency/latency, the client's own overhead per image (latency 0, concurrency 1),
+and a full-cache re-run of 1,000 images (files kept, and --overwrite served from the ledger).
+
+    python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import openai  # noqa: E402,F401  (import once up front: its ~1 s import is not per-image overhead)
+
+from langir.data.dataset import LangIRDataset  # noqa: E402
+from langir.describe.ledger import Ledger  # noqa: E402
+from langir.describe.prompts import load_prompt  # noqa: E402
+from langir.describe.providers import OpenAIProvider  # noqa: E402
+from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset  # noqa: E402
+from tests.describe.describe_helpers import make_dataset  # noqa: E402
+
+
+class FakeServer:
+    """The fake API in its own process, so its threads do not share the client's GIL."""
+
+    def __init__(self, latency: float):
+        self.latency = latency
+
+    def __enter__(self) -> FakeServer:
+        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "describe" / "fake_server.py"),
+                                      "--latency", str(self.latency)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+        self.openai_url = self.proc.stdout.readline().strip() + "/v1"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run(root: Path, url: str, concurrency: int, overwrite: bool = False) -> tuple[float, dict]:
+    ds = LangIRDataset.open(root)
+    provider = OpenAIProvider("gpt-4o", "bench-key", url, timeout=30)
+    ledger = Ledger.for_dataset(root)
+    opts = DescribeOptions(concurrency=concurrency, overwrite=overwrite, retry=RetryPolicy(initial=0.01))
+    t0 = time.perf_counter()
+    summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"), opts, ledger)
+    elapsed = time.perf_counter() - t0
+    ledger.close()
+    return elapsed, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--per-slot", type=int, default=6, help="images per concurrency slot (min 16 images)")
+    parser.add_argument("--cache-images", type=int, default=1000)
+    args = parser.parse_args()
+    results: dict = {"latency_s": args.latency, "levels": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        with FakeServer(latency=args.latency) as fake:
+            for level in args.levels:
+                n = max(16, args.per_slot * level)
+                root = make_dataset(tmp_path / f"c{level}", n, size=(64, 64))
+                elapsed, summary = run(root, fake.openai_url, level)
+                assert summary["described"] == n, summary
+                rate, ideal = n / elapsed, level / args.latency
+                row = {"concurrency": level, "images": n, "seconds": round(elapsed, 3), "images_per_s": round(rate, 2),
+                       "ideal_per_s": round(ideal, 2), "efficiency": round(rate / ideal, 3)}
+                results["levels"].append(row)
+                print(json.dumps(row), flush=True)
+        with FakeServer(latency=0.0) as fake:
+            n = 100
+            root = make_dataset(tmp_path / "overhead", n, size=(64, 64))
+            elapsed, _ = run(root, fake.openai_url, 1)
+            results["overhead_ms_per_image_c1_latency0"] = round(1000 * elapsed / n, 2)
+            print(json.dumps({"overhead_ms_per_image": results["overhead_ms_per_image_c1_latency0"]}), flush=True)
+            n = args.cache_images
+            root = make_dataset(tmp_path / "cache", n, size=(64, 64))
+            first, summary = run(root, fake.openai_url, 64)
+            assert summary["described"] == n
+            kept, s_kept = run(root, fake.openai_url, 64)
+            from_ledger, s_ledger = run(root, fake.openai_url, 64, overwrite=True)
+            assert s_kept["kept_existing"] == n and s_ledger["from_ledger"] == n and s_ledger["api_attempts"] == 0
+            env = {**os.environ, "OPENAI_API_KEY": "bench-key", "PYTHONPATH": str(REPO)}
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "langir", "describe", str(root), "--provider", "openai", "--base-url",
+                            fake.openai_url, "--overwrite", "--json"], env=env, check=True, capture_output=True)
+            cli = time.perf_counter() - t0
+            results["cache_rerun"] = {"images": n, "first_run_s": round(first, 3), "rerun_files_kept_s": round(kept, 3),
+                                      "rerun_overwrite_from_ledger_s": round(from_ledger, 3),
+                                      "cli_subprocess_overwrite_from_ledger_s": round(cli, 3)}
+            print(json.dumps(results["cache_rerun"]), flush=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
