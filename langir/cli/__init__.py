@@ -17,6 +17,7 @@ from langir.errors import LangirError
 # (torch, open_clip, SDKs) inside the command functions so `langir --help` stays fast.
 COMMAND_MODULES = [
     "info",
+    "synth",
     "eval_cmd",
     "export",
     "describe",
@@ -74,10 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:
+        # Usage errors (bad option, unknown command) from click, or typer's vendored copy of it.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
