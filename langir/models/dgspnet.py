@@ -303,6 +303,16 @@ class DGSPNet(nn.Module):
         sides = [s[..., :h, :w] for s in sides]
         return (fused, sides) if return_aux else fused
 
+    def prepare_main_phase(self) -> None:
+        """Called by the training engine before the main phase (also when resuming): freeze the inversion net."""
+        freeze_inversion(self)
+
+    def train(self, mode: bool = True) -> DGSPNet:
+        super().train(mode)
+        if not any(p.requires_grad for p in self.inversion.parameters()):
+            self.inversion.eval()  # a frozen inversion net keeps its norm statistics too
+        return self
+
     def pretrain_forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Phase 1: reconstruction (B,1,H,W in [0,1]), fine text feature and visual embedding."""
         h, w = image.shape[-2:]

@@ -116,6 +116,9 @@ def resolve_model(config: TrainConfig) -> tuple[str, str, dict[str, Any]]:
     if prior != "never" and not uses_language:
         raise ConfigError(f"model {config.model!r} takes no language input; use --language-prior never")
     kwargs = dict(config.model_kwargs)
+    if config.model == "dgspnet":  # its frozen CLIP text encoder comes from the run's CLIP settings
+        kwargs.setdefault("clip_model", config.clip_model)
+        kwargs.setdefault("clip_pretrained", config.clip_pretrained or None)
     if uses_language and "use_language" not in kwargs:
         kwargs["use_language"] = prior != "never"
     return loss, prior, kwargs
@@ -305,6 +308,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
             pretrain_hook(model, loader, config, run, device)
         if config.phase == "pretrain":
             return {"run": str(run), "phase": "pretrain"}
+    if hasattr(model, "prepare_main_phase"):  # e.g. DGSPNet freezes its inversion net, also on resume
+        model.prepare_main_phase()
 
     net = model
     if dist.world > 1:
