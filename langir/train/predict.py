@@ -55,9 +55,11 @@ def predict_dataset(
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (id, probability H×W float32) at each image's native size.
 
-    Images run one at a time (sizes differ; ``batch_size`` is kept for API stability). TD comes
-    from the on-disk embedding cache per the checkpoint's language prior (CLIP runs only for
-    embeddings not cached yet) unless ``descriptors`` are given.
+    Images of the same size run together in batches of ``batch_size`` (results come grouped by
+    size, not in ``ids`` order). Images of different sizes are not padded into one batch: a larger
+    zero canvas would change what global-average-pooling layers (LGNet's fusion blocks) see.
+    TD comes from the on-disk embedding cache per the checkpoint's language prior (CLIP runs only
+    for embeddings not cached yet) unless ``descriptors`` are given.
     """
     import torch
 
@@ -70,24 +72,39 @@ def predict_dataset(
         model, meta = checkpoint
         model.to(dev).eval()
     prior = meta.get("language_prior", "never")
-    if prior != "never" and getattr(model, "uses_language", False) and descriptors is None:
+    uses_td = getattr(model, "uses_language", False)
+    if prior != "never" and uses_td and descriptors is None:
         from langir.language.cache import EmbeddingCache, compute_descriptors
 
         cache = EmbeddingCache(ds.root, meta.get("clip_model", "ViT-B-16"), meta.get("clip_pretrained"), device=dev)
         descriptors = compute_descriptors(ds, ids, cache, with_text=prior == "train+test")
     use_amp = amp and dev.startswith("cuda")
-    with torch.no_grad():
-        for sample_id in ids:
-            image = torch.from_numpy(ds.read_image(sample_id)).float()[None, None].to(dev)
-            x, h, w = pad_to_multiple(image)
-            td = None
-            if descriptors is not None and getattr(model, "uses_language", False):
-                vec = eval_descriptor(descriptors.get(sample_id), prior)
-                if vec is not None:
-                    td = torch.from_numpy(vec)[None].to(dev)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(x, td=td)
-            if isinstance(logits, (tuple, list)):
-                logits = logits[0]
-            prob = torch.sigmoid(logits.float())[0, 0, :h, :w].cpu().numpy().astype(np.float32)
+    batch_size = max(1, int(batch_size))
+
+    def run(batch: list[tuple[str, np.ndarray]]) -> Iterator[tuple[str, np.ndarray]]:
+        images = torch.from_numpy(np.stack([img for _, img in batch])).float()[:, None].to(dev)
+        x, h, w = pad_to_multiple(images)
+        td = None
+        if descriptors is not None and uses_td:
+            vectors = [eval_descriptor(descriptors.get(sample_id), prior) for sample_id, _ in batch]
+            if all(v is not None for v in vectors):
+                td = torch.from_numpy(np.stack(vectors)).to(dev)
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            logits = model(x, td=td)
+        if isinstance(logits, (tuple, list)):
+            logits = logits[0]
+        probs = torch.sigmoid(logits.float())[:, 0, :h, :w].cpu().numpy().astype(np.float32)
+        for (sample_id, _), prob in zip(batch, probs, strict=True):
             yield sample_id, prob
+
+    buckets: dict[tuple[int, int], list[tuple[str, np.ndarray]]] = {}
+    for sample_id in ids:
+        image = ds.read_image(sample_id)
+        bucket = buckets.setdefault(image.shape, [])
+        bucket.append((sample_id, image))
+        if len(bucket) == batch_size:
+            yield from run(bucket)
+            buckets[image.shape] = []
+    for bucket in buckets.values():
+        if bucket:
+            yield from run(bucket)
