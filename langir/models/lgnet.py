@@ -40,9 +40,20 @@ from langir.models.registry import register_model
 from langir.models.unet import pad_to_multiple
 
 
+class PooledBatchNorm(nn.BatchNorm2d):
+    """BN on pooled (B, C, 1, 1) vectors; a training batch of one uses the running statistics instead of
+    failing ("expected more than 1 value per channel"), e.g. the last short batch of an epoch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0,
+                                            self.eps)
+        return super().forward(x)
+
+
 def _channel_weights(channels: int) -> nn.Sequential:
     """σ(BN(depth-wise 1×1 conv(v))) on a pooled (B, C, 1, 1) vector."""
-    return nn.Sequential(nn.Conv2d(channels, channels, 1, groups=channels, bias=False), nn.BatchNorm2d(channels),
+    return nn.Sequential(nn.Conv2d(channels, channels, 1, groups=channels, bias=False), PooledBatchNorm(channels),
                          nn.Sigmoid())
 
 
@@ -74,7 +85,7 @@ class LanguageFusionBlock(nn.Module):
 
     @staticmethod
     def _weights(c: int) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(2 * c, c, 1, groups=c, bias=False), nn.BatchNorm2d(c), nn.Sigmoid())
+        return nn.Sequential(nn.Conv2d(2 * c, c, 1, groups=c, bias=False), PooledBatchNorm(c), nn.Sigmoid())
 
     def _weigh(self, x: torch.Tensor, v2: torch.Tensor, net: nn.Sequential) -> torch.Tensor:
         v1 = x.mean((2, 3))
