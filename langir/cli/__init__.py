@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "describe",
     "train",
     "embed",
+    "profile",
 ]
 
 app = typer.Typer(

@@ -13,8 +13,8 @@ Readings of the paper (Eq. 1–3, Fig. 1; it gives no widths and no tensor shape
   reshaped back to C×H×W; then a 1×1 conv and a softmax over channels give the "semantic probability
   distribution matrix" (values in 0…1 per pixel).
 * **Residual.** Output = Matrix ⊙ E3 + Conv1×1(up(D1)): the deep features pass on through the residual.
-* **Widths.** Base 32 (widths 32…512; the paper "expands the initial number of channels"): ≈7.8 M params
-  against the paper's 8.69 M (unknown exact widths). Trained with SoftIoU loss as in the paper.
+* **Widths.** Base 32 (widths 32…512; the paper "expands the initial number of channels"): 8.0 M params and
+  14.4 GMACs at 256×256 against the paper's 8.69 M / 15.92 G (exact widths unknown). Trained with SoftIoU loss as in the paper.
 """
 
 from __future__ import annotations
