@@ -20,8 +20,10 @@ def profile(
     bf16: Annotated[bool, typer.Option("--bf16", help="Time under bf16 autocast (GPU).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Params, GFLOPs and GMACs (= FLOPs/2, the papers' thop "FLOPs"), latency at batch 1, throughput at
-    batch N and peak GPU memory of a model. Language models are profiled with a zero target descriptor.
+    """Params, FLOPs/MACs, latency, throughput and peak memory of a model.
+
+    GMACs = GFLOPs / 2 (the papers' "FLOPs" are usually thop MACs); latency at batch 1, throughput at batch
+    N after warm-up with device sync. Language models are profiled with a zero target descriptor.
 
     [bold]Example:[/] langir profile --model lgnet --size 512 --batch 8 --json
     """
