@@ -32,7 +32,9 @@ def profile(
     from langir.evaluate.profile import profile_model
     from langir.models import create_model
 
-    result = profile_model(create_model(model), size, batch, device, warmup, iters,
+    # Cost does not depend on weight values: DGSPNet's frozen CLIP text encoder may stay untrained here.
+    kwargs = {"allow_random_clip": True} if model == "dgspnet" else {}
+    result = profile_model(create_model(model, **kwargs), size, batch, device, warmup, iters,
                            dtype=torch.bfloat16 if bf16 else None)
     if as_json:
         print_json(result)

@@ -94,3 +94,14 @@ def test_decompression_bomb_guard_stays_on(tree: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 24×32 = 768 px > 2 × 100 → error
     with pytest.raises(DataError, match="decompression-bomb"):
         LangIRDataset.open(tree).load("a")
+
+
+def test_atomic_writes_get_normal_permissions(tree: Path) -> None:
+    import os
+    import stat
+
+    path = LangIRDataset.open(tree).write_description("a", "The small target is in the upper left.")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
