@@ -138,7 +138,8 @@ def make_sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic (image float32 [0,1], mask bool) pair."""
     background, noise_std = make_background(rng, shape)
-    count = 0 if rng.random() < empty_fraction else int(rng.integers(1, max_targets + 1))
+    empty = rng.random() < empty_fraction  # drawn even when max_targets is 0, so streams stay aligned
+    count = 0 if empty or max_targets < 1 else int(rng.integers(1, max_targets + 1))
     image, mask = add_targets(rng, background, noise_std, count, snr)
     return image.astype(np.float32), mask
 
@@ -169,6 +170,14 @@ def synthesize(
         raise ConfigError("--bit-depth must be 8 or 16")
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigError("--test-fraction must be in [0, 1)")
+    if max_targets < 0:
+        raise ConfigError("--max-targets must be 0 or more")
+    if not 0.0 <= empty_fraction <= 1.0:
+        raise ConfigError("--empty-fraction must be in [0, 1]")
+    if not 0.0 < snr[0] <= snr[1]:
+        raise ConfigError(f"--snr needs 0 < LOW <= HIGH, got {snr[0]:g}:{snr[1]:g}")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"{out} is not empty; pass --overwrite to write into it")
     ids = [f"ir_{i:05d}" for i in range(count)]

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from langir.data import LangIRDataset
@@ -47,8 +48,6 @@ def test_target_statistics(tmp_path: Path, cli) -> None:
 
 def test_sixteen_bit_output(tmp_path: Path, cli) -> None:
     assert cli("synth", tmp_path / "s", "--count", 2, "--size", 64, "--bit-depth", 16).code == 0
-    from PIL import Image
-
     assert Image.open(tmp_path / "s" / "images" / "ir_00000.png").mode.startswith("I")
 
 
@@ -59,7 +58,18 @@ def test_refuses_non_empty_folder_and_bad_options(tmp_path: Path, cli) -> None:
     assert result.code == 2 and "not empty" in result.stderr and "--overwrite" in result.stderr
     assert cli("synth", tmp_path / "t", "--size", "12x") .code == 2
     assert cli("synth", tmp_path / "t", "--snr", "high").code == 2
+    for bad in (("--max-targets", -1), ("--empty-fraction", 1.5), ("--snr", "-1:2"), ("--snr", "8:3"), ("--bit-depth", 12)):
+        result = cli("synth", tmp_path / "t", *bad)
+        assert result.code == 2 and bad[0] in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "t").exists()  # options are checked before anything is written
     assert (tmp_path / "s" / "keep.txt").read_text() == "mine"
+
+
+def test_no_targets_when_max_targets_is_zero(tmp_path: Path, cli) -> None:
+    result = cli("synth", tmp_path / "z", "--count", 3, "--size", 64, "--max-targets", 0, "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["targets"] == 0
+    assert all(not np.asarray(Image.open(p)).any() for p in (tmp_path / "z" / "masks").iterdir())
 
 
 def test_demo_set_is_valid(demo_root: Path, cli) -> None:
