@@ -1,0 +1,261 @@
+"""`validate`: check every description against the text rules and ground it in the mask.
+
+Per image, in this order (the failure kinds of the per-image table, see `FAILURE_KINDS`):
+
+- the description file: ``missing``, ``not-utf8``, ``empty`` (or ``unreadable``: an I/O error);
+- the text: ``too-long`` (more than `max_words` words, `text_rules.word_count`), ``refusal``
+  (`text_rules.is_refusal`), ``no-position`` (no region claimed at all), ``plural-mismatch`` (the
+  text speaks of several targets, `text_rules.mentions_plural_target`, while the mask has at most
+  one component — the hallucination of the paper's §5.6.6);
+- the mask: ``missing-mask``, ``unreadable`` (corrupt image or mask, or sizes that differ);
+- grounding (`grounding.ground`): ``contradicts`` (a claimed region holds no target),
+  ``says-no-target`` (the text says none is visible over a non-empty mask), ``claims-target``
+  (the mask is empty but the text does not say so).
+
+An image *fails* when it has any failure kind not in `ignore`. The agreement rate is
+(agrees + no-target images whose text says none is visible) / graded images, where graded means
+description and mask were both readable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from langir.curate.grounding import DEFAULT_TOLERANCE, ground
+from langir.curate.regions import parse_claims
+from langir.curate.texts import read_description_file
+from langir.data.dataset import LangIRDataset
+from langir.data.imageio import image_info, read_mask
+from langir.data.positions import cell_phrase, find_targets, grid_cell
+from langir.data.text_rules import is_refusal, mentions_plural_target, says_no_target, word_count
+from langir.errors import ConfigError, DataError
+
+MAX_WORDS = 50
+FILE_FAILURES = ("missing", "not-utf8", "empty", "unreadable-text")
+TEXT_FAILURES = ("too-long", "refusal", "no-position", "plural-mismatch")
+MASK_FAILURES = ("missing-mask", "unreadable")
+GROUNDING_FAILURES = ("contradicts", "says-no-target", "claims-target")
+FAILURE_KINDS = FILE_FAILURES + TEXT_FAILURES + MASK_FAILURES + GROUNDING_FAILURES
+# Failures that a new description can fix (what --write-ids lists and --quarantine moves aside).
+REDESCRIBE_FAILURES = frozenset(FILE_FAILURES + TEXT_FAILURES + GROUNDING_FAILURES)
+
+COLUMNS = (
+    "id", "splits", "verdict", "ok", "failures", "words", "targets", "claims", "claim_ok",
+    "target_regions", "covered", "distance", "description", "error",
+)
+
+
+@dataclass
+class MaskTargets:
+    """Targets of one mask: normalised centroids (N×2), pixel areas, image size (H, W)."""
+
+    shape: tuple[int, int]
+    centroids: np.ndarray
+    areas: np.ndarray
+
+
+def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
+    """Read a mask once (size-checked against the image header) and locate its targets."""
+    mask_path = ds.mask_path(sample_id)
+    if not mask_path.is_file():
+        raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
+    width, height, _ = image_info(ds.image_path(sample_id))  # header only: no pixel decoding
+    mask = read_mask(mask_path, (height, width))
+    targets = find_targets(mask)
+    if not targets:
+        return MaskTargets((height, width), np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
+    cents = np.array([t.centroid for t in targets], dtype=np.float64) / np.array([height, width], dtype=np.float64)
+    return MaskTargets((height, width), cents, np.array([t.area for t in targets], dtype=np.int64))
+
+
+@dataclass
+class ValidationResult:
+    """Per-image table, per-target and per-claim tables (for plots), and the options used."""
+
+    table: pd.DataFrame
+    targets: pd.DataFrame  # id, row, col (normalised), area, grid_row, grid_col
+    claims: pd.DataFrame  # id, claim, vertical, horizontal, consistent, mask_row, mask_col
+    max_words: int = MAX_WORDS
+    tolerance: float = DEFAULT_TOLERANCE
+    ignore: tuple[str, ...] = ()
+    split_of: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> pd.DataFrame:
+        return self.table[~self.table["ok"]]
+
+    def redescribe_ids(self) -> list[str]:
+        """Failing ids a new description would fix (not those failing only for mask/image problems)."""
+        keep = [bool(set(f.split(";")) & REDESCRIBE_FAILURES) for f in self.failing["failures"]]
+        return self.failing["id"][keep].tolist()
+
+    def summary(self) -> dict:
+        return summarize(self)
+
+
+def _failures_list(cell: str) -> list[str]:
+    return [f for f in cell.split(";") if f]
+
+
+def validate_dataset(
+    ds: LangIRDataset,
+    ids: Iterable[str],
+    max_words: int = MAX_WORDS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    ignore: Iterable[str] = (),
+    on_item: Callable[[str], None] | None = None,
+) -> ValidationResult:
+    """Validate the descriptions of `ids` (see the module docstring); never raises for one bad file."""
+    ignore = tuple(ignore)
+    unknown = sorted(set(ignore) - set(FAILURE_KINDS))
+    if unknown:
+        raise ConfigError(f"unknown failure kind(s) to ignore: {', '.join(unknown)} (known: {', '.join(FAILURE_KINDS)})")
+    split_of = ds.split_of()
+    rows: list[dict] = []
+    target_rows: list[tuple] = []
+    claim_rows: list[tuple] = []
+    for sample_id in ids:
+        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows))
+        if on_item is not None:
+            on_item(sample_id)
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
+    claims = pd.DataFrame(
+        claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
+    )
+    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of)
+
+
+def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows) -> dict:
+    failures: list[str] = []
+    errors: list[str] = []
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(id=sample_id, splits=";".join(split_of.get(sample_id, [])), words=0, targets=-1,
+               covered=0, distance=np.nan, verdict="n/a")
+    desc = read_description_file(ds, sample_id)
+    text = desc.text
+    if text is None:
+        failures.append("unreadable-text" if desc.problem == "unreadable" else desc.problem)
+        errors.append(desc.detail)
+    else:
+        row["description"] = text
+        row["words"] = word_count(text)
+        if row["words"] > max_words:
+            failures.append("too-long")
+        if is_refusal(text):
+            failures.append("refusal")
+    try:
+        found = load_targets(ds, sample_id)
+    except DataError as error:
+        missing = "not found" in error.problem and error.path == ds.mask_path(sample_id)
+        failures.append("missing-mask" if missing else "unreadable")
+        errors.append(str(error))
+        found = None
+    if found is not None:
+        n = len(found.centroids)
+        row["targets"] = n
+        height, width = found.shape
+        cells = [grid_cell(r * height, c * width, height, width) for r, c in found.centroids]
+        row["target_regions"] = ";".join(cell_phrase(cell) for cell in cells)
+        for (r, c), area, cell in zip(found.centroids, found.areas, cells, strict=True):
+            target_rows.append((sample_id, float(r), float(c), int(area), cell[0], cell[1]))
+        if text is not None:
+            g = ground(text, found.centroids, tolerance)
+            row["verdict"] = g.verdict
+            row["claims"] = ";".join(c.label for c in g.claims)
+            row["claim_ok"] = ";".join("1" if ok else "0" for ok in g.consistent)
+            row["covered"] = g.covered
+            row["distance"] = round(g.distance, 4)
+            for claim, ok, near in zip(g.claims, g.consistent, g.nearest, strict=True):
+                mr, mc = cells[near] if near >= 0 else (-1, -1)
+                claim_rows.append((sample_id, claim.label, claim.vertical or "", claim.horizontal or "", ok, mr, mc))
+            if n == 0:
+                if not g.says_none:
+                    failures.append("claims-target")
+            else:
+                if g.says_none:
+                    failures.append("says-no-target")
+                elif not g.claims:
+                    failures.append("no-position")
+                elif g.verdict == "contradicts":
+                    failures.append("contradicts")
+                if mentions_plural_target(text) and n <= 1:
+                    failures.append("plural-mismatch")
+    elif text is not None:
+        # no mask to ground in: still judge what the text alone can tell
+        claims = parse_claims(text)
+        row["claims"] = ";".join(c.label for c in claims)
+        if not claims and not says_no_target(text):
+            failures.append("no-position")
+    counted = [f for f in failures if f not in ignore]
+    row["failures"] = ";".join(failures)
+    row["ok"] = not counted
+    row["error"] = " | ".join(e for e in errors if e)
+    return row
+
+
+def summarize(result: ValidationResult) -> dict:
+    """Agreement overall and per split, verdict counts, failure counts (JSON-ready)."""
+    table = result.table
+
+    def block(frame: pd.DataFrame) -> dict:
+        graded = frame[frame["verdict"] != "n/a"]
+        good = (graded["verdict"] == "agrees") | (
+            (graded["verdict"] == "no-target") & ~graded["failures"].str.contains("claims-target", regex=False)
+        )
+        return {
+            "images": int(len(frame)),
+            "graded": int(len(graded)),
+            "agreeing": int(good.sum()),
+            "agreement": round(float(good.mean()), 6) if len(graded) else None,
+            "failing": int((~frame["ok"]).sum()),
+        }
+
+    failure_counts = {kind: 0 for kind in FAILURE_KINDS}
+    for cell in table["failures"]:
+        for kind in _failures_list(cell):
+            failure_counts[kind] += 1
+    per_split = {}
+    if len(table):
+        split_lists = table["splits"].map(_failures_list)
+        names = list(dict.fromkeys(name for names in split_lists for name in names))
+        for name in names:
+            per_split[name] = block(table[split_lists.map(lambda names, n=name: n in names)])
+    verdicts = table["verdict"].value_counts().to_dict()
+    return {
+        **block(table),
+        "verdicts": {k: int(verdicts.get(k, 0)) for k in ("agrees", "contradicts", "vague", "no-target", "n/a")},
+        "failures": failure_counts,
+        "ignored": list(result.ignore),
+        "per_split": per_split,
+        "max_words": result.max_words,
+        "tolerance": result.tolerance,
+    }
+
+
+def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = ".quarantine") -> list[tuple[Path, Path]]:
+    """Move the description files of `ids` into `<their folder>/<folder>/` (never deletes, never overwrites).
+
+    Returns (from, to) for every file moved; ids without a description file are skipped.
+    """
+    moved: list[tuple[Path, Path]] = []
+    for sample_id in ids:
+        src = ds.description_path(sample_id)
+        if not src.is_file():
+            continue
+        dest_dir = src.parent / folder
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / src.name
+        n = 1
+        while dest.exists():  # an earlier quarantined version stays; number the new one
+            dest = dest_dir / f"{src.name}.{n}"
+            n += 1
+        os.replace(src, dest)
+        moved.append((src, dest))
+    return moved
