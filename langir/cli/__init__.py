@@ -24,6 +24,9 @@ COMMAND_MODULES = [
     "train",
     "embed",
     "profile",
+    "stats",
+    "validate",
+    "report",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,120 @@
+"""`langir stats`: the paper's Table 1 and description statistics per split and dataset."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from langir.cli.common import (
+    DescriptionsOpt,
+    ImagesOpt,
+    LayoutOpt,
+    MasksOpt,
+    SplitOpt,
+    notice,
+    open_dataset,
+    out,
+    print_json,
+    progress_bar,
+)
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.3g}"
+    return str(value)
+
+
+def _print_tables(stats) -> None:
+    from langir.curate.stats import TABLE1_COLUMNS
+
+    rule = "synonyms folded" if stats.synonyms else "exact words"
+    t1 = Table(title=f"Table 1: position words ({rule})", title_justify="left")
+    for col in ("dataset", "split", *TABLE1_COLUMNS):
+        t1.add_column(col, justify="right" if col in TABLE1_COLUMNS else "left")
+    for row in stats.table1.itertuples(index=False):
+        t1.add_row(*map(_fmt, row))
+    out.print(t1)
+    t2 = Table(title=f"Descriptions (limit {stats.max_words} words)", title_justify="left")
+    cols = ("dataset", "split", "images", "descriptions", "missing", "unreadable", "words_mean", "words_median",
+            "words_p95", "words_max", "over_limit", "over_limit_share", "refusals", "no_target_texts")
+    heads = ("dataset", "split", "images", "present", "missing", "unreadable", "words mean", "median", "p95", "max",
+             "over limit", "share", "refusals", "'no target'")
+    for col, head in zip(cols, heads, strict=True):
+        t2.add_column(head, justify="left" if col in ("dataset", "split") else "right")
+    for row in stats.table[list(cols)].itertuples(index=False):
+        t2.add_row(*map(_fmt, row))
+    out.print(t2)
+    for name, pairs in stats.top_words.items():
+        out.print(f"[bold]most frequent words[/] ({name}): " + (", ".join(f"{w} {c}" for w, c in pairs) or "none"))
+
+
+def stats(
+    datasets: Annotated[list[Path], typer.Argument(metavar="DATASET...", help="One or more dataset folders (same layout options for all).", show_default=False)],
+    layout: LayoutOpt = "auto",
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    descriptions: DescriptionsOpt = None,
+    split: SplitOpt = None,
+    synonyms: Annotated[bool, typer.Option("--synonyms", help="Also count top→Upper, bottom→Lower, middle/centre/central→Center.")] = False,
+    max_words: Annotated[int, typer.Option("--max-words", min=1, help="Word limit for the over-limit share (paper: 50).")] = 50,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many most frequent words to list.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help=f"Output: {' | '.join(FORMATS)}.")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the output to this file (atomically) instead of stdout.", show_default=False)] = None,
+) -> None:
+    """Table 1 of the LangIR paper (Left/Right/Center/Lower/Upper counts) and description statistics.
+
+    One row per split (the selected ones, else every split of the layout, plus 'all') and per
+    dataset when several are given: descriptions present/missing, words per description
+    (mean, median, p95, max), share over --max-words, refusals, and the most frequent words.
+    A word counts when whole and case-insensitive; 'upper-left' counts Upper and Left.
+
+    [bold]Example:[/] langir stats datasets/demo --synonyms --format markdown --out stats.md
+    """
+    from langir.curate.stats import compute_stats, stats_markdown
+    from langir.data.atomic import write_text_atomic
+    from langir.errors import ConfigError
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    opened = [open_dataset(d, layout, images, masks, descriptions, split) for d in datasets]
+    selected = opened[0][1]
+    for ds, _ in opened:  # a selected split must exist in every dataset given
+        missing = [s for s in selected if s not in ds.split_names]
+        if missing:
+            raise ConfigError(f"unknown split {missing[0]!r} in {ds.root} (splits: {', '.join(ds.split_names) or 'none found'})")
+    total = sum(len(ds.all_ids()) for ds, _ in opened) if not selected else None
+    with progress_bar() as bar:
+        task = bar.add_task("reading descriptions", total=total, status="")
+        result = compute_stats([ds for ds, _ in opened], selected, synonyms, max_words, top,
+                               on_item=lambda _: bar.advance(task))
+    if fmt == "table" and out_file is None:
+        _print_tables(result)
+        return
+    if fmt == "csv":
+        text = result.table.to_csv(index=False)
+    elif fmt == "json":
+        import json
+
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    elif fmt == "markdown":
+        text = stats_markdown(result)
+    else:  # a table into a file: the Markdown form reads best
+        text = stats_markdown(result)
+    if out_file is not None:
+        write_text_atomic(out_file, text)
+        notice(f"wrote {out_file}")
+    elif fmt == "json":
+        print_json(result.to_dict())
+    else:
+        sys.stdout.write(text)  # plain text: no rich markup or wrapping in CSV/Markdown
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)
