@@ -2,8 +2,65 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from langir.cli.common import (
+    DatasetArg,
+    DescriptionsOpt,
+    ImagesOpt,
+    JsonOpt,
+    LayoutOpt,
+    MasksOpt,
+    SplitOpt,
+    open_dataset,
+    out,
+    print_json,
+    progress_bar,
+    selected_ids,
+)
 
-def register(app: typer.Typer) -> None:  # the command arrives with langir.curate.report
-    pass
+
+def report(
+    dataset: DatasetArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the plots, README.md (dataset card) and card.html.", show_default=False)],
+    layout: LayoutOpt = "auto",
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    descriptions: DescriptionsOpt = None,
+    split: SplitOpt = None,
+    max_words: Annotated[int, typer.Option("--max-words", min=1, help="Word limit marked on the histogram (paper: 50).")] = 50,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=0.5, help="Slack around claimed regions, as a fraction of the image side.")] = 0.05,
+    synonyms: Annotated[bool, typer.Option("--synonyms", help="Table 1 also counts top/bottom/middle/centre.")] = False,
+    gallery: Annotated[int, typer.Option("--gallery", min=0, help="Images in the gallery (worst grounded first); 0: none.")] = 8,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the dataset card.", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write PNG plots, a Markdown dataset card (README.md) and card.html for a description set.
+
+    Plots: Table-1 bars per split, word-count histogram with the limit, heat-map of target
+    positions, claimed-region vs. mask-region confusion, and a gallery (mask outline and
+    description) worst grounded first. The card embeds them with the stats and validation tables.
+
+    [bold]Example:[/] langir report datasets/demo --out reports/demo
+    """
+    from langir.curate.report import write_report
+
+    ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
+    ids = selected_ids(ds, selected)
+    with progress_bar() as bar:
+        task = bar.add_task("validating", total=len(ids), status="")
+        done = write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title,
+                            on_item=lambda _: bar.advance(task))
+    if as_json:
+        print_json(done.to_dict())
+        return
+    agreement = done.validation.summary()["agreement"]
+    out.print(f"wrote {len(done.files)} files to {out_dir} (card: {out_dir / 'README.md'}); grounding agreement "
+              + ("–" if agreement is None else f"{100 * agreement:.1f} %"), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

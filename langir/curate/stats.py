@@ -26,12 +26,11 @@ TABLE1_COLUMNS = tuple(w.capitalize() for w in TABLE1_WORDS)  # Left, Right, Cen
 ALL_SPLIT = "all"
 # Hand-written because no stop-word list ships with our dependencies (no nltk/scikit-learn); only
 # function words, so "small", "target", "bright" stay visible in the top-words list.
-STOP_WORDS = frozenset(
-    """a an the and or but of in on at to from by with for as is are was were be been being it its this that
+_STOP_TEXT = """a an the and or but of in on at to from by with for as is are was were be been being it its this that
     these those there here which who whom whose what where when how than then so such into onto over under
     near about around within without between among through can could may might will would should do does
-    did has have had not no nor very also just only more most some any each other another one image s""".split()
-)
+    did has have had not no nor very also just only more most some any each other another one image s"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 STATS_COLUMNS = (
     "dataset", "split", "images", "descriptions", "missing", "unreadable", *TABLE1_COLUMNS,

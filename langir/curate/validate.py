@@ -85,6 +85,7 @@ class ValidationResult:
     tolerance: float = DEFAULT_TOLERANCE
     ignore: tuple[str, ...] = ()
     split_of: dict[str, list[str]] = field(default_factory=dict)
+    split_names: list[str] = field(default_factory=list)  # the layout's order
 
     @property
     def failing(self) -> pd.DataFrame:
@@ -129,7 +130,7 @@ def validate_dataset(
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
     )
-    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of)
+    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names)
 
 
 def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows) -> dict:
@@ -224,7 +225,8 @@ def summarize(result: ValidationResult) -> dict:
     per_split = {}
     if len(table):
         split_lists = table["splits"].map(_failures_list)
-        names = list(dict.fromkeys(name for names in split_lists for name in names))
+        present = {name for names in split_lists for name in names}
+        names = [n for n in result.split_names if n in present]
         for name in names:
             per_split[name] = block(table[split_lists.map(lambda names, n=name: n in names)])
     verdicts = table["verdict"].value_counts().to_dict()

@@ -1,0 +1,318 @@
+"""`report`: PNG plots, a Markdown dataset card and the same card as HTML.
+
+Plots use matplotlib's object API (`Figure` + the Agg canvas): no pyplot state, no GUI backend,
+safe in threads and on headless machines. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from langir.curate.grounding import DEFAULT_TOLERANCE
+from langir.curate.stats import TABLE1_COLUMNS, DatasetStats, compute_stats, markdown_table
+from langir.curate.validate import FAILURE_KINDS, ValidationResult, validate_dataset
+from langir.data.atomic import atomic_path, write_text_atomic
+from langir.data.dataset import LangIRDataset
+from langir.errors import DataError
+
+AXIS_VALUES = {"vertical": ("upper", "center", "lower"), "horizontal": ("left", "center", "right")}
+_VERDICT_ORDER = {"contradicts": 0, "vague": 1, "no-target": 2, "agrees": 3}
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    return path
+
+
+def plot_table1(stats: DatasetStats, path: Path) -> Path:
+    """Grouped bars: Table-1 word counts, one group per word, one bar per (dataset,) split."""
+    table = stats.table1
+    fig = Figure(figsize=(8, 4.2))
+    ax = fig.add_subplot()
+    n = max(len(table), 1)
+    width = 0.8 / n
+    x = np.arange(len(TABLE1_COLUMNS))
+    several = table["dataset"].nunique() > 1
+    for i, row in enumerate(table.itertuples(index=False)):
+        label = f"{row.dataset} / {row.split}" if several else row.split
+        ax.bar(x + (i - (n - 1) / 2) * width, [getattr(row, c) for c in TABLE1_COLUMNS], width, label=label)
+    ax.set_xticks(x, TABLE1_COLUMNS)
+    ax.set_ylabel("occurrences (words)")
+    ax.set_xlabel("position word" + (" (synonyms folded)" if stats.synonyms else ""))
+    ax.set_title("Table 1: position words per split")
+    if len(table):
+        ax.legend(title="split", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_word_hist(lengths: Sequence[int], max_words: int, path: Path) -> Path:
+    """Histogram of words per description, the limit as a dashed line."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    values = np.asarray(lengths, dtype=int)
+    if len(values):
+        top = max(int(values.max()), max_words) + 2
+        ax.hist(values, bins=np.arange(0, top + 1) - 0.5 if top <= 120 else 60, color="#4477aa", edgecolor="white")
+        over = int((values > max_words).sum())
+        ax.text(0.99, 0.95, f"{over} of {len(values)} over the limit ({100 * over / len(values):.1f} %)",
+                transform=ax.transAxes, ha="right", va="top")
+    ax.axvline(max_words, color="#cc3311", linestyle="--", label=f"limit: {max_words} words")
+    ax.set_xlabel("words per description")
+    ax.set_ylabel("descriptions")
+    ax.set_title("Description length")
+    ax.legend(loc="upper left")
+    return _save(fig, path)
+
+
+def plot_target_heatmap(targets: pd.DataFrame, path: Path, bins: int = 24) -> Path:
+    """2-D histogram of target centroids in image fractions, with the quadrant and 3×3-grid lines."""
+    fig = Figure(figsize=(5.6, 4.8))
+    ax = fig.add_subplot()
+    hist, _, _ = np.histogram2d(targets["row"], targets["col"], bins=bins, range=[[0, 1], [0, 1]])
+    im = ax.imshow(hist, extent=(0, 1, 1, 0), cmap="magma", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="targets per cell")
+    for v in (1 / 3, 2 / 3):
+        ax.axhline(v, color="white", lw=0.6, ls=":")
+        ax.axvline(v, color="white", lw=0.6, ls=":")
+    ax.axhline(0.5, color="cyan", lw=0.8)
+    ax.axvline(0.5, color="cyan", lw=0.8)
+    ax.set_xlabel("column (fraction of image width)")
+    ax.set_ylabel("row (fraction of image height, top = 0)")
+    ax.set_title(f"Target positions ({len(targets)} targets)\nquadrants: cyan, 3×3 grid: dotted")
+    return _save(fig, path)
+
+
+def region_confusion(claims: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per axis: counts of (grid third of the nearest target centroid, word the claim uses or 'none')."""
+    result = {}
+    grid_col = {"vertical": "mask_row", "horizontal": "mask_col"}
+    for axis, values in AXIS_VALUES.items():
+        table = pd.DataFrame(0, index=list(values), columns=[*values, "none"])
+        frame = claims[claims[grid_col[axis]] >= 0]
+        for mask_idx, word in zip(frame[grid_col[axis]], frame[axis], strict=True):
+            table.loc[values[int(mask_idx)], word or "none"] += 1
+        result[axis] = table
+    return result
+
+
+def plot_confusion(confusion: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Claimed word (columns) vs the mask's grid third (rows), one panel per axis."""
+    fig = Figure(figsize=(10, 4.2))
+    for i, (axis, table) in enumerate(confusion.items()):
+        ax = fig.add_subplot(1, 2, i + 1)
+        values = table.to_numpy()
+        im = ax.imshow(values, cmap="Blues")
+        for (r, c), v in np.ndenumerate(values):
+            ax.text(c, r, str(v), ha="center", va="center", color="white" if v > values.max() / 2 else "black")
+        ax.set_xticks(range(table.shape[1]), table.columns)
+        ax.set_yticks(range(table.shape[0]), table.index)
+        ax.set_xlabel(f"claimed in the text ({axis} word)")
+        ax.set_ylabel("mask: third holding the nearest target")
+        ax.set_title(f"{axis.capitalize()} axis (claims)")
+        fig.colorbar(im, ax=ax, label="claims", shrink=0.8)
+    fig.suptitle("Claimed region vs. mask region (upper/left/lower/right are half-planes: a claim can be right off-diagonal)",
+                 fontsize="small")
+    return _save(fig, path)
+
+
+def worst_grounded(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Graded images, worst first: contradicts, vague, then by grounding distance, then failures."""
+    graded = table[table["verdict"] != "n/a"].copy()
+    graded["_order"] = graded["verdict"].map(_VERDICT_ORDER).fillna(9)
+    graded["_fail"] = graded["ok"].map(lambda ok: 0 if not ok else 1)
+    graded["_dist"] = -graded["distance"].fillna(0.0)
+    return graded.sort_values(["_order", "_fail", "_dist", "id"]).head(n)
+
+
+def plot_gallery(ds: LangIRDataset, rows: pd.DataFrame, path: Path, cols: int = 4) -> Path:
+    """Images with the mask outlined (green) and their description, worst grounded first."""
+    n = max(len(rows), 1)
+    cols = min(cols, n)
+    nrows = (n + cols - 1) // cols
+    fig = Figure(figsize=(3.4 * cols, 4.3 * nrows))
+    for i, row in enumerate(rows.itertuples(index=False)):
+        ax = fig.add_subplot(nrows, cols, i + 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        try:
+            image = ds.read_image(row.id)
+            mask = ds.read_mask(row.id, image.shape)
+        except DataError:
+            ax.set_title(f"{row.id}: unreadable", fontsize="small")
+            continue
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        if mask.any():
+            ax.contour(mask.astype(float), levels=[0.5], colors="lime", linewidths=1.0)
+        colour = {"agrees": "green", "contradicts": "red", "vague": "orange"}.get(row.verdict, "black")
+        ax.set_title(f"{row.id} · {row.verdict}" + (f" · d={row.distance:.2f}" if row.distance else ""),
+                     fontsize="small", color=colour)
+        text = textwrap.fill(str(row.description), 44)
+        lines = text.splitlines()
+        text = "\n".join(lines[:6] + (["…"] if len(lines) > 6 else []))
+        ax.set_xlabel(text, fontsize=7, loc="left")
+    fig.suptitle("Gallery, worst grounded first (mask outline in green)")
+    return _save(fig, path)
+
+
+# ---- the card: one list of blocks rendered to Markdown and to HTML ------------------------------
+@dataclass
+class Card:
+    """A dataset card as blocks: ('h', level, text) · ('p', text) · ('table', DataFrame) · ('img', file, alt)."""
+
+    title: str
+    blocks: list[tuple] = field(default_factory=list)
+
+    def h(self, level: int, text: str) -> None:
+        self.blocks.append(("h", level, text))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def table(self, frame: pd.DataFrame) -> None:
+        self.blocks.append(("table", frame))
+
+    def img(self, file: str, alt: str) -> None:
+        self.blocks.append(("img", file, alt))
+
+    def markdown(self) -> str:
+        parts = [f"# {self.title}", ""]
+        for block in self.blocks:
+            if block[0] == "h":
+                parts += ["#" * block[1] + " " + block[2], ""]
+            elif block[0] == "p":
+                parts += [block[1], ""]
+            elif block[0] == "table":
+                parts += [markdown_table(block[1]), ""]
+            else:
+                parts += [f"![{block[2]}]({block[1]})", ""]
+        return "\n".join(parts)
+
+    def html(self) -> str:
+        body = [f"<h1>{html.escape(self.title)}</h1>"]
+        for block in self.blocks:
+            if block[0] == "h":
+                body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            elif block[0] == "p":
+                text = html.escape(block[1])
+                text = _inline_code(text)
+                body.append(f"<p>{text}</p>")
+            elif block[0] == "table":
+                body.append(block[1].to_html(index=False, border=0, classes="stats", na_rep="", float_format=lambda v: f"{v:.3g}"))
+            else:
+                body.append(f'<figure><img src="{html.escape(block[1])}" alt="{html.escape(block[2])}">'
+                            f"<figcaption>{html.escape(block[2])}</figcaption></figure>")
+        style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
+                 "table.stats{border-collapse:collapse;margin:1em 0}table.stats td,table.stats th{padding:.2em .6em;"
+                 "border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}")
+        return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{html.escape(self.title)}</title><style>{style}</style></head><body>\n"
+                + "\n".join(body) + "\n</body></html>\n")
+
+
+def _inline_code(text: str) -> str:
+    parts = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+@dataclass
+class ReportFiles:
+    """What `write_report` wrote (paths) and the numbers behind it."""
+
+    out_dir: Path
+    files: list[Path]
+    stats: DatasetStats
+    validation: ValidationResult
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out_dir), "files": [str(p) for p in self.files], "validation": self.validation.summary()}
+
+
+def write_report(
+    ds: LangIRDataset,
+    ids: Sequence[str],
+    out_dir: str | Path,
+    selected: Sequence[str] = (),
+    max_words: int = 50,
+    tolerance: float = DEFAULT_TOLERANCE,
+    synonyms: bool = False,
+    gallery: int = 8,
+    title: str | None = None,
+    on_item: Callable[[str], None] | None = None,
+) -> ReportFiles:
+    """Compute stats and validation for `ids`, write the plots, README.md (card) and card.html into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stats = compute_stats([ds], selected, synonyms, max_words)
+    result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item)
+    summary = result.summary()
+    files: list[Path] = []
+    files.append(plot_table1(stats, out_dir / "table1.png"))
+    lengths = result.table.loc[result.table["description"] != "", "words"].astype(int).tolist()
+    files.append(plot_word_hist(lengths, max_words, out_dir / "word_counts.png"))
+    files.append(plot_target_heatmap(result.targets, out_dir / "target_heatmap.png"))
+    confusion = region_confusion(result.claims)
+    files.append(plot_confusion(confusion, out_dir / "region_confusion.png"))
+    worst = worst_grounded(result.table, gallery)
+    if gallery > 0:
+        files.append(plot_gallery(ds, worst, out_dir / "gallery.png"))
+
+    name = ds.root.resolve().name
+    card = Card(title or f"{name}: a LangIR description set")
+    agreement = summary["agreement"]
+    card.p(f"{summary['images']} images, {int((result.table['description'] != '').sum())} descriptions; "
+           f"grounding agreement {'–' if agreement is None else f'{100 * agreement:.1f} %'} of "
+           f"{summary['graded']} graded images (description and mask readable); {summary['failing']} image(s) fail "
+           f"at least one check. Made with `langir report {ds.root}`.")
+    card.h(2, "Layout")
+    card.table(pd.DataFrame([ds.layout.describe() | {"splits": ", ".join(f"{k}={v}" for k, v in ds.layout.splits.items()) or "none"}]))
+    card.h(2, "Position words (Table 1 of the LangIR paper)")
+    card.p("Whole words, case-insensitive; hyphenated forms count each part ('upper-left' counts Upper and Left)"
+           + ("; synonyms folded: top→Upper, bottom→Lower, middle/centre/central→Center." if synonyms else "."))
+    card.table(stats.table1)
+    card.img("table1.png", "Table-1 word counts per split")
+    card.h(2, "Descriptions")
+    card.table(stats.table.drop(columns=list(TABLE1_COLUMNS)))
+    card.img("word_counts.png", f"Words per description; the dashed line is the {max_words}-word limit")
+    for dataset, pairs in stats.top_words.items():
+        card.p(f"Most frequent words ({dataset}): " + (", ".join(f"{w} ({c})" for w, c in pairs) or "none") + ".")
+    card.h(2, "Targets")
+    card.p(f"{len(result.targets)} targets (8-connected mask components) located by their centroid.")
+    card.img("target_heatmap.png", "Heat-map of target centroids")
+    card.h(2, "Grounding in the masks")
+    card.p("Each region a description claims ('upper left', 'near the center', 'top-left quadrant') must hold "
+           f"at least one target centroid (upper/lower/left/right: that half; center: the middle third; "
+           f"slack {tolerance:g} of the image side). Verdicts: agrees, contradicts, vague (no region claimed), "
+           "no-target (empty mask).")
+    rows = [("all", summary)] + list(summary["per_split"].items())
+    card.table(pd.DataFrame([{"split": n, **{k: b[k] for k in ("images", "graded", "agreeing", "agreement", "failing")}}
+                             for n, b in rows]))
+    card.table(pd.DataFrame([summary["verdicts"]]))
+    kinds = {k: v for k, v in summary["failures"].items() if v}
+    card.p("Failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none") + f" (kinds: {', '.join(FAILURE_KINDS)}).")
+    for axis, table in confusion.items():
+        card.p(f"Claimed vs. mask region, {axis} axis (rows: mask third of the nearest target; columns: claimed word):")
+        card.table(table.rename_axis("mask").reset_index())
+    card.img("region_confusion.png", "Claimed region vs. mask region")
+    if gallery > 0:
+        card.img("gallery.png", "Gallery, worst grounded first")
+    card.h(2, "Citation")
+    card.p("Cite the source images and masks (e.g. NUAA-SIRST: Dai et al., WACV 2021; IRSTD-1k: Zhang et al., CVPR 2022) "
+           "and the LangIR paper for the description method.")
+    md_path, html_path = out_dir / "README.md", out_dir / "card.html"
+    write_text_atomic(md_path, card.markdown())
+    write_text_atomic(html_path, card.html())
+    files += [md_path, html_path]
+    return ReportFiles(out_dir, files, stats, result)
