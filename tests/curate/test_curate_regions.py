@@ -1,0 +1,77 @@
+"""Claimed-region parsing and grounding geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from langir.curate.grounding import ground
+from langir.curate.regions import claim_cells, parse_claims
+from langir.data.positions import cell_phrase, grid_cell, quadrant
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The target is in the upper left.", [("upper", "left")]),
+        ("It sits in the lower right corner of the frame.", [("lower", "right")]),
+        ("A bright dot near the center.", [("center", "center")]),
+        ("The small target lies in the top-left quadrant.", [("upper", "left")]),
+        ("in the middle of the right side", [("center", "right")]),
+        ("The target is at the Bottom-Right.", [("lower", "right")]),
+        ("upper center of the image", [("upper", "center")]),
+        ("center left", [("center", "left")]),
+        ("in the middle of the upper-left quadrant", [("upper", "left")]),
+        ("one in the upper left and one in the lower right", [("upper", "left"), ("lower", "right")]),
+        ("on the left. Another one at the top.", [(None, "left"), ("upper", None)]),
+        ("the target is on the left side, far from anything", [(None, "left")]),
+        ("the leftmost part of the image", [(None, "left")]),
+        ("A warm object against a cloudy sky.", []),
+        ("It is bright, lying in the upper part, partly hidden by the right tree.", [("upper", None), (None, "right")]),
+    ],
+)
+def test_parse_claims(text, expected):
+    assert [(c.vertical, c.horizontal) for c in parse_claims(text)] == expected
+
+
+def test_claim_regions_match_positions_geometry():
+    # every point of a fine lattice: the grid phrase and the quadrant phrase that positions gives
+    # it must both be claims that contain it (the two vocabularies are consistent)
+    h, w = 90, 120
+    for row in np.linspace(0, h - 1, 31):
+        for col in np.linspace(0, w - 1, 37):
+            grid_text = cell_phrase(grid_cell(row, col, h, w))
+            for text in (grid_text, f"{quadrant(row, col, h, w)} quadrant"):
+                (claim,) = parse_claims(text)
+                assert claim.contains(np.array([[row / h, col / w]]))[0], (text, row, col)
+
+
+def test_claim_cells_and_distance():
+    (claim,) = parse_claims("upper left")
+    cells = claim_cells(claim)
+    assert cells[0, 0] and cells[1, 1] and not cells[2, 2] and not cells[0, 2]
+    (center,) = parse_claims("center")
+    assert claim_cells(center).sum() == 1 and claim_cells(center)[1, 1]
+    d = center.distance(np.array([[0.5, 0.5], [0.5, 0.9], [0.0, 0.0]]))
+    assert d[0] == 0 and d[1] == pytest.approx(0.9 - 2 / 3) and d[2] == pytest.approx(np.hypot(1 / 3, 1 / 3))
+
+
+def test_ground_verdicts_and_tolerance():
+    left_target = np.array([[0.2, 0.1]])
+    assert ground("The target is in the upper left.", left_target).verdict == "agrees"
+    assert ground("The target is in the upper right.", left_target).verdict == "contradicts"
+    assert ground("A warm object over the sea.", left_target).verdict == "vague"
+    assert ground("No small target is visible in the infrared image.", left_target).verdict == "contradicts"
+    assert ground("The target is in the upper left.", np.zeros((0, 2))).verdict == "no-target"
+    # a centroid just past the half line: contradicts without slack, agrees with 5 % slack
+    edge = np.array([[0.2, 0.53]])
+    assert ground("on the left", edge, tolerance=0.0).verdict == "contradicts"
+    assert ground("on the left", edge, tolerance=0.05).verdict == "agrees"
+    # several targets: each claim needs some target; an unmentioned target is no contradiction
+    two = np.array([[0.2, 0.1], [0.8, 0.9]])
+    g = ground("One target is in the upper left. Another is in the lower right.", two)
+    assert g.verdict == "agrees" and g.covered == 2
+    g = ground("The target is in the upper left.", two)
+    assert g.verdict == "agrees" and g.covered == 1
+    g = ground("One target is in the upper left. Another is in the lower left.", two)
+    assert g.verdict == "contradicts" and g.consistent == [True, False] and g.distance > 0
