@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from langir.curate.grounding import DEFAULT_TOLERANCE, ground
 from langir.curate.regions import parse_claims
 from langir.curate.texts import read_description_file
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, read_mask
-from langir.data.positions import cell_phrase, find_targets, grid_cell
+from langir.data.positions import EIGHT_CONNECTIVITY, cell_phrase, grid_cell
 from langir.data.text_rules import is_refusal, mentions_plural_target, says_no_target, word_count
 from langir.errors import ConfigError, DataError
 
@@ -67,11 +68,28 @@ def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
     width, height, _ = image_info(ds.image_path(sample_id))  # header only: no pixel decoding
     mask = read_mask(mask_path, (height, width))
-    targets = find_targets(mask)
-    if not targets:
-        return MaskTargets((height, width), np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
-    cents = np.array([t.centroid for t in targets], dtype=np.float64) / np.array([height, width], dtype=np.float64)
-    return MaskTargets((height, width), cents, np.array([t.area for t in targets], dtype=np.int64))
+    cents, areas = target_centroids(mask)
+    return MaskTargets((height, width), cents / np.array([height, width], dtype=np.float64), areas)
+
+
+def target_centroids(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids (N×2, pixels) and areas of the 8-connected components, as `positions.find_targets`.
+
+    Same labels and order as find_targets, but the sums come from one `np.bincount` per axis:
+    scipy's center_of_mass/sum_labels cost ~0.2 ms of fixed overhead per small mask, which
+    dominated validating 10,000 masks.
+    """
+    labels, count = ndimage.label(mask, structure=EIGHT_CONNECTIVITY)
+    if count == 0:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    areas = np.bincount(which, minlength=count + 1)[1:]
+    cents = np.stack(
+        [np.bincount(which, weights=rows, minlength=count + 1)[1:], np.bincount(which, weights=cols, minlength=count + 1)[1:]],
+        axis=1,
+    ) / areas[:, None]
+    return cents, areas.astype(np.int64)
 
 
 @dataclass

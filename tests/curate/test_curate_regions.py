@@ -75,3 +75,18 @@ def test_ground_verdicts_and_tolerance():
     assert g.verdict == "agrees" and g.covered == 1
     g = ground("One target is in the upper left. Another is in the lower left.", two)
     assert g.verdict == "contradicts" and g.consistent == [True, False] and g.distance > 0
+
+
+def test_fast_centroids_equal_find_targets():
+    from langir.curate.validate import target_centroids
+    from langir.data.positions import find_targets
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        mask = rng.random((37, 53)) > 0.93  # many touching / diagonal components
+        cents, areas = target_centroids(mask)
+        targets = find_targets(mask)
+        assert len(targets) == len(cents) > 0
+        assert np.allclose(cents, [t.centroid for t in targets]) and areas.tolist() == [t.area for t in targets]
+    cents, areas = target_centroids(np.zeros((5, 5), dtype=bool))
+    assert cents.shape == (0, 2) and areas.size == 0
