@@ -35,22 +35,31 @@ def _print_tables(stats) -> None:
     from langir.curate.stats import TABLE1_COLUMNS
 
     rule = "synonyms folded" if stats.synonyms else "exact words"
-    t1 = Table(title=f"Table 1: position words ({rule})", title_justify="left")
-    for col in ("dataset", "split", *TABLE1_COLUMNS):
+    several = stats.table["dataset"].nunique() > 1
+    keys = ("dataset", "split") if several else ("split",)
+    title = f"Table 1: position words ({rule})" + ("" if several else f", {stats.table['dataset'].iloc[0]}")
+    t1 = Table(title=title, title_justify="left")
+    for col in (*keys, *TABLE1_COLUMNS):
         t1.add_column(col, justify="right" if col in TABLE1_COLUMNS else "left")
-    for row in stats.table1.itertuples(index=False):
+    for row in stats.table[[*keys, *TABLE1_COLUMNS]].itertuples(index=False):
         t1.add_row(*map(_fmt, row))
     out.print(t1)
-    t2 = Table(title=f"Descriptions (limit {stats.max_words} words)", title_justify="left")
-    cols = ("dataset", "split", "images", "descriptions", "missing", "unreadable", "words_mean", "words_median",
-            "words_p95", "words_max", "over_limit", "over_limit_share", "refusals", "no_target_texts")
-    heads = ("dataset", "split", "images", "present", "missing", "unreadable", "words mean", "median", "p95", "max",
-             "over limit", "share", "refusals", "'no target'")
-    for col, head in zip(cols, heads, strict=True):
-        t2.add_column(head, justify="left" if col in ("dataset", "split") else "right")
-    for row in stats.table[list(cols)].itertuples(index=False):
-        t2.add_row(*map(_fmt, row))
-    out.print(t2)
+    groups = (
+        ("Descriptions", (("images", "images"), ("descriptions", "present"), ("missing", "missing"),
+                          ("unreadable", "unreadable"), ("refusals", "refusals"), ("no_target_texts", "'no target'"))),
+        (f"Words per description (limit {stats.max_words})",
+         (("words_mean", "mean"), ("words_median", "median"), ("words_p95", "p95"), ("words_max", "max"),
+          ("over_limit", "over limit"), ("over_limit_share", "share"))),
+    )
+    for title, columns in groups:  # two narrow tables read better on an 80-column terminal than one wide one
+        table = Table(title=title, title_justify="left")
+        for key in keys:
+            table.add_column(key)
+        for _, head in columns:
+            table.add_column(head, justify="right")
+        for row in stats.table[[*keys, *(c for c, _ in columns)]].itertuples(index=False):
+            table.add_row(*map(_fmt, row))
+        out.print(table)
     for name, pairs in stats.top_words.items():
         out.print(f"[bold]most frequent words[/] ({name}): " + (", ".join(f"{w} {c}" for w, c in pairs) or "none"))
 
