@@ -297,7 +297,8 @@ def write_report(
            f"slack {tolerance:g} of the image side). Verdicts: agrees, contradicts, vague (no region claimed), "
            "no-target (empty mask).")
     rows = [("all", summary)] + list(summary["per_split"].items())
-    card.table(pd.DataFrame([{"split": n, **{k: b[k] for k in ("images", "graded", "agreeing", "agreement", "failing")}}
+    card.table(pd.DataFrame([{"split": n, **{k: b[k] for k in ("images", "graded", "agreeing", "failing")},
+                              "agreement": "–" if b["agreement"] is None else f"{100 * b['agreement']:.1f} %"}
                              for n, b in rows]))
     card.table(pd.DataFrame([summary["verdicts"]]))
     kinds = {k: v for k, v in summary["failures"].items() if v}
