@@ -22,7 +22,7 @@ from langir.curate.stats import TABLE1_COLUMNS, DatasetStats, compute_stats, mar
 from langir.curate.validate import FAILURE_KINDS, ValidationResult, validate_dataset
 from langir.data.atomic import atomic_path, write_text_atomic
 from langir.data.dataset import LangIRDataset
-from langir.errors import DataError
+from langir.errors import ConfigError, DataError
 
 AXIS_VALUES = {"vertical": ("upper", "center", "lower"), "horizontal": ("left", "center", "right")}
 _VERDICT_ORDER = {"contradicts": 0, "vague": 1, "no-target": 2, "agrees": 3}
@@ -254,6 +254,8 @@ def write_report(
 ) -> ReportFiles:
     """Compute stats and validation for `ids`, write the plots, README.md (card) and card.html into `out_dir`."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file; the report needs a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = compute_stats([ds], selected, synonyms, max_words)
     result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item)

@@ -144,6 +144,8 @@ def validate_dataset(
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    # typed even when empty, so boolean masks stay masks (an empty object column would select columns)
+    table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float})
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]

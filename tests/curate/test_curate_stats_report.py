@@ -115,3 +115,16 @@ def test_report_files(tmp_path, cli):
     order = worst_grounded(validate_dataset(ds, ds.all_ids()).table, 4)["id"].tolist()
     assert order[:2] == ["bad", "vague"]
     assert cli("report", root).code == 2  # --out is required
+
+
+def test_empty_dataset_and_bad_out(tmp_path, cli):
+    root = tmp_path / "empty"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    res = cli("validate", root, "--json")
+    assert res.code == 0 and json.loads(res.stdout)["agreement"] is None
+    assert json.loads(cli("stats", root, "--format", "json").stdout)["rows"][0]["images"] == 0
+    assert cli("report", root, "--out", tmp_path / "rep").code == 0
+    (tmp_path / "file").write_text("x")
+    res = cli("report", root, "--out", tmp_path / "file")
+    assert res.code == 2 and "is a file" in res.stderr
