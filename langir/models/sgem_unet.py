@@ -11,7 +11,10 @@ Readings of the paper (Eq. 1–3, Fig. 1; it gives no widths and no tensor shape
   layer over the spatial axis would fix the input size, so the linear layer acts on channels.
 * **Q ⊗ K** is the element-wise product of aligned tokens (linear in H·W, as in linear cross-attention),
   reshaped back to C×H×W; then a 1×1 conv and a softmax over channels give the "semantic probability
-  distribution matrix" (values in 0…1 per pixel).
+  distribution matrix" (values in 0…1 per pixel). The text says "matrix multiplication", but a token ×
+  token product Q·Kᵀ is quadratic in H·W (not "linear" and not "reducing complexity") and a channel ×
+  channel product Qᵀ·K alone cannot "restore the original three-dimensional features"; the aligned
+  element-wise product is the reading that fits Eq. 3 and both claims.
 * **Residual.** Output = Matrix ⊙ E3 + Conv1×1(up(D1)): the deep features pass on through the residual.
 * **Widths.** Base 32 (widths 32…512; the paper "expands the initial number of channels"): 8.0 M params and
   14.4 GMACs at 256×256 against the paper's 8.69 M / 15.92 G (exact widths unknown). Trained with SoftIoU loss as in the paper.

@@ -47,7 +47,7 @@ def test_profile_cli_json(cli):
     for key in ("params", "gflops", "gmacs", "latency_ms", "throughput_ips", "peak_memory_mb", "device"):
         assert key in data
     assert data["gmacs"] == pytest.approx(data["gflops"] / 2)
-    assert 3.8e6 < data["params"] < 4.2e6
+    assert 4.0e6 < data["params"] < 4.1e6
 
 
 def test_profile_cli_unknown_model(cli):
