@@ -39,7 +39,7 @@ def main() -> None:
             model = create_model(name)
             if gpu:
                 model = model.to(memory_format=torch.channels_last)
-            result = profile_model(model, size, batch, device, warmup, iters, dtype=dtype)
+            result = profile_model(model, size, batch, device, dtype, warmup=warmup, iters=iters)
             result["fps_batch1"] = 1e3 / result["latency_ms"]
             result["machine"] = machine
             result["torch_threads"] = torch.get_num_threads()

@@ -34,8 +34,8 @@ def profile(
 
     # Cost does not depend on weight values: DGSPNet's frozen CLIP text encoder may stay untrained here.
     kwargs = {"allow_random_clip": True} if model == "dgspnet" else {}
-    result = profile_model(create_model(model, **kwargs), size, batch, device, warmup, iters,
-                           dtype=torch.bfloat16 if bf16 else None)
+    result = profile_model(create_model(model, **kwargs), size, batch, device,
+                           torch.bfloat16 if bf16 else None, warmup=warmup, iters=iters)
     if as_json:
         print_json(result)
         return

@@ -55,10 +55,11 @@ def _timed(model: nn.Module, image: torch.Tensor, td: torch.Tensor | None, warmu
 
 
 def profile_model(model: nn.Module, size: int = 512, batch: int = 8, device: str | torch.device = "cpu",
-                  warmup: int = 3, iters: int = 10, dtype: torch.dtype | None = None) -> dict[str, Any]:
+                  dtype: torch.dtype | None = None, *, warmup: int = 3, iters: int = 10) -> dict[str, Any]:
     """Params, GFLOPs/GMACs at batch 1, latency (batch 1), throughput (batch `batch`), peak CUDA memory.
 
-    `dtype=torch.bfloat16` runs the timed passes under autocast (GPU mixed precision).
+    `dtype=torch.bfloat16` runs the timed passes under autocast (GPU mixed precision). Peak memory is the
+    CUDA allocator's peak over the timed passes (MiB); None on CPU, where no per-model figure exists.
     """
     if size < 1 or batch < 1 or iters < 1 or warmup < 0:
         raise ConfigError("size, batch and iters must be ≥ 1 and warmup ≥ 0")
