@@ -20,6 +20,18 @@ from langir.models import create_model
 CASES = (("lgnet", 512), ("sgem_unet", 256))
 
 
+def _cpu_name() -> str:
+    """CPU model as lscpu names it (platform.processor() is often just the architecture)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=None, help="throughput batch (default 4 on CPU, 64 on GPU)")
@@ -29,7 +41,7 @@ def main() -> None:
     settings = [("cpu", None)]
     if torch.cuda.is_available():
         settings += [("cuda", None), ("cuda", torch.bfloat16)]
-    machine = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
+    machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
     for device, dtype in settings:
         gpu = device == "cuda"
         batch = args.batch or (64 if gpu else 4)
