@@ -24,7 +24,6 @@ TABLE1_WORDS = ("left", "right", "center", "lower", "upper")
 SYNONYMS = {"top": "upper", "bottom": "lower", "middle": "center", "centre": "center", "central": "center"}
 ROW_WORDS = ("upper", "center", "lower")
 COL_WORDS = ("left", "center", "right")
-QUADRANT_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 EIGHT_CONNECTIVITY = np.ones((3, 3), dtype=bool)
 
 _WORD_RE = re.compile(r"[a-z]+")

@@ -183,9 +183,7 @@ class OpenAIProvider(Provider):
         try:
             response = await self.client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
             data = json.loads(response.content)
-        except self._openai.OpenAIError as error:
-            raise classify(error) from None
-        except ValueError as error:
+        except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise classify(error) from None
         return self.parse(data)
 
@@ -246,9 +244,7 @@ class AnthropicProvider(Provider):
         try:  # raw documented `post`, as in OpenAIProvider.describe
             # cast_to=object: this SDK returns the decoded JSON as is (httpx.Response is refused here)
             data = await self.client.post("/v1/messages", cast_to=object, body=self.params(request))
-        except self._anthropic.AnthropicError as error:
-            raise classify(error) from None
-        except ValueError as error:
+        except (self._anthropic.AnthropicError, ValueError) as error:  # ValueError: a body that is not JSON
             raise classify(error) from None
         return self.parse(data)
 
