@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from langir.describe.images import encode_array, encode_file
-from langir.describe.providers import AnthropicProvider, GeminiProvider, OpenAIProvider
 from langir.describe.prompts import STYLES, find_prompt_file, load_prompt
+from langir.describe.providers import AnthropicProvider, GeminiProvider, OpenAIProvider
 from langir.describe.runner import RateLimiter
 
 REPO = Path(__file__).resolve().parents[2]

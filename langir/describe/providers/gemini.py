@@ -105,7 +105,7 @@ class GeminiProvider(Provider):
         # thinking tokens are billed as output tokens
         tout = int(getattr(usage, "candidates_token_count", 0) or 0) + int(getattr(usage, "thoughts_token_count", 0) or 0)
         finish = getattr(candidates[0], "finish_reason", None) if candidates else None
-        raw = {"content": text, "finish_reason": str(finish) if finish else None, "block_reason": str(block) if block else None}
+        raw = {"content": text, "finish_reason": _enum(finish), "block_reason": _enum(block)}
         return Reply(text, tin, tout, raw=json.dumps(raw))
 
     @classmethod
@@ -135,6 +135,10 @@ class GeminiProvider(Provider):
     async def aclose(self) -> None:
         await self.client.aio.aclose()
         self.client.close()
+
+
+def _enum(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
 
 
 def _headers(error: Exception) -> Any:
