@@ -135,7 +135,9 @@ def _gemini_response(text: str, model: str) -> dict[str, Any]:
 
 
 # fault → (HTTP status, message, OpenAI/Anthropic error type, Gemini status, Gemini details)
-_GEMINI_RETRY = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.05s"}]
+_GEMINI_RETRY = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                  "violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.05s"}]
 _GEMINI_DAILY = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
                   "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
                                   "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]
@@ -199,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
             code, message = 503, "The model is overloaded. Please try again later."
         if fault == "badkey":
             code, message = 400, "API key not valid. Please pass a valid API key."
+        if fault == "429":  # Gemini words its per-minute limit like an exhausted quota
+            message = "You exceeded your current quota, please check your plan and billing details."
         self._send(code, {"error": {"code": code, "message": message, "status": gstatus, "details": details}})
 
     def _model_reply(self, body: dict[str, Any], flavour: str, model: str | None = None) -> None:

@@ -41,7 +41,7 @@ class AnthropicProvider(Provider):
     # Message Batches: ≤ 100,000 requests and ≤ 256 MB per batch
     batch_max_requests = 100_000
     batch_max_bytes = 256 * 1024 * 1024
-    quota_markers = ("credit balance is too low", "billing")
+    quota_markers = ("credit balance is too low",)
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)
@@ -91,7 +91,7 @@ class AnthropicProvider(Provider):
     def classify(cls, error: Exception) -> RetryableError | FatalError:
         status = getattr(error, "status_code", None)
         if isinstance(status, int):  # 529 overloaded falls under ≥ 500: retryable
-            body = str(getattr(error, "body", "") or getattr(error, "message", "") or error)
+            body = getattr(error, "body", None) or getattr(error, "message", "") or str(error)
             headers = getattr(getattr(error, "response", None), "headers", None)
             return classify_status(status, body, headers, cls.quota_markers)
         return super().classify(error)

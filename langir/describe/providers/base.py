@@ -96,14 +96,25 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
-def classify_status(status: int, body: str, headers: Mapping[str, str] | None = None,
+def error_message(body: Any) -> str:
+    """The human part of a JSON error body ({"message"} or {"error": {"message"}}), else the body."""
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        if inner.get("message"):
+            kind = inner.get("code") or inner.get("type") or inner.get("status")
+            return f"{inner['message']}" + (f" ({kind})" if kind else "")
+    return str(body)
+
+
+def classify_status(status: int, body: Any, headers: Mapping[str, str] | None = None,
                     quota_markers: tuple[str, ...] = ()) -> RetryableError | FatalError:
     """The HTTP-status part of error classification that the providers share.
 
-    A 429 (or 400/403) whose body contains one of the provider's `quota_markers` is an exhausted
-    quota or credit: retrying cannot help, so it is fatal with kind "quota".
+    A 429 (or 400/402/403) whose body contains one of the provider's `quota_markers` is an
+    exhausted quota or credit: retrying cannot help, so it is fatal with kind "quota".
     """
-    lowered = body.lower()
+    lowered = str(body).lower()
+    body = error_message(body)
     if status in (400, 402, 403, 429) and any(m in lowered for m in quota_markers):
         return FatalError(f"HTTP {status} quota or credit exhausted: {short(body)}", "quota")
     if status in (408, 409, 429) or status >= 500:

@@ -13,7 +13,6 @@ from langir.describe.providers.base import (
     Request,
     RetryableError,
     classify_status,
-    short,
 )
 
 
@@ -45,9 +44,10 @@ class GeminiProvider(Provider):
     # cannot go below 128). A 50-word description needs no thinking, and thinking tokens are
     # billed as output and count against max_output_tokens. Models not listed: the model's default.
     min_thinking: ClassVar[dict[str, int]] = {"gemini-2.5-flash": 0, "gemini-2.5-pro": 128}
-    # 429 RESOURCE_EXHAUSTED is also the per-minute rate limit (retry after `retryDelay`); only
-    # a per-day quota or a billing problem cannot be waited out within a run.
-    quota_markers = ("perday", "billing", "free_tier_requests_per_day")
+    # 429 RESOURCE_EXHAUSTED with "You exceeded your current quota … billing details" is also the
+    # per-minute rate limit (retry after `retryDelay`); only a per-day quota (QuotaFailure quotaId
+    # "…PerDay…") cannot be waited out within a run.
+    quota_markers = ("perday",)
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)
@@ -112,16 +112,12 @@ class GeminiProvider(Provider):
     def classify(cls, error: Exception) -> RetryableError | FatalError:
         code = getattr(error, "code", None)
         if isinstance(code, int) and hasattr(error, "details"):  # google.genai.errors.APIError
-            details = getattr(error, "details", None)
-            body = json.dumps(details) if not isinstance(details, str) else details
-            if "API_KEY_INVALID" in body or "API key not valid" in body:  # Gemini answers a bad key with 400
+            details = getattr(error, "details", None) or getattr(error, "message", None) or str(error)
+            if "API_KEY_INVALID" in str(details) or "API key not valid" in str(details):  # Gemini's 400 for a bad key
                 return FatalError(f"HTTP {code} API key not valid (check the key in the environment)", "auth")
-            mapped = classify_status(code, body, _headers(error), tuple(m.lower() for m in cls.quota_markers))
+            mapped = classify_status(code, details, _headers(error), cls.quota_markers)
             if isinstance(mapped, RetryableError) and mapped.retry_after is None:
                 mapped.retry_after = _retry_delay(details)
-            if isinstance(mapped, FatalError) and mapped.kind in ("bad_request", "other"):
-                mapped = FatalError(f"HTTP {code} {getattr(error, 'status', '') or ''}: {short(str(getattr(error, 'message', '') or body))}",
-                                    mapped.kind)
             return mapped
         return super().classify(error)
 

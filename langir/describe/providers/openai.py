@@ -105,7 +105,7 @@ class OpenAIProvider(Provider):
     def classify(cls, error: Exception) -> RetryableError | FatalError:
         status = getattr(error, "status_code", None)
         if isinstance(status, int):
-            body = str(getattr(error, "body", "") or getattr(error, "message", "") or error)
+            body = getattr(error, "body", None) or getattr(error, "message", "") or str(error)
             headers = getattr(getattr(error, "response", None), "headers", None)
             return classify_status(status, body, headers, cls.quota_markers)
         return super().classify(error)
