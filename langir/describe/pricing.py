@@ -17,17 +17,23 @@ from langir.errors import ConfigError
 
 Prices = dict[str, tuple[float, float]]
 
-DEFAULT_PRICES: Prices = {model: price for cls in REGISTRY.values() for model, price in cls.prices.items()}
-# batch discount of each known model (its provider's); models unknown here use BATCH_DISCOUNT
-BATCH_DISCOUNTS: dict[str, float] = {model: cls.batch_discount for cls in REGISTRY.values() for model in cls.prices}
-BATCH_DISCOUNT = 0.5
+BATCH_DISCOUNT = 0.5  # for models no provider lists
 
-__all__ = ["BATCH_DISCOUNT", "DEFAULT_PRICES", "Prices", "batch_discount", "cost", "load_prices", "price_for", "text_tokens"]
+
+def default_prices() -> Prices:
+    """Every registered provider's list prices, read from the registry now."""
+    return {model: price for cls in REGISTRY.values() for model, price in cls.prices.items()}
+
+
+DEFAULT_PRICES: Prices = default_prices()  # the table at import time (DescribeOptions' default)
+
+__all__ = ["BATCH_DISCOUNT", "DEFAULT_PRICES", "Prices", "batch_discount", "cost", "default_prices", "load_prices",
+           "price_for", "text_tokens"]
 
 
 def load_prices(path: str | Path | None) -> Prices:
-    """Default prices updated with the user's JSON file."""
-    prices = dict(DEFAULT_PRICES)
+    """Default prices (from the registry) updated with the user's JSON file."""
+    prices = default_prices()
     if path:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -51,8 +57,9 @@ def price_for(prices: Prices, model: str) -> tuple[float, float] | None:
 
 def batch_discount(model: str) -> float:
     """Fraction of the list price a batch job bills for `model` (its provider's discount)."""
-    best = _longest_prefix(BATCH_DISCOUNTS, model)  # type: ignore[arg-type]
-    return BATCH_DISCOUNTS[best] if best is not None else BATCH_DISCOUNT
+    discounts = {m: cls.batch_discount for cls in REGISTRY.values() for m in cls.prices}
+    best = _longest_prefix(discounts, model)  # type: ignore[arg-type]
+    return discounts[best] if best is not None else BATCH_DISCOUNT
 
 
 def cost(prices: Prices, model: str, input_tokens: int, output_tokens: int, batch: bool = False) -> float:
