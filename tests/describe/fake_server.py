@@ -23,10 +23,11 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
   request, without body, with its `fault`), `auth_headers`.
 - `batch_polls_until_done`: polls before a batch ends.
-- `batch_limits`: {"openai"|"anthropic": (max_requests, max_bytes)}; over-limit batches are
-  refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch with
-  too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large` (bytes)
-  or 400 `invalid_request_error` (requests).
+- `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
+  are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
+  with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
+  (bytes) or 400 `invalid_request_error` (requests); Gemini's batchGenerateContent → 400
+  INVALID_ARGUMENT "Request payload size exceeds the limit".
 """
 
 from __future__ import annotations
@@ -246,6 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.search(r"/models/([^/:]+):generateContent$", path)
         if m:
             return self._model_reply(json.loads(raw), "gemini", m.group(1))
+        m = re.search(r"/models/([^/:]+):batchGenerateContent$", path)
+        if m:
+            return self._gemini_batch_create(raw, m.group(1))
         if path.endswith("/chat/completions"):
             return self._model_reply(json.loads(raw), "openai")
         if path.endswith("/messages/batches"):
@@ -272,6 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             return self._anthropic_batch_get(m.group(1))
         m = re.search(r"/batches/([^/]+)$", path)
+        if m and m.group(1) in self.api.batches and self.api.batches[m.group(1)].get("kind") == "gemini":
+            return self._gemini_batch_get(m.group(1))
         if m:
             return self._openai_batch_get(m.group(1))
         self._error(404, f"no route {path}")
@@ -371,6 +377,46 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _anthropic_batch_results(self, bid: str) -> None:
         self._send(200, raw=self.api.batches[bid].get("results", b""), content_type="application/x-jsonl")
+
+
+    # -- Gemini batches (inline requests) -----------------------------------------------------------
+    def _gemini_batch_obj(self, b: dict[str, Any]) -> dict[str, Any]:
+        meta: dict[str, Any] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+                                "model": f"models/{b['model']}", "state": b["status"],
+                                "createTime": "2025-01-01T00:00:00Z", "name": f"batches/{b['id']}"}
+        if "results" in b:
+            meta["output"] = {"inlinedResponses": {"inlinedResponses": b["results"]}}
+        return {"name": f"batches/{b['id']}", "metadata": meta, "done": b["status"] == "BATCH_STATE_SUCCEEDED"}
+
+    def _gemini_batch_create(self, raw: bytes, model: str) -> None:
+        limit = self.api.batch_limit("gemini")
+        if limit and len(raw) > limit[1]:
+            return self._send(400, {"error": {"code": 400, "message": f"Request payload size exceeds the limit: {limit[1]} bytes.",
+                                              "status": "INVALID_ARGUMENT"}})
+        reqs = json.loads(raw)["batch"]["inputConfig"]["requests"]["requests"]
+        if limit and len(reqs) > limit[0]:
+            return self._send(400, {"error": {"code": 400, "message": f"at most {limit[0]} requests per batch",
+                                              "status": "INVALID_ARGUMENT"}})
+        bid = uuid.uuid4().hex[:12]
+        self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
+                                 "total": len(reqs), "kind": "gemini", "model": model}
+        self._send(200, self._gemini_batch_obj(self.api.batches[bid]))
+
+    def _gemini_batch_get(self, bid: str) -> None:
+        b = self.api.batches[bid]
+        b["polls"] += 1
+        if b["status"] != "BATCH_STATE_SUCCEEDED" and b["polls"] >= self.api.batch_polls_until_done:
+            out = []
+            for r in b["requests"]:
+                info, fault = self.api.begin("gemini", r["request"], b["model"])
+                text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
+                if fault is None:
+                    self.api.served[info["sha"]] += 1
+                out.append({"response": _gemini_response(text, b["model"]), "metadata": r.get("metadata", {})})
+            b["results"], b["status"] = out, "BATCH_STATE_SUCCEEDED"
+        elif b["status"] == "BATCH_STATE_PENDING":
+            b["status"] = "BATCH_STATE_RUNNING"
+        self._send(200, self._gemini_batch_obj(b))
 
 
 class FakeServer:

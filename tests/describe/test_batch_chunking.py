@@ -34,6 +34,7 @@ def fake():
 def keys(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET)
 
 
 def test_chunked_respects_both_limits_in_order():
@@ -81,19 +82,19 @@ def _batches(root) -> list[dict]:
     return [{"id": b, "status": s, "keys": json.loads(k)} for b, s, k in rows]
 
 
-@pytest.mark.parametrize("flavour", ["openai", "anthropic"])
+@pytest.mark.parametrize("flavour", ["openai", "anthropic", "gemini"])
 def test_defaults_break_a_small_server_limit(tmp_path, fake, flavour):
     """Control: with the documented (large) limits, the fake's small limits refuse the one big batch."""
     fake.api.batch_limits[flavour] = (3, 10**9) if flavour == "openai" else (100, 8_000)
     root, ds, provider, opts = _setup(tmp_path, flavour, fake)
-    assert provider.batch_max_requests >= 50_000 and provider.batch_max_bytes >= 200 * 1024 * 1024
-    with pytest.raises(DescribeError, match="too_many_requests|limit is 3|request_too_large|413|maximum allowed"):
+    assert provider.batch_max_requests >= 50_000 and provider.batch_max_bytes >= 20 * 1024 * 1024
+    with pytest.raises(DescribeError, match="too_many_requests|limit is 3|request_too_large|payload size exceeds"):
         _run(ds, provider, opts, root)
     assert not (root / "descriptions").exists()
     assert all(b["status"] == "failed" for b in _batches(root))  # a refused batch is not resumed forever
 
 
-@pytest.mark.parametrize("flavour", ["openai", "anthropic"])
+@pytest.mark.parametrize("flavour", ["openai", "anthropic", "gemini"])
 def test_batches_are_chunked_within_limits(tmp_path, fake, flavour):
     prompt = load_prompt("system")
     root, ds, provider, opts = _setup(tmp_path, flavour, fake)

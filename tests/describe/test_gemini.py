@@ -164,3 +164,19 @@ def test_gemini_dry_run_uses_its_token_formula_and_prices(tmp_path, fake, cli):
     prompt_tokens = GeminiProvider(None, "k").estimate_input_tokens(48, 40, load_prompt("system"))
     assert report["estimated_input_tokens"] == 2 * prompt_tokens and prompt_tokens > 258  # one 258-token image + text
     assert _posts(fake) == 0
+
+
+def test_gemini_batch_submit_poll_fetch_resubmit(tmp_path, fake, cli):
+    root = make_dataset(tmp_path / "ds", 4)
+    fake.api.batch_polls_until_done = 2
+    fake.api.faults = ["refusal"]  # first result of the first batch is a refusal → re-submitted
+    res = cli(*_gemini(fake, root, "--batch", "--poll", "0.01"))
+    assert res.code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["described"] == 4 and summary["batch"] is True and _posts(fake) == 0
+    assert summary["cost_usd"] == pytest.approx(5 * (270 * 0.30 + 25 * 2.50) / 1e6 * 0.5, abs=1e-6)  # half price
+    batches = json.loads(cli("describe", "--status", root, "--json").stdout)["batches"]
+    assert len(batches) == 2 and {b["status"] for b in batches} == {"fetched"}
+    assert sorted(fake.api.served.values()) == [1] * 4
+    for path, data in all_bytes(root):
+        assert SECRET.encode() not in data, path
