@@ -39,10 +39,10 @@ def _posts(fake):
     return sum(n for path, n in fake.api.paths.items() if path.endswith(":generateContent"))
 
 
-def _describe_once(fake, fault: str):
+def _describe_once(fake, fault: str | None, timeout: float = 5):
     """One request straight through the provider class (the SDK's exception, our classification)."""
-    fake.api.faults = [fault]
-    provider = GeminiProvider(None, SECRET, fake.url, timeout=5)
+    fake.api.faults = [fault] if fault else []
+    provider = GeminiProvider(None, SECRET, fake.url, timeout=timeout)
     image = EncodedImage(b"\x89PNG\r\n\x1a\nnot-really", 8, 8)
 
     async def go():
@@ -126,12 +126,15 @@ def test_gemini_fatal_error_stops_the_run(tmp_path, fake, cli, fault):
     assert "Traceback" not in res.stderr and not (root / "descriptions").exists()
 
 
-@pytest.mark.parametrize("fault", ["malformed", "429", "529"])
+@pytest.mark.parametrize("fault", ["malformed", "429", "529", "500", "slow"])
 def test_gemini_transient_errors_are_retryable(fake, fault):
+    fake.api.slow_seconds = 1.0
     with pytest.raises(RetryableError) as caught:
-        _describe_once(fake, fault)
+        _describe_once(fake, fault, timeout=0.3)
     if fault == "429":
         assert caught.value.retry_after == pytest.approx(0.05)
+    expected = {"slow": "timed out", "malformed": "malformed reply"}.get(fault, "HTTP 5" if fault != "429" else "HTTP 429")
+    assert expected in str(caught.value)
 
 
 def test_gemini_without_key_is_one_line_error(tmp_path, cli, monkeypatch):
