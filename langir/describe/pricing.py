@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from langir.describe.providers import REGISTRY
-from langir.describe.providers.base import text_tokens
+from langir.describe.providers.base import longest_prefix, text_tokens
 from langir.errors import ConfigError
 
 Prices = dict[str, tuple[float, float]]
@@ -43,22 +43,16 @@ def load_prices(path: str | Path | None) -> Prices:
     return prices
 
 
-def _longest_prefix(table: dict[str, object], model: str) -> str | None:
-    if model in table:
-        return model
-    return max((k for k in table if model.startswith(k)), key=len, default=None)
-
-
 def price_for(prices: Prices, model: str) -> tuple[float, float] | None:
     """Exact model name, else the longest known prefix (dated snapshots share a price); None if unknown."""
-    best = _longest_prefix(prices, model)  # type: ignore[arg-type]
+    best = longest_prefix(prices, model)
     return prices[best] if best is not None else None
 
 
 def batch_discount(model: str) -> float:
     """Fraction of the list price a batch job bills for `model` (its provider's discount)."""
     discounts = {m: cls.batch_discount for cls in REGISTRY.values() for m in cls.prices}
-    best = _longest_prefix(discounts, model)  # type: ignore[arg-type]
+    best = longest_prefix(discounts, model)
     return discounts[best] if best is not None else BATCH_DISCOUNT
 
 

@@ -74,6 +74,14 @@ def text_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
+def longest_prefix(table: Mapping[str, Any], model: str) -> str | None:
+    """The key of `table` equal to `model`, else the longest key `model` starts with (dated
+    snapshots such as gpt-4o-2024-08-06 share their family's entry); None if none matches."""
+    if model in table:
+        return model
+    return max((k for k in table if model.startswith(k)), key=len, default=None)
+
+
 def short(text: str, limit: int = 200) -> str:
     """One line, at most `limit` characters (error bodies in messages)."""
     text = " ".join(str(text).split())

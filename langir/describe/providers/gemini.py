@@ -14,12 +14,8 @@ from langir.describe.providers.base import (
     Request,
     RetryableError,
     classify_status,
+    longest_prefix,
 )
-
-
-def _longest_prefix(table: dict[str, Any], model: str) -> Any:
-    best = max((k for k in table if model.startswith(k)), key=len, default=None)
-    return table[best] if best is not None else None
 
 
 class GeminiProvider(Provider):
@@ -57,9 +53,9 @@ class GeminiProvider(Provider):
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)
         from google import genai
-        from google.genai import errors, types
+        from google.genai import types
 
-        self._types, self._errors = types, errors
+        self._types = types
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000),  # milliseconds
             retry_options=types.HttpRetryOptions(attempts=1),  # the runner retries, not the SDK
@@ -81,7 +77,8 @@ class GeminiProvider(Provider):
 
     def config(self, request: Request) -> Any:
         types = self._types
-        budget = _longest_prefix(self.min_thinking, self.model)
+        family = longest_prefix(self.min_thinking, self.model)
+        budget = self.min_thinking[family] if family is not None else None
         return types.GenerateContentConfig(
             system_instruction=request.prompt.role or None,
             temperature=request.temperature,

@@ -17,6 +17,7 @@ from langir.describe.providers.base import (
     Request,
     RetryableError,
     classify_status,
+    longest_prefix,
     short,
 )
 
@@ -117,8 +118,7 @@ class OpenAIProvider(Provider):
         'low' is the base alone; 'high' fits the image in 2048×2048, scales the short side to 768,
         then counts tiles; 'auto' is treated as 'high' (an upper bound for the estimate).
         """
-        known = [k for k in cls.tile_tokens if (model or "").startswith(k)]
-        base, tile = cls.tile_tokens[max(known, key=len)]
+        base, tile = cls.tile_tokens[longest_prefix(cls.tile_tokens, model or "") or ""]
         if detail == "low":
             return base
         scale = min(1.0, 2048 / max(width, height))
