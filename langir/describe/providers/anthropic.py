@@ -6,7 +6,6 @@ import json
 import math
 from typing import Any, ClassVar
 
-from langir.describe.images import EncodedImage
 from langir.describe.providers.base import (
     BatchAdapter,
     FatalError,
@@ -15,6 +14,7 @@ from langir.describe.providers.base import (
     Request,
     RetryableError,
     classify_status,
+    png_b64,
 )
 
 
@@ -58,7 +58,7 @@ class AnthropicProvider(Provider):
     def params(self, request: Request) -> dict[str, Any]:
         msgs: list[dict[str, Any]] = []
         for shot in request.prompt.shots:
-            msgs.append({"role": "user", "content": [self._image_block(EncodedImage(shot.png, 0, 0).b64),
+            msgs.append({"role": "user", "content": [self._image_block(png_b64(shot.png)),
                                                      {"type": "text", "text": request.prompt.task}]})
             msgs.append({"role": "assistant", "content": shot.text})
         assert request.image is not None

@@ -13,17 +13,18 @@ SDKs are imported inside the classes so `langir --help` stays fast.
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
-from langir.describe.images import EncodedImage
-from langir.describe.prompts import Prompt
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # kept out of the import so `import langir.describe.providers` stays light (--help)
     from collections.abc import Mapping
+
+    import numpy as np
+
+    from langir.describe.images import EncodedImage
+    from langir.describe.prompts import Prompt
 
 FATAL_KINDS = ("auth", "quota", "bad_request", "other")
 
@@ -67,6 +68,11 @@ class FatalError(Exception):
     def __init__(self, message: str, kind: str = "other"):
         super().__init__(message)
         self.kind = kind if kind in FATAL_KINDS else "other"
+
+
+def png_b64(png: bytes) -> str:
+    """Base64 text of PNG bytes (few-shot example images)."""
+    return base64.b64encode(png).decode("ascii")
 
 
 def text_tokens(text: str) -> int:

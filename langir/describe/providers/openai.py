@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from langir.describe.images import EncodedImage
-from langir.describe.prompts import Prompt
 from langir.describe.providers.base import (
     BatchAdapter,
     FatalError,
@@ -18,8 +16,12 @@ from langir.describe.providers.base import (
     RetryableError,
     classify_status,
     longest_prefix,
+    png_b64,
     short,
 )
+
+if TYPE_CHECKING:
+    from langir.describe.prompts import Prompt
 
 
 class OpenAIProvider(Provider):
@@ -66,7 +68,7 @@ class OpenAIProvider(Provider):
         for shot in request.prompt.shots:
             msgs.append({"role": "user", "content": [
                 {"type": "text", "text": request.prompt.task},
-                {"type": "image_url", "image_url": {"url": EncodedImage(shot.png, 0, 0).data_url, "detail": request.detail}},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png_b64(shot.png), "detail": request.detail}},
             ]})
             msgs.append({"role": "assistant", "content": shot.text})
         assert request.image is not None

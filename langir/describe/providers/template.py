@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from langir.describe.providers.base import FatalError, Provider, Reply, Request
-from langir.describe.template import template_description
 
 
 class TemplateProvider(Provider):
@@ -30,5 +29,7 @@ class TemplateProvider(Provider):
     async def describe(self, request: Request) -> Reply:
         if request.mask is None:
             raise FatalError(f"{request.image_id}: the template provider needs a mask", "bad_request")
+        from langir.describe.template import template_description  # lazy: scipy, only when used
+
         text = template_description(request.mask, self.style, request.max_words)
         return Reply(text, raw=text)
