@@ -307,3 +307,14 @@ def test_a_registered_provider_is_used_everywhere(tmp_path, monkeypatch, cli):
     assert {p.read_text().strip() for p in _descriptions(root)} == {"The small target lies in the upper left; sent at 16 px."}
     res = cli("describe", root, "--provider", "echo", "--batch", "--overwrite", "--json")
     assert res.code == 2 and "--batch is not available for provider echo" in res.stderr
+
+
+def test_registry_import_is_light():
+    """The CLI lists provider_names() in --help: the registry must not pull in numpy, scipy or an SDK."""
+    import subprocess
+    import sys
+
+    code = ("import sys, langir.describe.providers as p; print(p.provider_names()); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'openai', 'anthropic', 'google.genai') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["('auto', 'openai', 'anthropic', 'gemini', 'template')", "[]"]
