@@ -96,6 +96,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
     helper = Runner(ds, provider, prompt, opts, ledger)
     masks: dict[str, bool | None] = {}
     spent = 0.0
+    estimates: dict[str, float] = {}  # estimated cost of each request handed to the chunker
     open_batches = [(b, [k for k in keys if k in todo]) for b, keys in ledger.open_batches(provider.name)]
     open_batches = [(b, keys) for b, keys in open_batches if keys]
     waiting = {k for _, keys in open_batches for k in keys}
@@ -120,10 +121,13 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
                     job.status, job.error = "unaffordable", f"--max-cost {opts.max_cost} reached"
                     continue
                 spent += est_cost
+                estimates[job.key] = est_cost
                 entry = api.entry(job.key, request)
                 yield job.key, entry, api.entry_bytes(entry)
 
         def too_large(key: str, size: int) -> None:
+            nonlocal spent
+            spent -= estimates.pop(key, 0.0)  # never sent, never billed
             todo[key].status = "failed"
             todo[key].error = f"request of {size} bytes exceeds the batch limit of {api.max_bytes} bytes"
 
