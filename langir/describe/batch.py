@@ -66,15 +66,24 @@ def chunked(entries: Iterable[tuple[str, Any, int]], max_requests: int, max_byte
         yield current
 
 
-def _call(opts: DescribeOptions, provider: Provider, fn: Callable[[], Any]) -> Any:
-    """The same retry policy as direct requests, for batch housekeeping calls."""
+def _call(opts: DescribeOptions, provider: Provider, fn: Callable[[], Any], submit: bool = False) -> Any:
+    """The same retry policy as direct requests, for batch calls.
+
+    `submit`: creating a batch is not idempotent; after a failure that may have created it (a
+    timeout, a lost connection) it is not sent again, the run stops and says so.
+    """
     def once() -> Any:
         try:
             return fn()
         except (RetryableError, FatalError):
             raise
         except Exception as error:  # SDK errors → retryable/fatal
-            raise provider.classify(error) from None
+            mapped = provider.classify(error)
+            if submit and isinstance(mapped, RetryableError) and mapped.maybe_done:
+                raise FatalError(f"submitting a batch failed with '{mapped}', and the {provider.name} batch may have "
+                                 "been created anyway; not sent again, so it cannot be bought twice: check the "
+                                 "provider's batch list before running again") from None
+            raise mapped from None
 
     try:
         for attempt in Retrying(retry=retry_if_exception_type(RetryableError), stop=stop_after_attempt(opts.retry.attempts),
@@ -134,7 +143,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
         # each chunk within the provider's per-batch limits becomes its own batch (and ledger entry)
         for chunk in chunked(entries(), api.max_requests, api.max_bytes, api.overhead_bytes, too_large):
             keys = [k for k, _ in chunk]
-            batch_id = _call(opts, provider, lambda chunk=chunk: api.submit([e for _, e in chunk]))
+            batch_id = _call(opts, provider, lambda chunk=chunk: api.submit([e for _, e in chunk]), submit=True)
             ledger.add_batch(batch_id, provider.name, keys)
             for key in keys:
                 ledger.record(key, todo[key].image_id, provider.name, provider.model, "batched", batch_id=batch_id)

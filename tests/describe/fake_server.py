@@ -22,7 +22,8 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
 - counters: `model_requests` (every model request, faults included), `paths` (Counter of
   "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
   request, without body, with its `fault`), `auth_headers`.
-- `batch_polls_until_done`: polls before a batch ends.
+- `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
+  creation is answered late (the batch exists already: a client timeout then is ambiguous).
 - `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
   are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
   with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
@@ -68,6 +69,7 @@ class FakeAPI:
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls_until_done = 1
         self.batch_limits: dict[str, tuple[int, int]] = {}
+        self.batch_create_delay = 0.0  # seconds before answering a batch creation (after creating it)
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -316,6 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.api.batches[bid].update(status="failed", errors={"object": "list", "data": [{
                 "code": "too_many_requests", "line": None, "param": None,
                 "message": f"The batch input file has {len(lines)} requests; the limit is {limit[0]}."}]})
+        time.sleep(self.api.batch_create_delay)
         self._send(200, self._openai_batch_obj(self.api.batches[bid]))
 
     def _openai_batch_get(self, bid: str) -> None:
@@ -357,6 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                                "message": f"requests: at most {limit[0]} requests per batch"}})
         bid = "msgbatch_" + uuid.uuid4().hex[:10]
         self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs)}
+        time.sleep(self.api.batch_create_delay)
         self._send(200, self._anthropic_batch_obj(self.api.batches[bid]))
 
     def _anthropic_batch_get(self, bid: str) -> None:
@@ -400,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
         bid = uuid.uuid4().hex[:12]
         self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
                                  "total": len(reqs), "kind": "gemini", "model": model}
+        time.sleep(self.api.batch_create_delay)
         self._send(200, self._gemini_batch_obj(self.api.batches[bid]))
 
     def _gemini_batch_get(self, bid: str) -> None:

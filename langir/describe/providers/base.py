@@ -51,11 +51,17 @@ class Reply:
 
 
 class RetryableError(Exception):
-    """A transient failure (429, 5xx, 529, timeout, connection, malformed reply); may carry retry-after."""
+    """A transient failure (429, 5xx, 529, timeout, connection, malformed reply); may carry retry-after.
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    `maybe_done`: the server may have carried the request out (no error status came back: a
+    timeout, a dropped connection, an unreadable reply). Harmless for a description, but a batch
+    submission that failed this way is not repeated blindly: that could buy the batch twice.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, maybe_done: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_done = maybe_done
 
 
 class FatalError(Exception):
@@ -144,11 +150,11 @@ def classify_transport(error: Exception) -> RetryableError | None:
     """Timeouts, dropped connections and unparseable bodies: retryable for every SDK."""
     name = type(error).__name__
     if "Timeout" in name:
-        return RetryableError("request timed out")
+        return RetryableError("request timed out", maybe_done=True)
     if "Connect" in name or "RemoteProtocol" in name or "ReadError" in name:
-        return RetryableError("connection error")
+        return RetryableError("connection error", maybe_done=True)
     if isinstance(error, ValueError) or "Validation" in name or "Decode" in name:
-        return RetryableError(f"malformed reply: {short(str(error))}")
+        return RetryableError(f"malformed reply: {short(str(error))}", maybe_done=True)
     return None
 
 
