@@ -1,18 +1,18 @@
-"""`--batch`: OpenAI Batch API and Anthropic Message Batches (half price), resumable via the ledger.
+"""`--batch`: each provider's batch API (its `batch_adapter`; half price), resumable via the ledger.
 
-Flow: build one request per image (custom_id = the ledger's request key), submit, store the batch
-id in the ledger, poll, fetch, match results by custom_id, validate, and re-submit the invalid ones
-(bounded by --invalid-retries). A run killed while waiting finds its open batches in the ledger
-and goes on polling them instead of submitting again.
+Flow: build one request per image (custom_id = the ledger's request key), cut them into chunks
+within the provider's per-batch limits (request count and bytes; `batch_max_requests` /
+`batch_max_bytes` override them), submit each chunk as its own batch and store its id in the
+ledger, poll, fetch, match results by custom_id, validate, and re-submit the invalid ones (bounded
+by --invalid-retries). A run killed while waiting finds its open batches in the ledger and goes on
+polling them instead of submitting again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
@@ -22,18 +22,11 @@ from langir.describe.checks import reply_problem
 from langir.describe.ledger import Ledger
 from langir.describe.pricing import cost
 from langir.describe.prompts import Prompt
-from langir.describe.providers import (
-    AnthropicProvider,
-    FatalError,
-    OpenAIProvider,
-    Provider,
-    Reply,
-    RetryableError,
-    classify,
-)
+from langir.describe.providers import BatchAdapter, FatalError, Provider, Reply, RetryableError
 from langir.describe.runner import (
     DescribeError,
     DescribeOptions,
+    Job,
     Runner,
     plan_run,
     summarize,
@@ -42,81 +35,54 @@ from langir.describe.runner import (
 from langir.errors import DataError
 
 
-class _OpenAIBatches:
-    def __init__(self, provider: OpenAIProvider):
-        self.p, self.c = provider, provider.sync_client
-
-    def submit(self, items: list[tuple[str, Any]]) -> str:
-        lines = [json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions", "body": self.p.body(req)})
-                 for key, req in items]
-        upload = self.c.files.create(file=("langir-batch.jsonl", io.BytesIO(("\n".join(lines) + "\n").encode())), purpose="batch")
-        return self.c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h").id
-
-    def poll(self, batch_id: str) -> tuple[bool, str]:
-        b = self.c.batches.retrieve(batch_id)
-        counts = b.request_counts
-        done = f"{counts.completed}/{counts.total}" if counts else ""
-        return b.status in ("completed", "failed", "expired", "cancelled"), f"{b.status} {done}"
-
-    def results(self, batch_id: str) -> dict[str, Reply | str]:
-        b = self.c.batches.retrieve(batch_id)
-        found: dict[str, Reply | str] = {}
-        for file_id in (b.output_file_id, b.error_file_id):
-            if not file_id:
-                continue
-            for line in self.c.files.content(file_id).text.splitlines():
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                response = item.get("response") or {}
-                if item.get("error") or response.get("status_code") != 200:
-                    found[item["custom_id"]] = f"batch error: {item.get('error') or response.get('status_code')}"
-                    continue
-                try:
-                    found[item["custom_id"]] = OpenAIProvider.parse(response["body"])
-                except RetryableError as error:
-                    found[item["custom_id"]] = str(error)
-        return found
+def _api(provider: Provider) -> BatchAdapter:
+    api = provider.batch_api()
+    if api is None:
+        raise DescribeError(f"--batch is not available for provider {provider.name}")
+    return api
 
 
-class _AnthropicBatches:
-    def __init__(self, provider: AnthropicProvider):
-        self.p, self.c = provider, provider.sync_client
+def chunked(entries: Iterable[tuple[str, Any, int]], max_requests: int, max_bytes: int, overhead: int = 0,
+            too_large: Callable[[str, int], None] | None = None) -> Iterator[list[tuple[str, Any]]]:
+    """Group (key, entry, size) triples, in order, into chunks of ≤ max_requests and ≤ max_bytes.
 
-    def submit(self, items: list[tuple[str, Any]]) -> str:
-        return self.c.messages.batches.create(requests=[{"custom_id": k, "params": self.p.params(r)} for k, r in items]).id
-
-    def poll(self, batch_id: str) -> tuple[bool, str]:
-        b = self.c.messages.batches.retrieve(batch_id)
-        return b.processing_status == "ended", f"{b.processing_status} {b.request_counts.succeeded} succeeded"
-
-    def results(self, batch_id: str) -> dict[str, Reply | str]:
-        found: dict[str, Reply | str] = {}
-        for item in self.c.messages.batches.results(batch_id):
-            if item.result.type == "succeeded":
-                found[item.custom_id] = AnthropicProvider.parse(item.result.message.model_dump())
-            else:
-                found[item.custom_id] = f"batch {item.result.type}"
-        return found
-
-
-def _api(provider: Provider) -> _OpenAIBatches | _AnthropicBatches:
-    if isinstance(provider, OpenAIProvider):
-        return _OpenAIBatches(provider)
-    if isinstance(provider, AnthropicProvider):
-        return _AnthropicBatches(provider)
-    raise DescribeError(f"--batch is not available for provider {provider.name}")
+    Lazy: a chunk is yielded as soon as the next entry would not fit, so at most one chunk's
+    entries (≤ max_bytes) are held at once. An entry too large for any batch on its own is
+    reported through `too_large(key, size)` and left out.
+    """
+    current: list[tuple[str, Any]] = []
+    used = overhead
+    for key, entry, size in entries:
+        if overhead + size > max_bytes:
+            if too_large:
+                too_large(key, size)
+            continue
+        if current and (len(current) >= max_requests or used + size > max_bytes):
+            yield current
+            current, used = [], overhead
+        current.append((key, entry))
+        used += size
+    if current:
+        yield current
 
 
-def _call(opts: DescribeOptions, fn: Callable[[], Any]) -> Any:
-    """The same retry policy as direct requests, for batch housekeeping calls."""
+def _call(opts: DescribeOptions, provider: Provider, fn: Callable[[], Any], submit: bool = False) -> Any:
+    """The same retry policy as direct requests, for batch calls.
+
+    `submit`: creating a batch is not idempotent; after a failure that may have created it (a
+    timeout, a lost connection) it is not sent again, the run stops and says so.
+    """
     def once() -> Any:
         try:
             return fn()
         except (RetryableError, FatalError):
             raise
         except Exception as error:  # SDK errors → retryable/fatal
-            mapped = classify(error)
+            mapped = provider.classify(error)
+            if submit and isinstance(mapped, RetryableError) and mapped.maybe_done:
+                raise FatalError(f"submitting a batch failed with '{mapped}', and the {provider.name} batch may have "
+                                 "been created anyway; not sent again, so it cannot be bought twice: check the "
+                                 "provider's batch list before running again") from None
             raise mapped from None
 
     try:
@@ -139,6 +105,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
     helper = Runner(ds, provider, prompt, opts, ledger)
     masks: dict[str, bool | None] = {}
     spent = 0.0
+    estimates: dict[str, float] = {}  # estimated cost of each request handed to the chunker
     open_batches = [(b, [k for k in keys if k in todo]) for b, keys in ledger.open_batches(provider.name)]
     open_batches = [(b, keys) for b, keys in open_batches if keys]
     waiting = {k for _, keys in open_batches for k in keys}
@@ -146,39 +113,59 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
         log(f"resuming {len(open_batches)} open batch(es) from the ledger")
     for round_no in range(opts.invalid_retries + 1):
         fresh = [j for k, j in todo.items() if k not in waiting and j.status in ("todo", "invalid")]
-        items = []
-        for job in fresh:
-            try:
-                request, mask_empty = helper._request(job)
-            except DataError as error:
-                job.status, job.error = ("bad" if opts.skip_bad else "failed"), str(error)
-                continue
-            masks[job.key] = mask_empty
-            assert request.image is not None
-            est = helper.estimate(request.image.width, request.image.height)
-            est_cost = cost(opts.prices, provider.model, est[0], est[1], batch=True)
-            if opts.max_cost is not None and spent + est_cost > opts.max_cost:
-                job.status, job.error = "unaffordable", f"--max-cost {opts.max_cost} reached"
-                continue
-            spent += est_cost
-            items.append((job.key, request))
-        if items:
-            batch_id = _call(opts, lambda items=items: api.submit(items))
-            ledger.add_batch(batch_id, provider.name, [k for k, _ in items])
-            for key, _ in items:
+
+        def entries(fresh: list[Job] = fresh) -> Iterator[tuple[str, Any, int]]:
+            nonlocal spent
+            for job in fresh:
+                try:
+                    request, mask_empty = helper._request(job)
+                except DataError as error:
+                    job.status, job.error = ("bad" if opts.skip_bad else "failed"), str(error)
+                    continue
+                masks[job.key] = mask_empty
+                assert request.image is not None
+                est = helper.estimate(request.image.width, request.image.height)
+                est_cost = cost(opts.prices, provider.model, est[0], est[1], batch=True)
+                if opts.max_cost is not None and spent + est_cost > opts.max_cost:
+                    job.status, job.error = "unaffordable", f"--max-cost {opts.max_cost} reached"
+                    continue
+                spent += est_cost
+                estimates[job.key] = est_cost
+                entry = api.entry(job.key, request)
+                yield job.key, entry, api.entry_bytes(entry)
+
+        def too_large(key: str, size: int) -> None:
+            nonlocal spent
+            spent -= estimates.pop(key, 0.0)  # never sent, never billed
+            todo[key].status = "failed"
+            todo[key].error = f"request of {size} bytes exceeds the batch limit of {api.max_bytes} bytes"
+
+        # each chunk within the provider's per-batch limits becomes its own batch (and ledger entry)
+        for chunk in chunked(entries(), api.max_requests, api.max_bytes, api.overhead_bytes, too_large):
+            keys = [k for k, _ in chunk]
+            batch_id = _call(opts, provider, lambda chunk=chunk: api.submit([e for _, e in chunk]), submit=True)
+            ledger.add_batch(batch_id, provider.name, keys)
+            for key in keys:
                 ledger.record(key, todo[key].image_id, provider.name, provider.model, "batched", batch_id=batch_id)
-            log(f"submitted batch {batch_id} with {len(items)} requests (round {round_no + 1})")
-            open_batches.append((batch_id, [k for k, _ in items]))
+            log(f"submitted batch {batch_id} with {len(keys)} requests (round {round_no + 1})")
+            open_batches.append((batch_id, keys))
         if not open_batches:
             break
         for batch_id, keys in open_batches:
             while True:
-                ended, state = _call(opts, lambda b=batch_id: api.poll(b))
+                ended, state = _call(opts, provider, lambda b=batch_id: api.poll(b))
                 log(f"batch {batch_id}: {state}")
                 if ended:
                     break
                 time.sleep(poll_interval)
-            results = _call(opts, lambda b=batch_id: api.results(b))
+            try:
+                results = _call(opts, provider, lambda b=batch_id: api.results(b))
+            except DescribeError:  # the provider refused the whole batch: do not resume it again
+                ledger.close_batch(batch_id, "failed")
+                for key in keys:
+                    ledger.record(key, todo[key].image_id, provider.name, provider.model, "failed",
+                                  error="batch failed", batch_id=batch_id)
+                raise
             for key in keys:
                 job = todo[key]
                 job.attempts += 1

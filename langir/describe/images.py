@@ -1,4 +1,8 @@
-"""Image → 8-bit PNG bytes for a VLM request, downscaled within the provider's limits."""
+"""Image → 8-bit PNG bytes for a VLM request, downscaled within the provider's limits.
+
+The limits (longest side, bytes per image) are attributes of the provider classes in the
+registry (`langir.describe.providers`); this module only applies them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,13 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from langir.data.imageio import read_image, to_uint8
 
-# Anthropic: ≤ 5 MB per image (base64), ≤ 8000 px a side; OpenAI: 2048 px box, detail tiles of 512.
-PROVIDER_MAX_SIDE = {"anthropic": 8000, "openai": 2048}
-ANTHROPIC_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_SIDE = 1024  # small IR images (≤ 1024) stay as they are; 1920×1080 comes down
 
 
@@ -38,26 +40,37 @@ class EncodedImage:
         return hashlib.sha256(self.png).hexdigest()[:24]
 
 
-def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, provider: str = "openai") -> EncodedImage:
-    """Float/uint image (H×W or H×W×C) → 8-bit PNG, longest side ≤ min(max_side, provider limit)."""
-    arr = to_uint8(image)
-    img = Image.fromarray(arr)
-    limit = PROVIDER_MAX_SIDE.get(provider, 8000)
-    if max_side:
-        limit = min(limit, max_side)
-    if max(img.size) > limit:
-        scale = limit / max(img.size)
+def image_limits(provider: Any) -> tuple[int | None, int | None]:
+    """(max side px, max base64 bytes) of a provider given by name, class or instance."""
+    if isinstance(provider, str):
+        from langir.describe.providers import provider_class  # lazy: the providers import this module
+
+        provider = provider_class(provider)
+    return getattr(provider, "max_side", None), getattr(provider, "max_image_bytes", None)
+
+
+def _b64_len(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = "openai") -> EncodedImage:
+    """Float/uint image (H×W or H×W×C) → 8-bit PNG, longest side ≤ min(max_side, provider limit),
+    shrunk further (by 3/4 steps) until its base64 fits the provider's bytes-per-image limit."""
+    side_limit, byte_limit = image_limits(provider)
+    img = Image.fromarray(to_uint8(image))
+    limits = [x for x in (side_limit, max_side) if x]
+    if limits and max(img.size) > min(limits):
+        scale = min(limits) / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
     while True:
         buf = io.BytesIO()
         img.save(buf, format="PNG", optimize=False)
         png = buf.getvalue()
-        # base64 grows by 4/3; shrink until within Anthropic's 5 MB cap
-        if provider != "anthropic" or len(png) * 4 // 3 <= ANTHROPIC_MAX_BYTES:
+        if not byte_limit or _b64_len(len(png)) <= byte_limit or max(img.size) <= 1:
             return EncodedImage(png, img.width, img.height)
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
 
 
-def encode_file(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE, provider: str = "openai") -> EncodedImage:
+def encode_file(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = "openai") -> EncodedImage:
     """Read any image file (any mode, 8/16-bit) and encode it (see `encode_array`)."""
     return encode_array(read_image(path), max_side, provider)

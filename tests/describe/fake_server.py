@@ -1,8 +1,34 @@
-"""A fake OpenAI + Anthropic HTTP API on 127.0.0.1 for tests and the benchmark.
+"""A fake OpenAI + Anthropic + Gemini HTTP API on 127.0.0.1 for tests and the benchmark.
 
-Serves Chat Completions, Messages, Files, OpenAI Batches and Anthropic Message Batches with
-scripted faults. Standard library only (ThreadingHTTPServer): one thread per connection, so
-concurrent clients really overlap, and a fixed `latency` delays every model reply.
+Serves Chat Completions (`/v1/chat/completions`), Messages (`/v1/messages`), Gemini
+`/v1*/models/{model}:generateContent`, Files, OpenAI Batches and Anthropic Message Batches with
+scripted faults, in each provider's own error format. Standard library only
+(ThreadingHTTPServer): one thread per connection, so concurrent clients really overlap.
+
+    with FakeServer() as fake:             # fake.url (Anthropic, Gemini), fake.openai_url (…/v1)
+        fake.api.faults = ["429", "malformed"]
+
+Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
+- `faults`: list consumed one per model request (and per batch line), in order; names in FAULTS:
+  "429" rate limit (with retry-after / RetryInfo), "quota" exhausted quota, "500", "529"
+  overloaded, "401", "badkey" (Gemini answers a wrong key with 400 API_KEY_INVALID), "400",
+  "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words).
+- `reply(sha) -> str`: the text for an image (sha = 16 hex of the last image's bytes).
+- `reply_fn(info) -> str | None`: per-request text; `info` is a dict with flavour ("openai",
+  "anthropic", "gemini"), sha, model, temperature, n (0-based model request number), body (the
+  parsed JSON); None falls back to `reply`. Runs for direct and batch requests.
+- `delay_fn(info) -> float`: extra seconds before answering this request (on top of `latency`).
+- `latency`: fixed seconds before every model reply.
+- counters: `model_requests` (every model request, faults included), `paths` (Counter of
+  "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
+  request, without body, with its `fault`), `auth_headers`.
+- `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
+  creation is answered late (the batch exists already: a client timeout then is ambiguous).
+- `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
+  are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
+  with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
+  (bytes) or 400 `invalid_request_error` (requests); Gemini's batchGenerateContent → 400
+  INVALID_ARGUMENT "Request payload size exceeds the limit".
 """
 
 from __future__ import annotations
@@ -20,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "quota", "400")
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400")
 
 
 class FakeAPI:
@@ -31,17 +57,42 @@ class FakeAPI:
         self.slow_seconds = slow_seconds
         self.faults: list[str] = []  # consumed one per model request, in order
         self.reply: Callable[[str], str] = lambda image_sha: VALID_TEXT
+        self.reply_fn: Callable[[dict[str, Any]], str | None] | None = None
+        self.delay_fn: Callable[[dict[str, Any]], float] | None = None
         self.lock = threading.Lock()
         self.paths: Counter = Counter()
         self.served: Counter = Counter()  # image sha → successful model replies
+        self.model_requests = 0
+        self.log: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls_until_done = 1
+        self.batch_limits: dict[str, tuple[int, int]] = {}
+        self.batch_create_delay = 0.0  # seconds before answering a batch creation (after creating it)
 
     def next_fault(self) -> str | None:
         with self.lock:
             return self.faults.pop(0) if self.faults else None
+
+    def begin(self, flavour: str, body: dict[str, Any], model: str | None = None) -> tuple[dict[str, Any], str | None]:
+        """Count one model request; returns its info dict (see the module docstring) and its fault."""
+        fault = self.next_fault()
+        temperature = body.get("temperature", (body.get("generationConfig") or {}).get("temperature"))
+        with self.lock:
+            info = {"flavour": flavour, "sha": _image_sha(body), "model": model or body.get("model"),
+                    "temperature": temperature, "n": self.model_requests, "fault": fault}
+            self.model_requests += 1
+            self.log.append(dict(info))
+        info["body"] = body
+        return info, fault
+
+    def text_for(self, info: dict[str, Any]) -> str:
+        text = self.reply_fn(info) if self.reply_fn else None
+        return text if text is not None else self.reply(info["sha"])
+
+    def batch_limit(self, flavour: str) -> tuple[int, int] | None:
+        return self.batch_limits.get(flavour)
 
 
 def _image_sha(body: dict[str, Any]) -> str:
@@ -55,6 +106,9 @@ def _image_sha(body: dict[str, Any]) -> str:
                 found.append(url.split(",", 1)[1])
             if node.get("type") == "base64" and "data" in node:
                 found.append(node["data"])
+            mime = node.get("mimeType") or node.get("mime_type")
+            if isinstance(mime, str) and mime.startswith("image/") and "data" in node:  # Gemini inlineData
+                found.append(node["data"])
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -62,7 +116,11 @@ def _image_sha(body: dict[str, Any]) -> str:
                 walk(v)
 
     walk(body.get("messages", []))
-    return hashlib.sha256(base64.b64decode(found[-1])).hexdigest()[:16] if found else "none"
+    walk(body.get("contents", []))
+    if not found:
+        return "none"
+    data = found[-1]  # google-genai sends URL-safe base64 without padding
+    return hashlib.sha256(base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))).hexdigest()[:16]
 
 
 def _openai_completion(text: str, refusal: bool = False) -> dict[str, Any]:
@@ -70,6 +128,34 @@ def _openai_completion(text: str, refusal: bool = False) -> dict[str, Any]:
     return {"id": "chatcmpl-" + uuid.uuid4().hex[:8], "object": "chat.completion", "created": int(time.time()),
             "model": "gpt-4o", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320}}
+
+
+def _gemini_response(text: str, model: str) -> dict[str, Any]:
+    return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 270, "candidatesTokenCount": 22, "thoughtsTokenCount": 3,
+                              "totalTokenCount": 295},
+            "modelVersion": model, "responseId": uuid.uuid4().hex[:12]}
+
+
+# fault → (HTTP status, message, OpenAI/Anthropic error type, Gemini status, Gemini details)
+_GEMINI_RETRY = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                  "violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.05s"}]
+_GEMINI_DAILY = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                  "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                                  "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]
+_GEMINI_BADKEY = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                   "domain": "googleapis.com"}]
+_ERRORS: dict[str, tuple[int, str, str, str, list[dict[str, Any]]]] = {
+    "429": (429, "rate limited", "rate_limit_error", "RESOURCE_EXHAUSTED", _GEMINI_RETRY),
+    "quota": (429, "You exceeded your current quota, please check your plan and billing details.", "insufficient_quota",
+              "RESOURCE_EXHAUSTED", _GEMINI_DAILY),
+    "500": (500, "server error", "server_error", "INTERNAL", []),
+    "529": (529, "overloaded", "overloaded_error", "UNAVAILABLE", []),
+    "401": (401, "invalid x-api-key", "authentication_error", "UNAUTHENTICATED", []),
+    "badkey": (401, "Incorrect API key provided", "invalid_api_key", "INVALID_ARGUMENT", _GEMINI_BADKEY),
+    "400": (400, "bad request: image too large", "invalid_request_error", "INVALID_ARGUMENT", []),
+}
 
 
 def _anthropic_message(text: str) -> dict[str, Any]:
@@ -109,31 +195,37 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, {"error": {"message": message, "type": kind, "code": kind}}, headers=headers)
 
     # -- model replies -------------------------------------------------------------------------
-    def _model_reply(self, body: dict[str, Any], flavour: str) -> None:
+    def _fault_reply(self, fault: str, flavour: str) -> None:
+        code, message, kind, gstatus, details = _ERRORS[fault]
+        if flavour != "gemini":
+            headers = {"retry-after": "0.05"} if fault == "429" else None
+            return self._error(code, message, kind, headers)
+        if fault == "529":
+            code, message = 503, "The model is overloaded. Please try again later."
+        if fault == "badkey":
+            code, message = 400, "API key not valid. Please pass a valid API key."
+        if fault == "429":  # Gemini words its per-minute limit like an exhausted quota
+            message = "You exceeded your current quota, please check your plan and billing details."
+        self._send(code, {"error": {"code": code, "message": message, "status": gstatus, "details": details}})
+
+    def _model_reply(self, body: dict[str, Any], flavour: str, model: str | None = None) -> None:
         api = self.api
-        auth = self.headers.get("x-api-key") or self.headers.get("Authorization") or ""
+        auth = self.headers.get("x-api-key") or self.headers.get("x-goog-api-key") or self.headers.get("Authorization") or ""
         with api.lock:
             api.auth_headers.append(auth)
-        fault = api.next_fault()
+        info, fault = api.begin(flavour, body, model)
         if api.latency:
             time.sleep(api.latency)
-        if fault == "429":
-            return self._error(429, "rate limited", "rate_limit_error", {"retry-after": "0.05"})
-        if fault == "quota":
-            return self._error(429, "You exceeded your current quota", "insufficient_quota")
-        if fault in ("500", "529"):
-            return self._error(int(fault), "overloaded" if fault == "529" else "server error",
-                               "overloaded_error" if fault == "529" else "server_error")
-        if fault == "401":
-            return self._error(401, "invalid x-api-key", "authentication_error")
-        if fault == "400":
-            return self._error(400, "bad request: image too large", "invalid_request_error")
+        if api.delay_fn:
+            time.sleep(api.delay_fn(info))
+        if fault in _ERRORS:
+            return self._fault_reply(fault, flavour)
         if fault == "slow":
             time.sleep(api.slow_seconds)
         if fault == "malformed":
-            return self._send(200, raw=b'{"choices": [ {"message": ', headers={})
-        sha = _image_sha(body)
-        text = api.reply(sha)
+            return self._send(200, raw=b'{"choices": [ {"message": ' if flavour != "gemini" else b'{"candidates": [{"content": ')
+        sha = info["sha"]
+        text = api.text_for(info)
         if fault == "refusal":
             text = "I'm sorry, but I can't help identify objects in this image."
         elif fault == "long":
@@ -143,6 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
                 api.served[sha] += 1
         if flavour == "openai":
             self._send(200, _openai_completion(text, refusal=fault == "refusal"))
+        elif flavour == "gemini":
+            self._send(200, _gemini_response(text, model or ""))
         else:
             self._send(200, _anthropic_message(text))
 
@@ -152,10 +246,16 @@ class _Handler(BaseHTTPRequestHandler):
         with self.api.lock:
             self.api.paths["POST " + path] += 1
         raw = self._body()
+        m = re.search(r"/models/([^/:]+):generateContent$", path)
+        if m:
+            return self._model_reply(json.loads(raw), "gemini", m.group(1))
+        m = re.search(r"/models/([^/:]+):batchGenerateContent$", path)
+        if m:
+            return self._gemini_batch_create(raw, m.group(1))
         if path.endswith("/chat/completions"):
             return self._model_reply(json.loads(raw), "openai")
         if path.endswith("/messages/batches"):
-            return self._anthropic_batch_create(json.loads(raw))
+            return self._anthropic_batch_create(raw)
         if path.endswith("/messages"):
             return self._model_reply(json.loads(raw), "anthropic")
         if path.endswith("/files"):
@@ -178,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             return self._anthropic_batch_get(m.group(1))
         m = re.search(r"/batches/([^/]+)$", path)
+        if m and m.group(1) in self.api.batches and self.api.batches[m.group(1)].get("kind") == "gemini":
+            return self._gemini_batch_get(m.group(1))
         if m:
             return self._openai_batch_get(m.group(1))
         self._error(404, f"no route {path}")
@@ -190,6 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
         for part in raw.split(b"--" + boundary):
             if b'name="file"' in part:
                 content = part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
+        limit = self.api.batch_limit("openai")
+        if limit and len(content) > limit[1]:
+            return self._send(400, {"error": {"message": f"File size {len(content)} bytes exceeds the limit of {limit[1]} bytes "
+                                              "for purpose 'batch'.", "type": "invalid_request_error",
+                                              "param": "file", "code": "file_too_large"}})
         fid = "file-" + uuid.uuid4().hex[:10]
         self.api.files[fid] = content
         self._send(200, {"id": fid, "object": "file", "bytes": len(content), "created_at": int(time.time()),
@@ -198,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _openai_batch_obj(self, b: dict[str, Any]) -> dict[str, Any]:
         return {"id": b["id"], "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": b["input"],
                 "completion_window": "24h", "status": b["status"], "output_file_id": b.get("output"),
-                "error_file_id": None, "created_at": int(time.time()),
+                "error_file_id": None, "created_at": int(time.time()), "errors": b.get("errors"),
                 "request_counts": {"total": b["total"], "completed": b["total"] if b["status"] == "completed" else 0, "failed": 0}}
 
     def _openai_batch_create(self, body: dict[str, Any]) -> None:
@@ -206,17 +313,23 @@ class _Handler(BaseHTTPRequestHandler):
         lines = [json.loads(x) for x in self.api.files[body["input_file_id"]].decode().splitlines() if x.strip()]
         self.api.batches[bid] = {"id": bid, "input": body["input_file_id"], "status": "in_progress", "polls": 0,
                                  "lines": lines, "total": len(lines), "kind": "openai"}
+        limit = self.api.batch_limit("openai")
+        if limit and len(lines) > limit[0]:  # OpenAI validates the file after creation: the batch fails
+            self.api.batches[bid].update(status="failed", errors={"object": "list", "data": [{
+                "code": "too_many_requests", "line": None, "param": None,
+                "message": f"The batch input file has {len(lines)} requests; the limit is {limit[0]}."}]})
+        time.sleep(self.api.batch_create_delay)
         self._send(200, self._openai_batch_obj(self.api.batches[bid]))
 
     def _openai_batch_get(self, bid: str) -> None:
         b = self.api.batches[bid]
         b["polls"] += 1
-        if b["status"] != "completed" and b["polls"] >= self.api.batch_polls_until_done:
+        if b["status"] == "in_progress" and b["polls"] >= self.api.batch_polls_until_done:
             out = []
             for line in b["lines"]:
-                fault = self.api.next_fault()
-                sha = _image_sha(line["body"])
-                text = "I'm unable to help with that." if fault == "refusal" else self.api.reply(sha)
+                info, fault = self.api.begin("openai", line["body"])
+                sha = info["sha"]
+                text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
                 if fault is None:
                     self.api.served[sha] += 1
                 out.append(json.dumps({"id": "r", "custom_id": line["custom_id"], "error": None,
@@ -236,10 +349,18 @@ class _Handler(BaseHTTPRequestHandler):
                 "ended_at": "2025-01-01T01:00:00Z" if ended else None, "cancel_initiated_at": None,
                 "archived_at": None, "results_url": f"/v1/messages/batches/{b['id']}/results" if ended else None}
 
-    def _anthropic_batch_create(self, body: dict[str, Any]) -> None:
+    def _anthropic_batch_create(self, raw: bytes) -> None:
+        limit = self.api.batch_limit("anthropic")
+        if limit and len(raw) > limit[1]:
+            return self._send(413, {"type": "error", "error": {"type": "request_too_large",
+                                                               "message": "Request exceeds the maximum allowed number of bytes."}})
+        reqs = json.loads(raw)["requests"]
+        if limit and len(reqs) > limit[0]:
+            return self._send(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                               "message": f"requests: at most {limit[0]} requests per batch"}})
         bid = "msgbatch_" + uuid.uuid4().hex[:10]
-        reqs = body["requests"]
         self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs)}
+        time.sleep(self.api.batch_create_delay)
         self._send(200, self._anthropic_batch_obj(self.api.batches[bid]))
 
     def _anthropic_batch_get(self, bid: str) -> None:
@@ -248,9 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
         if b["status"] != "ended" and b["polls"] >= self.api.batch_polls_until_done:
             out = []
             for r in b["requests"]:
-                fault = self.api.next_fault()
-                sha = _image_sha(r["params"])
-                text = "I'm unable to help with that." if fault == "refusal" else self.api.reply(sha)
+                info, fault = self.api.begin("anthropic", r["params"])
+                sha = info["sha"]
+                text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
                 if fault is None:
                     self.api.served[sha] += 1
                 out.append(json.dumps({"custom_id": r["custom_id"], "result": {"type": "succeeded", "message": _anthropic_message(text)}}))
@@ -260,6 +381,47 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _anthropic_batch_results(self, bid: str) -> None:
         self._send(200, raw=self.api.batches[bid].get("results", b""), content_type="application/x-jsonl")
+
+
+    # -- Gemini batches (inline requests) -----------------------------------------------------------
+    def _gemini_batch_obj(self, b: dict[str, Any]) -> dict[str, Any]:
+        meta: dict[str, Any] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+                                "model": f"models/{b['model']}", "state": b["status"],
+                                "createTime": "2025-01-01T00:00:00Z", "name": f"batches/{b['id']}"}
+        if "results" in b:
+            meta["output"] = {"inlinedResponses": {"inlinedResponses": b["results"]}}
+        return {"name": f"batches/{b['id']}", "metadata": meta, "done": b["status"] == "BATCH_STATE_SUCCEEDED"}
+
+    def _gemini_batch_create(self, raw: bytes, model: str) -> None:
+        limit = self.api.batch_limit("gemini")
+        if limit and len(raw) > limit[1]:
+            return self._send(400, {"error": {"code": 400, "message": f"Request payload size exceeds the limit: {limit[1]} bytes.",
+                                              "status": "INVALID_ARGUMENT"}})
+        reqs = json.loads(raw)["batch"]["inputConfig"]["requests"]["requests"]
+        if limit and len(reqs) > limit[0]:
+            return self._send(400, {"error": {"code": 400, "message": f"at most {limit[0]} requests per batch",
+                                              "status": "INVALID_ARGUMENT"}})
+        bid = uuid.uuid4().hex[:12]
+        self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
+                                 "total": len(reqs), "kind": "gemini", "model": model}
+        time.sleep(self.api.batch_create_delay)
+        self._send(200, self._gemini_batch_obj(self.api.batches[bid]))
+
+    def _gemini_batch_get(self, bid: str) -> None:
+        b = self.api.batches[bid]
+        b["polls"] += 1
+        if b["status"] != "BATCH_STATE_SUCCEEDED" and b["polls"] >= self.api.batch_polls_until_done:
+            out = []
+            for r in b["requests"]:
+                info, fault = self.api.begin("gemini", r["request"], b["model"])
+                text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
+                if fault is None:
+                    self.api.served[info["sha"]] += 1
+                out.append({"response": _gemini_response(text, b["model"]), "metadata": r.get("metadata", {})})
+            b["results"], b["status"] = out, "BATCH_STATE_SUCCEEDED"
+        elif b["status"] == "BATCH_STATE_PENDING":
+            b["status"] = "BATCH_STATE_RUNNING"
+        self._send(200, self._gemini_batch_obj(b))
 
 
 class FakeServer:

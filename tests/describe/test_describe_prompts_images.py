@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from langir.describe.images import encode_array, encode_file
-from langir.describe.pricing import anthropic_image_tokens, openai_image_tokens
 from langir.describe.prompts import STYLES, find_prompt_file, load_prompt
+from langir.describe.providers import AnthropicProvider, GeminiProvider, OpenAIProvider
 from langir.describe.runner import RateLimiter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,10 +89,30 @@ def test_max_side_downscales_large_keeps_small():
 
 
 def test_image_token_formulas():
-    assert openai_image_tokens(256, 256, "low") == 85
-    assert openai_image_tokens(256, 256, "high") == 85 + 170  # one tile
-    assert openai_image_tokens(1024, 1024, "high") == 85 + 170 * 4  # 768×768 → 2×2 tiles
-    assert anthropic_image_tokens(750, 100) == 100
+    openai_tokens = OpenAIProvider.image_tokens
+    assert openai_tokens(256, 256, "low") == 85
+    assert openai_tokens(256, 256, "high") == 85 + 170  # one tile
+    assert openai_tokens(1024, 1024, "high") == 85 + 170 * 4  # 768×768 → 2×2 tiles
+    assert openai_tokens(256, 256, "high", "gpt-4o-mini-2024-07-18") == 2833 + 5667  # the mini models' own rate
+    assert AnthropicProvider.image_tokens(750, 100) == 100
+    assert AnthropicProvider.image_tokens(3136, 3136) == 1568 * 1568 // 750 + 1  # resized to 1568 first
+    assert GeminiProvider.image_tokens(384, 200) == 258  # both sides ≤ 384: one flat charge
+    assert GeminiProvider.image_tokens(1000, 500) == 258 * 2  # 768-px tiles: 2 × 1
+
+
+def test_image_limits_come_from_the_provider_classes():
+    noisy = np.random.default_rng(1).random((600, 600), dtype=np.float32)  # PNG cannot compress noise
+    big = encode_array(noisy, max_side=None, provider="openai")
+    assert big.width == 600
+
+    class Tiny(OpenAIProvider):  # a provider with a 100 kB per-image limit (counted on the base64)
+        max_image_bytes = 100_000
+
+    small = encode_array(noisy, max_side=None, provider=Tiny)
+    assert len(small.b64) <= 100_000 < len(big.b64) and small.width < 600
+    assert encode_array(noisy, max_side=None, provider="gemini").width == 600
+    with pytest.raises(Exception, match="unknown provider"):
+        encode_array(noisy, provider="nope")
 
 
 def test_rate_limiter_spaces_requests():

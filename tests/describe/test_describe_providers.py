@@ -229,3 +229,92 @@ def test_batch_resumes_open_batch_after_interrupt(tmp_path, fake, keys, cli, mon
     assert "resuming 1 open batch" in res.stderr
     assert fake.api.paths["POST /v1/batches"] == 1  # not submitted again
     assert json.loads(res.stdout)["described"] == 3
+
+
+@pytest.mark.parametrize(("flavour", "fault", "kind"), [
+    ("openai", "401", "auth"), ("openai", "quota", "quota"), ("openai", "400", "bad_request"),
+    ("anthropic", "401", "auth"), ("anthropic", "400", "bad_request"), ("anthropic", "badkey", "auth"),
+])
+def test_fatal_errors_carry_a_kind(fake, flavour, fault, kind):
+    """The real SDK's exception for each fault, classified by that provider's own rules."""
+    import asyncio
+
+    from langir.describe.images import EncodedImage
+    from langir.describe.prompts import load_prompt
+    from langir.describe.providers import FatalError, Request, choose_provider, make_provider
+
+    fake.api.faults = [fault]
+    url = fake.openai_url if flavour == "openai" else fake.url
+    provider = make_provider(choose_provider(flavour, require_key=False), base_url=url, timeout=5)
+
+    async def go():
+        try:
+            await provider.describe(Request("x", EncodedImage(b"png", 4, 4), load_prompt("system")))
+        finally:
+            await provider.aclose()
+
+    with pytest.raises(FatalError) as caught:
+        asyncio.run(go())
+    assert caught.value.kind == kind
+
+
+def test_a_registered_provider_is_used_everywhere(tmp_path, monkeypatch, cli):
+    """Adding a class to REGISTRY is all it takes: CLI choice, auto, key check, image limits, prices."""
+    import numpy as np
+
+    from langir.describe.images import encode_array
+    from langir.describe.pricing import cost, load_prices
+    from langir.describe.providers import (
+        REGISTRY,
+        Provider,
+        Reply,
+        choose_provider,
+        make_provider,
+        provider_names,
+    )
+    from langir.errors import ConfigError
+
+    class EchoProvider(Provider):
+        name = "echo"
+        key_env = "ECHO_API_KEY"
+        default_model = "echo-1"
+        max_side = 16
+        prices = {"echo-1": (1.0, 2.0)}  # class data, as on the real providers
+
+        def __init__(self, model, api_key, base_url=None, timeout=60.0):
+            super().__init__(model)
+
+        async def describe(self, request):
+            side = max(request.image.width, request.image.height)
+            return Reply(f"The small target lies in the upper left; sent at {side} px.", 100, 10)
+
+    monkeypatch.setitem(REGISTRY, "echo", EchoProvider)
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "ECHO_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert "echo" in provider_names()
+    with pytest.raises(ConfigError, match="ECHO_API_KEY"):
+        choose_provider("echo")
+    monkeypatch.setenv("ECHO_API_KEY", "k")
+    assert choose_provider("auto").name == "echo"
+    provider = make_provider(choose_provider("echo"))
+    assert isinstance(provider, EchoProvider) and provider.model == "echo-1"
+    assert encode_array(np.zeros((40, 48), np.float32), provider="echo").width == 16
+    assert cost(load_prices(None), "echo-1", 1_000_000, 1_000_000) == 3.0
+    root = make_dataset(tmp_path / "ds", 2)
+    res = cli("describe", root, "--provider", "echo", "--json")
+    assert res.code == 0, res.stderr
+    assert json.loads(res.stdout)["cost_usd"] == pytest.approx(2 * (100 * 1.0 + 10 * 2.0) / 1e6)  # its own prices
+    assert {p.read_text().strip() for p in _descriptions(root)} == {"The small target lies in the upper left; sent at 16 px."}
+    res = cli("describe", root, "--provider", "echo", "--batch", "--overwrite", "--json")
+    assert res.code == 2 and "--batch is not available for provider echo" in res.stderr
+
+
+def test_registry_import_is_light():
+    """The CLI lists provider_names() in --help: the registry must not pull in numpy, scipy or an SDK."""
+    import subprocess
+    import sys
+
+    code = ("import sys, langir.describe.providers as p; print(p.provider_names()); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'openai', 'anthropic', 'google.genai') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["('auto', 'openai', 'anthropic', 'gemini', 'template')", "[]"]

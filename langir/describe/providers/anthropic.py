@@ -1,0 +1,145 @@
+"""Anthropic (Messages API, Message Batches)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, ClassVar
+
+from langir.describe.providers.base import (
+    BatchAdapter,
+    FatalError,
+    Provider,
+    Reply,
+    Request,
+    RetryableError,
+    classify_status,
+    png_b64,
+)
+
+
+class AnthropicProvider(Provider):
+    """Messages API with a base64 image block."""
+
+    name = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    default_model = "claude-sonnet-4-5"
+    summary = "Anthropic Messages (Claude)"
+    # ≤ 8000 px a side and ≤ 5 MB an image (counted on the base64 text)
+    max_side = 8000
+    max_image_bytes = 5 * 1024 * 1024
+    prices: ClassVar[dict[str, tuple[float, float]]] = {
+        "claude-sonnet-4-5": (3.00, 15.00),
+        "claude-sonnet-4": (3.00, 15.00),
+        "claude-3-5-sonnet": (3.00, 15.00),
+        "claude-haiku-4-5": (1.00, 5.00),
+        "claude-3-5-haiku": (0.80, 4.00),
+        "claude-opus-4": (15.00, 75.00),
+        "claude-opus-4-5": (5.00, 25.00),
+    }
+    batch_discount = 0.5
+    # Message Batches: ≤ 100,000 requests and ≤ 256 MB per batch
+    batch_max_requests = 100_000
+    batch_max_bytes = 256 * 1024 * 1024
+    quota_markers = ("credit balance is too low",)
+
+    def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
+        super().__init__(model)
+        import anthropic
+
+        self._anthropic = anthropic
+        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        self.sync_client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+
+    @staticmethod
+    def _image_block(png_b64: str) -> dict[str, Any]:
+        return {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64}}
+
+    def params(self, request: Request) -> dict[str, Any]:
+        msgs: list[dict[str, Any]] = []
+        for shot in request.prompt.shots:
+            msgs.append({"role": "user", "content": [self._image_block(png_b64(shot.png)),
+                                                     {"type": "text", "text": request.prompt.task}]})
+            msgs.append({"role": "assistant", "content": shot.text})
+        assert request.image is not None
+        msgs.append({"role": "user", "content": [self._image_block(request.image.b64), {"type": "text", "text": request.prompt.task}]})
+        # No temperature: this SDK's Messages API no longer takes it (model default sampling).
+        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "messages": msgs}
+        if request.prompt.role:
+            params["system"] = request.prompt.role
+        return params
+
+    async def describe(self, request: Request) -> Reply:
+        try:  # the client's documented raw `post`, as in OpenAIProvider.describe
+            # cast_to=object: this SDK returns the decoded JSON as is (httpx.Response is refused here)
+            data = await self.client.post("/v1/messages", cast_to=object, body=self.params(request))
+        except (self._anthropic.AnthropicError, ValueError) as error:  # ValueError: a body that is not JSON
+            raise self.classify(error) from None
+        return self.parse(data)
+
+    @staticmethod
+    def parse(data: Any) -> Reply:
+        blocks = data.get("content") if isinstance(data, dict) else None
+        if not isinstance(blocks, list):
+            raise RetryableError("malformed reply: no content blocks")
+        text = " ".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text").strip()
+        usage = data.get("usage") or {}
+        return Reply(text, int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0),
+                     raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")}))
+
+    @classmethod
+    def classify(cls, error: Exception) -> RetryableError | FatalError:
+        status = getattr(error, "status_code", None)
+        if isinstance(status, int):  # 529 overloaded falls under ≥ 500: retryable
+            body = getattr(error, "body", None) or getattr(error, "message", "") or str(error)
+            headers = getattr(getattr(error, "response", None), "headers", None)
+            return classify_status(status, body, headers, cls.quota_markers)
+        return super().classify(error)
+
+    @classmethod
+    def image_tokens(cls, width: int, height: int, detail: str = "auto", model: str | None = None) -> int:
+        """Anthropic's documented estimate: width × height / 750 (after its own 1568-px resize)."""
+        scale = min(1.0, 1568 / max(width, height))
+        return math.ceil(width * scale * height * scale / 750)
+
+    async def aclose(self) -> None:
+        await self.client.close()
+        self.sync_client.close()
+
+
+class AnthropicBatches(BatchAdapter):
+    """Message Batches: one POST with every request's params inline."""
+
+    overhead_bytes = len('{"requests": []}')
+
+    def entry(self, key: str, request: Request) -> dict[str, Any]:
+        assert isinstance(self.provider, AnthropicProvider)
+        return {"custom_id": key, "params": self.provider.params(request)}
+
+    def entry_bytes(self, entry: dict[str, Any]) -> int:
+        # default separators and ASCII escapes: never less than what the SDK sends
+        return len(json.dumps(entry)) + 2
+
+    @property
+    def client(self) -> Any:
+        assert isinstance(self.provider, AnthropicProvider)
+        return self.provider.sync_client
+
+    def submit(self, entries: list[dict[str, Any]]) -> str:
+        return self.client.messages.batches.create(requests=entries).id
+
+    def poll(self, batch_id: str) -> tuple[bool, str]:
+        b = self.client.messages.batches.retrieve(batch_id)
+        return b.processing_status == "ended", f"{b.processing_status} {b.request_counts.succeeded} succeeded"
+
+    def results(self, batch_id: str) -> dict[str, Reply | str]:
+        found: dict[str, Reply | str] = {}
+        for item in self.client.messages.batches.results(batch_id):
+            if item.result.type == "succeeded":
+                found[item.custom_id] = AnthropicProvider.parse(item.result.message.model_dump())
+            else:
+                found[item.custom_id] = f"batch {item.result.type}"
+        return found
+
+
+AnthropicProvider.batch_adapter = AnthropicBatches

@@ -1,0 +1,271 @@
+"""The provider interface and what every provider shares (requests, replies, errors, batch adapters).
+
+A provider turns a `Request` (encoded image, prompt, limits) into a `Reply` (text, tokens) or
+raises `RetryableError` / `FatalError`. Retrying is NOT done here: the runner owns the single
+tenacity policy, and SDK clients are built with their own retries off so nothing retries twice.
+
+Everything that differs between providers is a class attribute or method of its class (name, key
+variable, default model, image limits, image-token formula, prices, error classification, batch
+adapter and batch limits); the registry in `__init__` and the modules that read it (pricing,
+images, batch, the CLI) never branch on a provider's name.
+SDKs are imported inside the classes so `langir --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # kept out of the import so `import langir.describe.providers` stays light (--help)
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    from langir.describe.images import EncodedImage
+    from langir.describe.prompts import Prompt
+
+FATAL_KINDS = ("auth", "quota", "bad_request", "other")
+
+
+@dataclass
+class Request:
+    image_id: str
+    image: EncodedImage | None
+    prompt: Prompt
+    max_tokens: int = 300
+    temperature: float = 0.0
+    detail: str = "auto"
+    max_words: int = 50
+    mask: np.ndarray | None = None  # only the template provider reads it
+
+
+@dataclass
+class Reply:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    raw: str = ""  # what the server said (kept in the ledger for --revalidate)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RetryableError(Exception):
+    """A transient failure (429, 5xx, 529, timeout, connection, malformed reply); may carry retry-after.
+
+    `maybe_done`: the server may have carried the request out (no error status came back: a
+    timeout, a dropped connection, an unreadable reply). Harmless for a description, but a batch
+    submission that failed this way is not repeated blindly: that could buy the batch twice.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, maybe_done: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.maybe_done = maybe_done
+
+
+class FatalError(Exception):
+    """A failure that retrying cannot fix; `kind` says which, so a run can print one summary line.
+
+    kind: "auth" (bad/missing key, 401/403), "quota" (credit or daily quota exhausted),
+    "bad_request" (the request itself is refused: 400/404/413/422), "other".
+    """
+
+    def __init__(self, message: str, kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind if kind in FATAL_KINDS else "other"
+
+
+def png_b64(png: bytes) -> str:
+    """Base64 text of PNG bytes (few-shot example images)."""
+    return base64.b64encode(png).decode("ascii")
+
+
+def text_tokens(text: str) -> int:
+    """Rough token count of English text (≈ 4 characters a token); only for estimates."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def longest_prefix(table: Mapping[str, Any], model: str) -> str | None:
+    """The key of `table` equal to `model`, else the longest key `model` starts with (dated
+    snapshots such as gpt-4o-2024-08-06 share their family's entry); None if none matches."""
+    if model in table:
+        return model
+    return max((k for k in table if model.startswith(k)), key=len, default=None)
+
+
+def short(text: str, limit: int = 200) -> str:
+    """One line, at most `limit` characters (error bodies in messages)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from `retry-after-ms` / `retry-after` headers, if the server sent a number."""
+    if headers is None:
+        return None
+    for name in ("retry-after-ms", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        return seconds / 1000 if name.endswith("-ms") else seconds
+    return None
+
+
+def error_message(body: Any) -> str:
+    """The human part of a JSON error body ({"message"} or {"error": {"message"}}), else the body."""
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        if inner.get("message"):
+            kind = inner.get("code") or inner.get("type") or inner.get("status")
+            return f"{inner['message']}" + (f" ({kind})" if kind else "")
+    return str(body)
+
+
+def classify_status(status: int, body: Any, headers: Mapping[str, str] | None = None,
+                    quota_markers: tuple[str, ...] = ()) -> RetryableError | FatalError:
+    """The HTTP-status part of error classification that the providers share.
+
+    A 429 (or 400/402/403) whose body contains one of the provider's `quota_markers` is an
+    exhausted quota or credit: retrying cannot help, so it is fatal with kind "quota".
+    """
+    lowered = str(body).lower()
+    body = error_message(body)
+    if status in (400, 402, 403, 429) and any(m in lowered for m in quota_markers):
+        return FatalError(f"HTTP {status} quota or credit exhausted: {short(body)}", "quota")
+    if status in (408, 409, 429) or status >= 500:
+        return RetryableError(f"HTTP {status}", retry_after(headers))
+    if status in (401, 403):
+        return FatalError(f"HTTP {status} authentication failed (check the API key in the environment)", "auth")
+    if status in (400, 404, 413, 415, 422):
+        return FatalError(f"HTTP {status}: {short(body)}", "bad_request")
+    return FatalError(f"HTTP {status}: {short(body)}")
+
+
+def classify_transport(error: Exception) -> RetryableError | None:
+    """Timeouts, dropped connections and unparseable bodies: retryable for every SDK."""
+    name = type(error).__name__
+    if "Timeout" in name:
+        return RetryableError("request timed out", maybe_done=True)
+    if "Connect" in name or "RemoteProtocol" in name or "ReadError" in name:
+        return RetryableError("connection error", maybe_done=True)
+    if isinstance(error, ValueError) or "Validation" in name or "Decode" in name:
+        return RetryableError(f"malformed reply: {short(str(error))}", maybe_done=True)
+    return None
+
+
+class BatchAdapter:
+    """One provider's batch API: entries, their size, submit, poll, results.
+
+    `run_batch` chunks entries so that each submitted batch stays within `max_requests` and
+    `max_bytes` (as counted by `entry_bytes`, plus `overhead_bytes` for the envelope).
+    """
+
+    overhead_bytes = 0
+
+    def __init__(self, provider: Provider, max_requests: int, max_bytes: int):
+        self.provider, self.max_requests, self.max_bytes = provider, max_requests, max_bytes
+
+    def entry(self, key: str, request: Request) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def entry_bytes(self, entry: Any) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def submit(self, entries: list[Any]) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def poll(self, batch_id: str) -> tuple[bool, str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def results(self, batch_id: str) -> dict[str, Reply | str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Provider:
+    """The interface; subclasses fill in the class attributes and `describe`.
+
+    `remote` providers need a key (from `key_env`) and cost money; `needs_mask` ones read the mask.
+    """
+
+    name: ClassVar[str] = "base"
+    key_env: ClassVar[str | None] = None
+    default_model: ClassVar[str] = "base"
+    remote: ClassVar[bool] = True
+    needs_mask: ClassVar[bool] = False
+    # `--base-url` without a key is fine (local OpenAI-compatible servers); also the provider
+    # `auto` picks for `--base-url` / `--api-key-env`.
+    keyless_base_url: ClassVar[bool] = False
+    summary: ClassVar[str] = ""  # one line for --help and docs
+    # image limits: longest side in pixels and base64 bytes per image (None: no limit)
+    max_side: ClassVar[int | None] = None
+    max_image_bytes: ClassVar[int | None] = None
+    # USD per million tokens (input, output), list prices; batch jobs bill `batch_discount` of that
+    prices: ClassVar[dict[str, tuple[float, float]]] = {}
+    batch_discount: ClassVar[float] = 0.5
+    # batch API: adapter class (None: no batch API) and its documented per-batch limits
+    batch_adapter: ClassVar[type[BatchAdapter] | None] = None
+    batch_max_requests: ClassVar[int] = 0
+    batch_max_bytes: ClassVar[int] = 0
+
+    def __init__(self, model: str | None = None):
+        self.model = model or self.default_model
+
+    # -- describing ----------------------------------------------------------------------------
+    async def describe(self, request: Request) -> Reply:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+    @classmethod
+    def classify(cls, error: Exception) -> RetryableError | FatalError:
+        """Map an SDK/HTTP exception onto RetryableError or FatalError (override per SDK)."""
+        if isinstance(error, (RetryableError, FatalError)):
+            return error
+        return classify_transport(error) or FatalError(f"{type(error).__name__}: {short(str(error))}")
+
+    # -- estimates -----------------------------------------------------------------------------
+    @classmethod
+    def image_tokens(cls, width: int, height: int, detail: str = "auto", model: str | None = None) -> int:
+        """Input tokens one image of this size costs (the provider's documented formula)."""
+        return 0
+
+    def message_overhead_tokens(self, prompt: Prompt) -> int:
+        """Tokens the message framing adds (role markers); 0 where the provider does not document it."""
+        return 0
+
+    def estimate_input_tokens(self, width: int, height: int, prompt: Prompt, detail: str = "auto") -> int:
+        """Upper-bound style estimate of one request's input tokens (image(s) + prompt text)."""
+        if not self.remote:
+            return 0
+        images = 1 + len(prompt.shots)
+        text = text_tokens(prompt.role) if prompt.role else 0
+        text += (1 + len(prompt.shots)) * text_tokens(prompt.task) + sum(text_tokens(s.text) for s in prompt.shots)
+        return images * self.image_tokens(width, height, detail, self.model) + text + self.message_overhead_tokens(prompt)
+
+    # -- batch ---------------------------------------------------------------------------------
+    def batch_api(self) -> BatchAdapter | None:
+        """This provider's batch adapter with its (possibly overridden) limits, or None."""
+        if self.batch_adapter is None:
+            return None
+        return self.batch_adapter(self, self.batch_max_requests, self.batch_max_bytes)
+
+    # -- building ------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, model: str | None, api_key: str, base_url: str | None, timeout: float, **options: Any) -> Provider:
+        """Construct from the CLI's options; `options` may hold batch_max_requests / batch_max_bytes."""
+        provider = cls(model, api_key, base_url, timeout)  # type: ignore[call-arg]
+        provider.set_batch_limits(options.get("batch_max_requests"), options.get("batch_max_bytes"))
+        return provider
+
+    def set_batch_limits(self, max_requests: int | None = None, max_bytes: int | None = None) -> None:
+        """Override the documented per-batch limits for this instance (smaller quotas, tests)."""
+        if max_requests:
+            self.batch_max_requests = int(max_requests)  # type: ignore[misc]
+        if max_bytes:
+            self.batch_max_bytes = int(max_bytes)  # type: ignore[misc]
