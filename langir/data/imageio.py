@@ -77,6 +77,16 @@ def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
         raise
 
 
+def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30) -> bytes:
+    """The bytes of a regular file (for hashing, uploads); a folder, FIFO or loop is one DataError."""
+    path = Path(path)
+    with open_regular(path, what) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(path, f"{what} is larger than {max_bytes / 2**20:.0f} MiB")
+    return data
+
+
 def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
     fh = open_regular(path, "image")
@@ -173,11 +183,12 @@ def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels
     return arr
 
 
-def image_info(path: str | Path, verify: bool = False, max_pixels: int | None = None) -> tuple[int, int, str]:
-    """Width, height and Pillow mode of an image, reading only its header (no pixel decoding).
+def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = None) -> tuple[int, int, str]:
+    """Width, height and Pillow mode of an image, without decoding its pixels.
 
-    The pixel budget is checked. With `verify`, Pillow's integrity check also runs (for PNG: every
-    chunk's CRC and the end of the file, which catches truncated and corrupted files cheaply).
+    The pixel budget is checked. With `verify` (default), Pillow's integrity check also runs (for
+    PNG: every chunk's CRC and the end of the file — truncation and corruption are found for the
+    cost of reading the file once); `verify=False` reads the header only.
     """
     path = Path(path)
     fh, img = _guarded_open(path, max_pixels)

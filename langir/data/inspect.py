@@ -74,7 +74,7 @@ def inspect_dataset(
         problems.append(_problem(sample_id, DataError(ds.image_path(sample_id), f"image not found (listed in split {names})")))
     for sample_id in wrap(ids):
         try:
-            width, height, mode = image_info(ds.image_path(sample_id), verify=True)
+            width, height, mode = image_info(ds.image_path(sample_id))
             mask = None
             if ds.has_mask(sample_id):
                 mask = ds.read_mask(sample_id, (height, width))
