@@ -15,6 +15,7 @@ import numpy as np
 
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, max_pixels
+from langir.data.layout import natural_sorted
 from langir.data.positions import find_targets
 from langir.errors import DataError
 
@@ -101,6 +102,8 @@ def inspect_dataset(
         for target in targets:
             target_px.append(target.area)
             target_pct.append(100.0 * target.area / (width * height))
+    order = {sample_id: n for n, sample_id in enumerate(natural_sorted({p["id"] for p in problems}))}
+    problems.sort(key=lambda p: order[p["id"]])
     return {
         "root": str(ds.root),
         **ds.layout.describe(),
