@@ -62,9 +62,10 @@ def read_text_file(path: Path, what: str, max_bytes: int = MAX_SPLIT_FILE_BYTES)
         raise DataError(path, f"{what} is not UTF-8 text") from None
 
 
-def read_split_file(path: Path) -> list[str]:
-    """Ids listed in a split file, one a line; blank lines and `#` comments ignored."""
-    lines = read_text_file(path, "split file").splitlines()
+def read_split_file(path: Path, what: str = "split file") -> list[str]:
+    """Ids listed in a split file (or an ids file: `what` names it in errors), one a line;
+    blank lines and `#` comments ignored."""
+    lines = read_text_file(path, what).splitlines()
     ids: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
