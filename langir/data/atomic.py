@@ -159,6 +159,18 @@ def _injected_fault(path: Path) -> OSError | None:
     return OSError(code, os.strerror(code))
 
 
+def ensure_dir(folder: str | Path) -> Path:
+    """Create `folder` (and parents) for outputs; a read-only disk, a file in the way, … is one OutputError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(folder, "exists and is not a folder") from None
+    except OSError as error:
+        raise _as_output_error(error, folder) from None
+    return folder
+
+
 def _make_parent(parent: Path, path: Path) -> None:
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langir.data.atomic import atomic_path, save_image_atomic, sweep_stale_temps, write_text_atomic
+from langir.data.atomic import (
+    atomic_path,
+    ensure_dir,
+    save_image_atomic,
+    sweep_stale_temps,
+    write_text_atomic,
+)
 from langir.errors import OutputError
 
 
@@ -81,6 +87,15 @@ def test_parent_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="not a folder"):
         write_text_atomic(tmp_path / "file" / "out.txt", "x")
+
+
+def test_ensure_dir(tmp_path: Path) -> None:
+    assert ensure_dir(tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError, match=r"cannot write .*/f: exists and is not a folder"):
+        ensure_dir(tmp_path / "f")
+    with pytest.raises(OutputError, match="a part of the path is a file"):
+        ensure_dir(tmp_path / "f" / "sub")
 
 
 def test_body_errors_pass_through_and_temp_is_removed(tmp_path: Path) -> None:
