@@ -189,7 +189,8 @@ class Server:
         hello = json.loads(self.proc.stdout.readline() or "{}")
         if not hello.get("ready"):
             raise RuntimeError("bad-input server did not start")
-        self.namespaces: bool = hello["namespaces"]
+        # LANGIR_TEST_NO_MOUNTS=1 runs the fault-injection fallback even where mounts would work.
+        self.namespaces: bool = hello["namespaces"] and not os.environ.get("LANGIR_TEST_NO_MOUNTS")
         self.lock = threading.Lock()
 
     def run(self, argv: list[str], cwd: Path, scratch: Path, env: dict[str, str] | None = None,

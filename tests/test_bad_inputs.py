@@ -311,9 +311,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     return run_all(tmp_path_factory.mktemp("bad-inputs"))
 
 
-def run_all(work: Path, cases: list[tuple[str, str]] = CASES) -> dict[tuple[str, str], tuple]:
+def run_all(work: Path, cases: list[tuple[str, str]] = CASES, env: dict[str, str] | None = None) -> dict[tuple[str, str], tuple]:
     """Run every case once, two at a time (two warm servers)."""
-    servers = [Server(), Server()]
+    servers = [Server(env), Server(env)]
     try:
         base = _base(work / "base", servers[0])
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -356,6 +356,21 @@ def test_bad_input(outcomes, cmd: str, kind_name: str) -> None:
     if result.code == 2:
         for rel in ("v.csv", "stats.md"):
             assert not (case.out / rel).exists(), f"half-written {rel} left behind"
+
+
+def test_fault_injection_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no file system can be mounted, the writer's fault hook stands in: same one-line errors."""
+    monkeypatch.setenv("LANGIR_TEST_NO_MOUNTS", "1")
+    cases = [(cmd, kind) for kind in ("full-disk", "readonly-dataset") for cmd in ("validate", "stats", "synth")
+             if (cmd, kind) not in KNOWN_GAPS and cmd in KIND_BY_NAME[kind].expect]
+    outcomes = run_all(tmp_path, cases)
+    for (cmd, name), (_, result, before, after) in outcomes.items():
+        expect = KIND_BY_NAME[name].expect[cmd]
+        assert (result.code, "Traceback" in result.output) == (expect, False), (cmd, name, result.output)
+        if expect == 2:
+            words = "disk full" if name == "full-disk" else "read-only file system"
+            assert f"cannot write {words}" not in result.output and words in result.output, result.output
+        assert after == before
 
 
 def test_count_cases() -> None:

@@ -148,13 +148,20 @@ def _disk_full(folder: Path) -> bool:
         return False
 
 
-def _injected_fault(path: Path) -> OSError | None:
+_REFUSED_AT_OPEN = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _injected_fault(path: Path, stage: str) -> OSError | None:
+    """The test hook's error for `path` at `stage`: "open" (read-only, permission: nothing may be
+    created, not even folders) or "write" (full disk, I/O: the temp file was partly written)."""
     spec = os.environ.get("LANGIR_FAULT_INJECT", "")
     if not spec:
         return None
     name, _, where = spec.partition("@")
     code = getattr(errno, name.strip().upper(), None)
     if code is None or (where and where not in str(path)):
+        return None
+    if (code in _REFUSED_AT_OPEN) != (stage == "open"):
         return None
     return OSError(code, os.strerror(code))
 
@@ -163,6 +170,9 @@ def ensure_dir(folder: str | Path) -> Path:
     """Create `folder` (and parents) for outputs; a read-only disk, a file in the way, … is one OutputError."""
     folder = Path(folder)
     try:
+        fault = None if folder.is_dir() else _injected_fault(folder, "open")
+        if fault is not None:
+            raise fault
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise OutputError(folder, "exists and is not a folder") from None
@@ -206,6 +216,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise OutputError(requested, "is a folder, not a file")
     path = _target(requested)
     parent = path.parent
+    fault = _injected_fault(requested, "open")
+    if fault is not None:
+        raise _as_output_error(fault, requested)
     _make_parent(parent, requested)
     key = str(parent.resolve())
     if key not in _SWEPT:
@@ -215,7 +228,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         try:
             yield tmp
-            fault = _injected_fault(requested)
+            fault = _injected_fault(requested, "write")
             if fault is not None:
                 raise fault
             with open(tmp, "rb+") as fh:

@@ -302,6 +302,8 @@ def resolve_layout(
     """Combine a preset (or auto-detection), `langir.toml` and explicit options (which win)."""
     root = Path(root)
     if not root.is_dir():
+        if os.path.lexists(root):
+            raise DataError(root, "is not a folder; give the dataset folder")
         raise DataError(root, "dataset folder not found")
     if preset not in LAYOUT_CHOICES:
         raise ConfigError(f"unknown layout {preset!r}; choose one of {', '.join(LAYOUT_CHOICES)}")
