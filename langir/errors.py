@@ -24,3 +24,15 @@ class DataError(LangirError):
 
 class ConfigError(LangirError):
     """A bad option, config file entry or missing credential."""
+
+
+class OutputError(LangirError):
+    """An output file cannot be written (disk full, read-only, not a regular file, …).
+
+    Not a DataError on purpose: per-sample `--skip-bad` handling must never swallow it.
+    """
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"cannot write {self.path}: {problem}")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,8 +25,9 @@ from langir.data.layout import LAYOUT_CHOICES, parse_split_options
 from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: user text such as ":x:" in a description must print as written.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 T = TypeVar("T")
 
@@ -103,9 +105,16 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def literal(text: object) -> str:
+    """`text` escaped for rich markup: ids, paths and error text print exactly as they are."""
+    return escape(str(text))
+
+
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {message}", highlight=False, markup=True)
+    """A yellow `warning:` line on stderr; `message` is printed literally (no markup, no emoji)."""
+    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def notice(message: str) -> None:
-    err.print(message, highlight=False)
+def notice(message: str, style: str | None = None) -> None:
+    """A line on stderr, printed literally; `style` (e.g. "green") colours the whole line."""
+    err.print(escape(message), style=style, highlight=False, soft_wrap=True)

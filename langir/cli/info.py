@@ -1,4 +1,4 @@
-"""`langir info`: what a dataset holds."""
+"""`langir info`: what a dataset holds, and what is wrong with it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from langir.cli.common import (
     DatasetArg,
@@ -38,51 +39,66 @@ def info(
     masks: MasksOpt = None,
     descriptions: DescriptionsOpt = None,
     split: SplitOpt = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop with an error at the first unreadable sample.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit with code 1 when any problem is found (all are still listed).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a dataset's layout, splits, image sizes and modes, and target statistics.
+    """Show a dataset's layout, splits, image sizes and modes, and target statistics, and list its problems.
 
-    Unreadable samples (corrupt files, missing masks, mask/image size mismatch) are listed as
-    problems; with --strict the first one is an error.
+    Problems: images or masks that are missing, unreadable, corrupt, too large for the pixel budget
+    (LANGIR_MAX_PIXELS, default 2^26), not regular files (folder, FIFO, symlink loop), masks of the
+    wrong size, and split ids without an image. They are listed (a warning each and the 'problems'
+    row); the exit code is 0, or 1 with --strict when there is any. Image pixels are not decoded:
+    sizes come from the headers, integrity from Pillow's check of the file.
 
     [bold]Example:[/] langir info datasets/demo --json
     """
     from langir.data.inspect import inspect_dataset
+    from langir.data.layout import unused_split_files
 
     ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
-    report = inspect_dataset(ds, selected_ids(ds, selected), skip_bad=not strict, wrap=lambda it: track(it, "reading"))
-    for bad in report["skipped"]:
+    if not split:
+        unused = unused_split_files(ds.root, ds.layout)
+        if unused:
+            shown = ", ".join(unused[:4]) + (" …" if len(unused) > 4 else "")
+            warn(f"split-like files found but none is used: {shown}; pass --split NAME=FILE, "
+                 f"a [layout] splits entry in langir.toml, or a matching --layout (e.g. basicirstd)")
+    report = inspect_dataset(ds, selected_ids(ds, selected), skip_bad=True, wrap=lambda it: track(it, "reading"))
+    problems = report["problems"]
+    for bad in problems:
         warn(f"problem with {bad['id']}: {bad['error']}")
+    code = 1 if strict and problems else 0
     if as_json:
         print_json(report)
-        return
-    table = Table(title=f"{ds.root}  ·  layout {report['layout']}", show_header=False, title_justify="left")
+        raise typer.Exit(code)
+    table = Table(title=Text(f"{ds.root}  ·  layout {report['layout']}"), show_header=False, title_justify="left")
     table.add_column(style="bold cyan")
     table.add_column()
-    table.add_row("image pattern", report["images"])
-    table.add_row("mask pattern", report["masks"])
-    table.add_row("description pattern", report["descriptions"])
-    table.add_row("images", f"{report['image_count']} on disk, {report['checked']} read")
+
+    def row(name: str, value: str) -> None:
+        table.add_row(name, Text(value))  # Text: ids and paths are shown literally, never as markup
+
+    row("image pattern", report["images"])
+    row("mask pattern", report["masks"])
+    row("description pattern", report["descriptions"])
+    row("images", f"{report['image_count']} on disk, {report['checked']} read")
     splits = ", ".join(f"{k} {v} ({ds.layout.splits[k]})" for k, v in report["split_counts"].items())
-    table.add_row("splits", splits or "none (ids from the image folder)")
-    table.add_row("split ids without image", _list(report["split_ids_without_image"]))
-    table.add_row("without mask", _list(report["images_without_mask"]))
-    table.add_row("without description", _list(report["images_without_description"]))
-    table.add_row("without target", _list(report["images_without_target"]))
-    table.add_row("sizes (W×H)", ", ".join(f"{k}: {v}" for k, v in list(report["image_sizes"].items())[:8]))
-    table.add_row("modes", ", ".join(f"{k}: {v}" for k, v in report["image_modes"].items()))
-    table.add_row("targets per image", ", ".join(f"{k}: {v}" for k, v in report["targets_per_image"].items()))
+    row("splits", splits or "none (ids from the image folder)")
+    row("split ids without image", _list(report["split_ids_without_image"]))
+    row("without mask", _list(report["images_without_mask"]))
+    row("without description", _list(report["images_without_description"]))
+    row("without target", _list(report["images_without_target"]))
+    row("sizes (W×H)", ", ".join(f"{k}: {v}" for k, v in list(report["image_sizes"].items())[:8]))
+    row("modes", ", ".join(f"{k}: {v}" for k, v in report["image_modes"].items()))
+    row("targets per image", ", ".join(f"{k}: {v}" for k, v in report["targets_per_image"].items()))
     for key, unit in (("target_area_px", "px"), ("target_area_percent", "% of image")):
         stats = report[key]
         if stats:
-            table.add_row(
-                f"target size ({unit})",
+            row(f"target size ({unit})",
                 f"min {stats['min']:.3g} · median {stats['median']:.3g} · mean {stats['mean']:.3g} · "
-                f"p95 {stats['p95']:.3g} · max {stats['max']:.3g}",
-            )
-    table.add_row("problems", _list([s["id"] for s in report["skipped"]]))
+                f"p95 {stats['p95']:.3g} · max {stats['max']:.3g}")
+    row("problems", _list([p["id"] for p in problems]))
     out.print(table)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, read_image, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, resolve_layout
 from langir.errors import DataError
 
@@ -24,24 +25,47 @@ class Sample:
     description: str | None
 
 
+MAX_ID_LENGTH = 200
+MAX_SPLIT_FILE_BYTES = 64 * 2**20
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """`text` quoted for a message, cut short: a stray file's content is never echoed whole."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def check_id(sample_id: str, where: Path | None = None, line: int | None = None) -> str:
-    """An id is a file stem: not empty, no path separator, no `..`."""
+    """An id is a file stem: not empty, no path separator, no `..`, no NUL or control character."""
     loc = f"line {line}: " if line is not None else ""
     if not sample_id:
         raise DataError(where, f"{loc}empty id")
+    if any(ord(c) < 32 or ord(c) == 127 for c in sample_id):
+        raise DataError(where, f"{loc}bad id {_shown(sample_id)}: an id may not contain NUL or control characters")
     if "/" in sample_id or "\\" in sample_id or ".." in sample_id or sample_id.startswith("."):
-        raise DataError(where, f"{loc}bad id {sample_id!r}: an id is a file name stem, without '/', '\\' or '..'")
+        raise DataError(where, f"{loc}bad id {_shown(sample_id)}: an id is a file name stem, without '/', '\\' or '..'")
+    if len(sample_id) > MAX_ID_LENGTH:
+        raise DataError(where, f"{loc}bad id {_shown(sample_id)}: longer than {MAX_ID_LENGTH} characters")
     return sample_id
 
 
-def read_split_file(path: Path) -> list[str]:
-    """Ids listed in a split file, one a line; blank lines and `#` comments ignored."""
-    if not path.is_file():
-        raise DataError(path, "split file not found")
+def read_text_file(path: Path, what: str, max_bytes: int = MAX_SPLIT_FILE_BYTES) -> str:
+    """A small UTF-8 text file (BOM allowed); anything else is one DataError naming `path`."""
+    with open_regular(path, what) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(path, f"{what} is larger than {max_bytes // 2**20} MiB; is it the right file?")
+    if b"\0" in data:
+        raise DataError(path, f"{what} contains NUL bytes; it is not a text file")
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DataError(path, "split file is not UTF-8 text") from None
+        raise DataError(path, f"{what} is not UTF-8 text") from None
+
+
+def read_split_file(path: Path, what: str = "split file") -> list[str]:
+    """Ids listed in a split file (or an ids file: `what` names it in errors), one a line;
+    blank lines and `#` comments ignored."""
+    lines = read_text_file(path, what).splitlines()
     ids: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
@@ -126,7 +150,7 @@ class LangIRDataset:
             stem = path.name[:-2]
             for suffix in IMAGE_SUFFIXES:
                 for cand in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
-                    if cand.exists():
+                    if os.path.lexists(cand):  # a folder or broken link is found, then reported by the reader
                         return cand
             return path.with_name(stem + ".png")
         return path
@@ -150,7 +174,8 @@ class LangIRDataset:
         return primary
 
     def has_mask(self, sample_id: str) -> bool:
-        return self.mask_path(sample_id).is_file()
+        """Whether something is at the mask path (a folder or FIFO there is then reported by the reader)."""
+        return os.path.lexists(self.mask_path(sample_id))
 
     def has_description(self, sample_id: str) -> bool:
         return self.description_path(sample_id).is_file()
@@ -161,19 +186,24 @@ class LangIRDataset:
 
     def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         path = self.mask_path(sample_id)
-        if not path.exists():
+        if not os.path.lexists(path):
             raise DataError(path, f"mask not found for id {sample_id!r}", sample_id)
         return read_mask(path, shape)
 
     def read_description(self, sample_id: str) -> str | None:
         """The description text, or None when there is no description file."""
         path = self.description_path(sample_id)
-        if not path.is_file():
+        if not os.path.lexists(path):
             return None
         try:
-            return path.read_bytes().decode("utf-8-sig").strip()
+            with open_regular(path, "description") as fh:  # a folder or FIFO here is reported, not skipped
+                data = fh.read(MAX_SPLIT_FILE_BYTES)
+            return data.decode("utf-8-sig").strip()
         except UnicodeDecodeError:
             raise DataError(path, "description is not valid UTF-8", sample_id) from None
+        except DataError as err:
+            err.sample_id = sample_id
+            raise
 
     def load(self, sample_id: str, need_mask: bool = True, need_description: bool = False) -> Sample:
         """Image, mask (size-checked) and description of one id; a DataError names the bad file."""

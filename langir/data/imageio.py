@@ -1,40 +1,132 @@
 """Safe image and mask reading: any common mode to one float32 channel, masks to bool.
 
-Pillow's decompression-bomb guard stays on: an oversized image is an error, not a hang.
+Every read goes through `open_regular`, which refuses folders, FIFOs, devices and symlink loops
+before reading a byte (a FIFO would block forever). Pillow's decompression-bomb guard stays on,
+and a pixel budget (`max_pixels`, default 2^26 ≈ 67 Mpx, env `LANGIR_MAX_PIXELS`) is checked from
+the header before decoding, so one huge frame is a clear per-file error, never an out-of-memory kill.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+import struct
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from langir.data.atomic import file_kind
 from langir.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 2**26
+MAX_PIXELS_ENV = "LANGIR_MAX_PIXELS"
 
 # ITU-R 601-2 luma, the weights Pillow's own "L" conversion uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# What Pillow raises on broken files besides OSError: truncated headers, bad tables, odd sizes.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError,
+                  ZeroDivisionError, KeyError, MemoryError)
 
 
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise DataError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise DataError(path, "file is empty (0 bytes)")
+def max_pixels() -> int:
+    """The pixel budget for decoding one image: `LANGIR_MAX_PIXELS` or 2^26."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(raw))
+    except ValueError:
+        value = 0
+    if value < 1:
+        from langir.errors import ConfigError
+
+        raise ConfigError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {raw!r}")
+    return value
+
+
+def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
+    """Open a regular file for reading, or raise one DataError saying what is wrong with `path`.
+
+    Opened non-blocking and checked with fstat before any read: a FIFO neither hangs nor is read.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DataError(path, f"{what} is a broken symlink") from None
+        raise DataError(path, f"{what} not found") from None
+    except OSError as error:
+        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)",
+                 errno.ENOTDIR: "not found (a part of its path is a file)",
+                 errno.ENAMETOOLONG: "path too long"}.get(error.errno or 0, f"cannot be opened: {error.strerror}")
+        raise DataError(path, f"{what} {words}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(path, f"{what} is {file_kind(st.st_mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30) -> bytes:
+    """The bytes of a regular file (for hashing, uploads); a folder, FIFO or loop is one DataError."""
+    path = Path(path)
+    with open_regular(path, what) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(path, f"{what} is larger than {max_bytes / 2**20:.0f} MiB")
+    return data
+
+
+def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image]:
+    """Open `path` and read its header, with the bomb guard and the pixel budget."""
+    fh = open_regular(path, "image")
+    try:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise DataError(path, "file is empty (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fh)
+        budget = max_pixels() if budget is None else budget
+        if img.width * img.height > budget:
+            raise DataError(path, f"image is {img.width}×{img.height} = {img.width * img.height / 1e6:.1f} Mpx, "
+                                  f"over the pixel budget of {budget / 1e6:.1f} Mpx (raise it with {MAX_PIXELS_ENV})")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        fh.close()
+        raise DataError(path, f"image too large (decompression-bomb guard): {err}") from None
+    except UnidentifiedImageError:
+        fh.close()
+        raise DataError(path, "not a readable image (corrupt or unknown format)") from None
+    except DataError:
+        fh.close()
+        raise
+    except _DECODE_ERRORS as err:
+        fh.close()
+        raise DataError(path, f"corrupt image: {err}") from None
+    return fh, img
+
+
+def _open(path: Path, budget: int | None = None) -> Image.Image:
+    fh, img = _guarded_open(path, budget)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
             img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DataError(path, f"image too large (decompression-bomb guard): {err}") from None
-    except UnidentifiedImageError:
-        raise DataError(path, "not a readable image (corrupt or unknown format)") from None
-    except (OSError, SyntaxError, ValueError) as err:
+    except MemoryError:
+        raise DataError(path, f"image {img.width}×{img.height} does not fit in memory") from None
+    except _DECODE_ERRORS as err:
         raise DataError(path, f"corrupt image: {err}") from None
+    finally:
+        fh.close()
     return img
 
 
@@ -63,16 +155,20 @@ def image_to_array(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file (8/16-bit grey, RGB, RGBA, palette; PNG/BMP/JPEG/TIFF) as float32 H×W in [0, 1]."""
+def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file (8/16-bit grey, RGB, RGBA, palette; PNG/BMP/JPEG/TIFF) as float32 H×W in [0, 1].
+
+    Raises DataError naming the file when it is missing, not a regular file, corrupt, or larger than
+    `max_pixels` (default: the `LANGIR_MAX_PIXELS` budget).
+    """
     path = Path(path)
-    return image_to_array(_open(path))
+    return image_to_array(_open(path, max_pixels))
 
 
-def read_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W)."""
     path = Path(path)
-    img = _open(path)
+    img = _open(path, max_pixels)
     if img.mode == "LA":
         arr = np.asarray(img)[..., 0] > 0
     elif img.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
@@ -87,18 +183,24 @@ def read_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndar
     return arr
 
 
-def image_info(path: str | Path) -> tuple[int, int, str]:
-    """Width, height and Pillow mode of an image, reading only its header."""
+def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = None) -> tuple[int, int, str]:
+    """Width, height and Pillow mode of an image, without decoding its pixels.
+
+    The pixel budget is checked. With `verify` (default), Pillow's integrity check also runs (for
+    PNG: every chunk's CRC and the end of the file — truncation and corruption are found for the
+    cost of reading the file once); `verify=False` reads the header only.
+    """
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise DataError(path, "file is empty (0 bytes)")
+    fh, img = _guarded_open(path, max_pixels)
     try:
-        with Image.open(path) as img:
-            return img.width, img.height, img.mode
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise DataError(path, "not a readable image (corrupt or unknown format)") from None
+        size = (img.width, img.height, img.mode)
+        if verify:
+            img.verify()
+    except _DECODE_ERRORS as err:
+        raise DataError(path, f"corrupt image: {err}") from None
+    finally:
+        fh.close()
+    return size
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

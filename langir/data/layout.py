@@ -11,10 +11,14 @@ patterns given as flags or in a `langir.toml` beside the data:
     splits = "splits/*.txt"                 # a glob (split name = file stem) or a table:
     # [layout.splits]
     # train = "splits/train.txt"
+
+Every value is checked by type with the key named, and every path must stay inside the dataset
+folder (split files given as `--split NAME=FILE` flags may point anywhere).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -43,6 +47,9 @@ class Layout:
     description_alternatives: tuple[str, ...] = ()
     # Split name -> split file (relative). Empty: found by `discover_splits`.
     splits: dict[str, str] = field(default_factory=dict)
+    # Where this layout keeps its split lists, when not as `train.txt` etc. at the root or in a
+    # sub-folder: `{split}` is the split name, `*` any text (BasicIRSTD: `img_idx/train_NUAA-SIRST.txt`).
+    split_pattern: str = ""
 
     def describe(self) -> dict:
         return {
@@ -65,6 +72,10 @@ PRESETS: dict[str, Layout] = {
         description_alternatives=("descriptions/{id}_description.txt",),
     ),
     "nudt": Layout("nudt", "images/{id}.png", "masks/{id}.png", "descriptions/{id}.description.txt"),
+    # BasicIRSTD (github.com/XinyiYing/BasicIRSTD): images/, masks/ with the same names (PNG or BMP
+    # images), split lists img_idx/train_NAME.txt and img_idx/test_NAME.txt.
+    "basicirstd": Layout("basicirstd", "images/{id}.*", "masks/{id}.png", "descriptions/{id}.description.txt",
+                         split_pattern="img_idx/{split}_*.txt"),
 }
 LAYOUT_CHOICES = ("auto", *PRESETS)
 
@@ -94,7 +105,9 @@ def discover_ids(root: Path, pattern: str) -> list[str]:
     if not folder.is_dir():
         return []
     rx = pattern_regex(pattern)
-    ids = {m.group("id") for p in folder.iterdir() if p.is_file() and (m := rx.match(p.name))}
+    # Folders, FIFOs and broken links that match are ids too: reading them then says what is wrong,
+    # instead of the file silently not being there.
+    ids = {m.group("id") for p in folder.iterdir() if not p.name.startswith(".") and (m := rx.match(p.name))}
     return natural_sorted(ids)
 
 
@@ -103,8 +116,30 @@ def natural_sorted(ids) -> list[str]:
     return sorted(ids, key=lambda s: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)])
 
 
+def _split_pattern_files(root: Path, pattern: str) -> dict[str, str]:
+    """Split files matching a layout's `split_pattern`, by split name."""
+    folder = root / Path(pattern).parent
+    if not folder.is_dir():
+        return {}
+    name_rx = re.escape(Path(pattern).name).replace(r"\{split\}", "(?P<split>trainval|train|val|test)")
+    rx = re.compile("^" + name_rx.replace(r"\*", ".+") + "$", re.IGNORECASE)
+    found: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and (m := rx.match(p.name)):
+            found.setdefault(m.group("split").lower(), []).append(p)
+    out: dict[str, str] = {}
+    for split, paths in found.items():
+        for p in paths:  # one list per split: named by the split; several (merged sets): by file stem
+            out[split if len(paths) == 1 else p.stem] = str(p.relative_to(root))
+    return out
+
+
 def discover_splits(root: Path, layout: Layout) -> dict[str, str]:
-    """Split files at the root, or else in the first sub-folder holding train/val/test lists."""
+    """The layout's split lists, else split files at the root, else in the first sub-folder holding them."""
+    if layout.split_pattern:
+        found = _split_pattern_files(root, layout.split_pattern)
+        if found:
+            return found
     skip = {Path(p).parts[0] for p in (layout.images, layout.masks, layout.descriptions)}
     folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip and not p.name.startswith("."))
     for folder in folders:
@@ -114,39 +149,125 @@ def discover_splits(root: Path, layout: Layout) -> dict[str, str]:
     return {}
 
 
-def _splits_from_config(root: Path, value) -> dict[str, str]:
+_SPLIT_WORD = re.compile(r"(?:^|[^a-z])(train|trainval|test|val|valid|validation)(?:[^a-z]|$)", re.IGNORECASE)
+
+
+def split_like_files(root: Path, layout: Layout) -> list[str]:
+    """`.txt` files at the root or one folder down whose names look like split lists (train, test, val)."""
+    skip = {Path(p).parts[0] for p in (layout.images, layout.masks, layout.descriptions)}
+    found: list[str] = []
+    try:
+        folders = [root] + sorted(p for p in root.iterdir()
+                                  if p.is_dir() and p.name not in skip and not p.name.startswith("."))
+        for folder in folders:
+            found += [str(p.relative_to(root)) for p in sorted(folder.iterdir())
+                      if p.suffix.lower() == ".txt" and p.is_file() and _SPLIT_WORD.search(p.stem)]
+    except OSError:
+        return found
+    return found
+
+
+def unused_split_files(root: Path, layout: Layout) -> list[str]:
+    """Split-like files when none of them is used by `layout` (a hint that splits were missed)."""
+    candidates = split_like_files(Path(root), layout)
+    used = {str(Path(p)) for p in layout.splits.values()}
+    return [] if any(c in used for c in candidates) else candidates
+
+
+_TOML_TYPES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array", dict: "a table"}
+
+
+def _toml_type(value) -> str:
+    for kind, words in _TOML_TYPES.items():
+        if type(value) is kind:
+            return words
+    return "a date/time" if value is not None else "empty"
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _inside(root: Path, value: str, key: str, config: Path) -> str:
+    """A path from langir.toml, checked to stay inside the dataset folder (also through symlinks)."""
+    if "\0" in value:
+        raise DataError(config, f"[layout] {key}: {_shown(value)} contains a NUL byte")
+    rel = Path(value)
+    if rel.is_absolute() or ".." in rel.parts or not value.strip():
+        raise DataError(config, f"[layout] {key}: {_shown(value)} must be a relative path inside the dataset folder")
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(root / rel)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise DataError(config, f"[layout] {key}: {_shown(value)} leads outside the dataset folder (through a symlink)")
+    return value
+
+
+def _splits_from_config(root: Path, value, config: Path) -> dict[str, str]:
     if isinstance(value, str):
-        files = sorted(root.glob(value))
+        _inside(root, value, "splits", config)
+        try:
+            files = [p for p in sorted(root.glob(value)) if p.is_file()]
+        except (ValueError, NotImplementedError, OSError) as err:
+            raise DataError(config, f"[layout] splits glob {_shown(value)}: {err}") from None
         if not files:
-            raise ConfigError(f"{CONFIG_FILE}: splits glob {value!r} matches no file under {root}")
-        return {p.stem: str(p.relative_to(root)) for p in files}
+            raise DataError(config, f"[layout] splits glob {_shown(value)} matches no file under {root}")
+        return {p.stem: _inside(root, str(p.relative_to(root)), "splits", config) for p in files}
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    raise ConfigError(f"{CONFIG_FILE}: 'splits' must be a glob string or a table of name = file")
+        out: dict[str, str] = {}
+        for name, file in value.items():
+            if not isinstance(file, str):
+                raise DataError(config, f"[layout.splits] {name} must be a string (a split file), not {_toml_type(file)}")
+            out[str(name)] = _inside(root, file, f"splits.{name}", config)
+        return out
+    raise DataError(config, f"[layout] splits must be a glob string or a table of name = file, not {_toml_type(value)}")
+
+
+_CONFIG_KEYS = {
+    "preset": "a preset name",
+    "images": "a path pattern with {id}",
+    "masks": "a path pattern with {id}",
+    "descriptions": "a path pattern with {id}",
+    "splits": None,  # checked by _splits_from_config
+}
 
 
 def read_config(root: Path) -> dict:
-    """The `[layout]` table of `langir.toml` in `root`, or {}."""
+    """The `[layout]` table of `langir.toml` in `root`, or {}; every value checked by type."""
     path = root / CONFIG_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
+    from langir.data.imageio import open_regular  # late: imageio imports nothing of layout, keep it so
+
+    with open_regular(path, "config file") as fh:
+        raw = fh.read(2**20 + 1)
+    if len(raw) > 2**20:
+        raise DataError(path, "config file is larger than 1 MiB; is it the right file?")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"invalid TOML: {err}") from None
     layout = data.get("layout", {})
     if not isinstance(layout, dict):
-        raise DataError(path, "[layout] must be a table")
-    unknown = set(layout) - {"preset", "images", "masks", "descriptions", "splits"}
+        raise DataError(path, f"[layout] must be a table, not {_toml_type(layout)}")
+    unknown = set(layout) - set(_CONFIG_KEYS)
     if unknown:
-        raise DataError(path, f"unknown key(s) in [layout]: {', '.join(sorted(unknown))}")
+        raise DataError(path, f"unknown key(s) in [layout]: {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(_CONFIG_KEYS)})")
+    for key, words in _CONFIG_KEYS.items():
+        if words and key in layout and not isinstance(layout[key], str):
+            raise DataError(path, f"[layout] {key} must be a string ({words}), not {_toml_type(layout[key])} "
+                                  f"{_shown(layout[key])}")
     return layout
 
 
 def detect_preset(root: Path) -> str:
-    """Guess the preset from file names: `_pixels0` masks → sirst, XDU ids → irstd1k, numeric ids → nudt."""
+    """Guess the preset: BasicIRSTD split lists → basicirstd, `_pixels0` masks → sirst, XDU ids → irstd1k,
+    numeric ids → nudt."""
     images = root / "images"
     masks = root / "masks"
+    if _split_pattern_files(root, PRESETS["basicirstd"].split_pattern):
+        return "basicirstd"
     if masks.is_dir() and any(p.name.endswith("_pixels0.png") for p in masks.iterdir()):
         return "sirst"
     stems = [p.stem for p in images.iterdir() if p.is_file()] if images.is_dir() else []
@@ -163,7 +284,9 @@ def parse_split_options(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         name, sep, file = item.partition("=")
         if not sep or not name.strip() or not file.strip():
-            raise ConfigError(f"--split expects NAME=FILE, got {item!r}")
+            raise ConfigError(f"--split expects NAME=FILE, got {_shown(item)}")
+        if "\0" in item:
+            raise ConfigError(f"--split {_shown(item)}: contains a NUL byte")
         out[name.strip()] = file.strip()
     return out
 
@@ -179,6 +302,8 @@ def resolve_layout(
     """Combine a preset (or auto-detection), `langir.toml` and explicit options (which win)."""
     root = Path(root)
     if not root.is_dir():
+        if os.path.lexists(root):
+            raise DataError(root, "is not a folder; give the dataset folder")
         raise DataError(root, "dataset folder not found")
     if preset not in LAYOUT_CHOICES:
         raise ConfigError(f"unknown layout {preset!r}; choose one of {', '.join(LAYOUT_CHOICES)}")
@@ -187,19 +312,22 @@ def resolve_layout(
     if name == "auto":
         name = detect_preset(root)
     if name not in PRESETS:
-        raise DataError(root / CONFIG_FILE, f"unknown preset {name!r}")
+        raise DataError(root / CONFIG_FILE, f"[layout] preset: unknown preset {_shown(name)} "
+                                            f"(known: {', '.join(LAYOUT_CHOICES)})")
     layout = PRESETS[name]
     custom = {k: config[k] for k in ("images", "masks", "descriptions") if k in config}
     for key, value in (("images", images), ("masks", masks), ("descriptions", descriptions)):
         if value:
             custom[key] = value
     for key, value in custom.items():
+        if "\0" in value:
+            raise ConfigError(f"{key} pattern {_shown(value)} contains a NUL byte")
         check_pattern(value, key)
     if custom:
         alternatives = () if "descriptions" in custom else layout.description_alternatives
         layout = replace(layout, name="custom" if set(custom) - {"descriptions"} else layout.name,
                          description_alternatives=alternatives, **custom)
-    split_map = _splits_from_config(root, config["splits"]) if "splits" in config else {}
+    split_map = _splits_from_config(root, config["splits"], root / CONFIG_FILE) if "splits" in config else {}
     split_map.update(splits or {})
     if not split_map:
         split_map = discover_splits(root, layout)

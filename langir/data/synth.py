@@ -16,11 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-from langir.data.atomic import atomic_path, write_text_atomic
-from langir.errors import ConfigError
+from langir.data.atomic import save_image_atomic, write_text_atomic
+from langir.errors import ConfigError, OutputError
 
 MAX_TARGET_FRACTION = 0.0015  # 0.15 % of the image per target
 
@@ -145,8 +144,7 @@ def make_sample(
 
 
 def _save_png(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format="PNG", optimize=False)
+    save_image_atomic(path, array, format="PNG", optimize=False)
 
 
 def synthesize(
@@ -178,7 +176,11 @@ def synthesize(
         raise ConfigError(f"--snr needs 0 < LOW <= HIGH, got {snr[0]:g}:{snr[1]:g}")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    try:
+        not_empty = out.exists() and any(out.iterdir())
+    except OSError as error:
+        raise OutputError(out, error.strerror or str(error)) from None
+    if not_empty and not overwrite:
         raise ConfigError(f"{out} is not empty; pass --overwrite to write into it")
     ids = [f"ir_{i:05d}" for i in range(count)]
     areas: list[int] = []
