@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from langir._compat import import_open_clip
+from langir.extras import import_open_clip
 from langir.errors import ConfigError
 
 TINY_NAME = "langir-tiny"
