@@ -11,10 +11,10 @@ Formats (every one carries a dataset card README.md with YAML front matter, so
 - ``jsonl``: ``data/SPLIT.jsonl`` with relative ``image`` / ``mask`` paths to ``images/`` and ``masks/``
   (for tools that are not `datasets`).
 
-Per image: id, split, splits (all the layout's splits holding it), description (and word count),
-targets (count, centroids in pixels as [row, col], areas in pixels), the validate verdict, failures
-and ok flag, and provenance from the describe ledger (provider, model, prompt style, prompt text
-hash, attempt, cost, date). The output folder is built beside OUT and renamed into place: a failed
+Per image: id, split, splits (the layout's splits holding it, ';'-joined), description (and word
+count), targets (count, centroids in pixels as [row, col], areas in pixels), the validate verdict,
+failures (';'-joined) and ok flag, and provenance from the describe ledger (provider, model, prompt
+style, prompt text hash, attempt, cost, date; '' and 0 where the ledger has no entry). The output folder is built beside OUT and renamed into place: a failed
 run leaves nothing half-written.
 """
 
@@ -104,26 +104,37 @@ def build_records(
             areas = [] if found is None else [int(a) for a in found["area"]]
             mask_path = ds.mask_path(sample_id)
             prov = provenance.get(sample_id, {})
+            # Every field keeps one JSON type in every split (no nulls, no lists that may be empty
+            # in one split only): `datasets` infers each split file's schema and refuses a mismatch.
             records.append({
                 "id": sample_id,
                 "split": split,
-                "splits": split_of.get(sample_id, []),
+                "splits": ";".join(split_of.get(sample_id, [])),
                 "image_file": image_path.name,
                 "mask_file": mask_path.name if mask_path.is_file() else None,
                 "width": width,
                 "height": height,
                 "text": str(row["description"]),
                 "words": int(row["words"]),
-                "target_count": int(row["targets"]) if int(row["targets"]) >= 0 else None,
+                "target_count": int(row["targets"]),  # -1: no readable mask
                 "centroids": cents,
                 "areas": areas,
                 "verdict": str(row["verdict"]),
                 "ok": bool(row["ok"]),
-                "failures": [f for f in str(row["failures"]).split(";") if f],
-                "strictness": strictness,
-                **{f"provenance_{k}": prov.get(k) for k in PROVENANCE_FIELDS},
+                "failures": str(row["failures"]),
+                "strictness": str(strictness or ""),
+                **{f"provenance_{k}": _typed(k, prov.get(k)) for k in PROVENANCE_FIELDS},
             })
     return records
+
+
+def _typed(field: str, value):
+    """Provenance values without nulls: '' for unknown text, 0 for an unknown attempt or cost."""
+    if field == "attempt":
+        return int(value or 0)
+    if field == "cost_usd":
+        return float(value or 0.0)
+    return "" if value is None else str(value)
 
 
 def _config_yaml(fmt: str, splits: Sequence[str]) -> list[str]:
@@ -192,11 +203,12 @@ def dataset_card(
         "## Fields",
         "",
         f"{image_col}; `id`; `split` and `splits` (every split of the source layout holding the image); "
-        "`text` (the description) and `words`; `target_count`, `centroids` ([row, col] in pixels) and `areas` "
-        "(pixels) of the mask's 8-connected components; `verdict` (agrees / contradicts / vague / no-target), "
-        "`ok` and `failures` from `langir validate`"
+        "`text` (the description) and `words`; `target_count` (-1: no readable mask), `centroids` ([row, col] "
+        "in pixels) and `areas` (pixels) of the mask's 8-connected components; `verdict` (agrees / contradicts / "
+        "vague / no-target / n/a), `ok` and `failures` (';'-joined) from `langir validate`"
         + (f" (strictness `{strictness}`)" if strictness else "")
-        + "; `provenance_*` (provider, model, prompt style, prompt text hash, attempt, cost, date).",
+        + "; `provenance_*` (provider, model, prompt style, prompt text hash, attempt, cost in USD, date; "
+        "empty or 0 where the describe ledger has no entry). Lists and several splits are ';'-joined strings.",
         "",
         "## Validation",
         "",
