@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 LEDGER = Path(".langir") / "describe.sqlite"
@@ -38,7 +38,7 @@ def _date(value) -> str | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(float(value), tz=UTC).strftime("%Y-%m-%d")
     except (TypeError, ValueError, OSError):
         return str(value)
 
