@@ -145,17 +145,13 @@ def _config_yaml(fmt: str, splits: Sequence[str]) -> list[str]:
     return lines
 
 
-def dataset_card(
-    ds: LangIRDataset, fmt: str, records: list[dict], license: str = "unknown", title: str | None = None
-) -> str:
-    """README.md with Hugging Face dataset-card metadata and a provenance section."""
+def card_front_matter(ds: LangIRDataset, images: int, license: str = "unknown", title: str | None = None) -> str:
+    """Hugging Face dataset-card metadata (YAML, without the --- fences) for a LangIR set."""
     layout = ds.layout.describe().get("layout", "generic")
     source = SOURCE_NAMES.get(layout, "original")
-    splits = list(dict.fromkeys(r["split"] for r in records))
-    n = len(records)
+    n = images
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "n>100K"
-    front = [
-        "---",
+    lines = [
         f"license: {license}",
         "task_categories:",
         "- image-segmentation",
@@ -173,9 +169,17 @@ def dataset_card(
         "- small-target-detection",
         "- langir",
         f"pretty_name: {json.dumps(title or ds.root.resolve().name + ' (LangIR descriptions)')}",
-        *_config_yaml(fmt, splits),
-        "---",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def dataset_card(
+    ds: LangIRDataset, fmt: str, records: list[dict], license: str = "unknown", title: str | None = None
+) -> str:
+    """README.md with Hugging Face dataset-card metadata and a provenance section."""
+    layout = ds.layout.describe().get("layout", "generic")
+    splits = list(dict.fromkeys(r["split"] for r in records))
+    front = ["---", card_front_matter(ds, len(records), license, title).rstrip("\n"), *_config_yaml(fmt, splits), "---"]
     by_split = {s: sum(r["split"] == s for r in records) for s in splits}
     ids = list(dict.fromkeys(r["id"] for r in records))
     prov = summarize_provenance(read_provenance(ds.root), ids)
