@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from langir.curate.grounding import DEFAULT_TOLERANCE
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
@@ -235,6 +236,7 @@ def plot_failures(summary: dict, path: Path) -> Path:
     for i, v in enumerate(counts):
         ax.text(v, i, f" {v}", va="center")
     ax.set_xlabel("images")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Failure kinds ({summary['failing']} of {summary['images']} images fail)", fontsize="medium")
     if not kinds:
         ax.text(0.5, 0.5, "no failures: every image passes every check", transform=ax.transAxes, ha="center", va="center")
