@@ -60,11 +60,14 @@ def test_round_trip_through_datasets(described: Path, tmp_path: Path, cli, fmt: 
     assert seen == set(ds.all_ids())
     first = next(r for r in loaded["trainval"] if r["id"] == "ir_00000")
     assert first["verdict"] == "contradicts" and not first["ok"] and "says-no-target" in first["failures"].split(";")
+    # the hand-edited text is not what the ledger's provider wrote, and the card says so
+    edited = {r["id"] for split in loaded for r in loaded[split] if r["provenance_edited"]}
+    assert edited == {"ir_00000"}
     card = (out / "README.md").read_text()
     front = card.split("---")[1]
     assert "annotations_creators:\n- machine-generated" in front and "license: unknown" in front
     assert "- split: trainval" in front and "- split: test" in front
-    assert "`template`" in card.split("## Provenance")[1]
+    assert "`template`" in card.split("## Provenance")[1] and "1 description file(s) differ" in card
 
 
 def test_jsonl_records_point_at_copied_files(described: Path, tmp_path: Path, cli) -> None:

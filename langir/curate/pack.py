@@ -14,7 +14,8 @@ Formats (every one carries a dataset card README.md with YAML front matter, so
 Per image: id, split, splits (the layout's splits holding it, ';'-joined), description (and word
 count), targets (count, centroids in pixels as [row, col], areas in pixels), the validate verdict,
 failures (';'-joined) and ok flag, and provenance from the describe ledger (provider, model, prompt
-style, prompt text hash, attempt, cost, date; '' and 0 where the ledger has no entry). The output folder is built beside OUT and renamed into place: a failed
+style, prompt text hash, attempt, cost, date, edited-after-describe; '' and 0 where the ledger has no
+entry). The output folder is built beside OUT and renamed into place: a failed
 run leaves nothing half-written.
 """
 
@@ -134,6 +135,8 @@ def _typed(field: str, value):
         return int(value or 0)
     if field == "cost_usd":
         return float(value or 0.0)
+    if field == "edited":
+        return bool(value)
     return "" if value is None else str(value)
 
 
@@ -182,7 +185,8 @@ def dataset_card(
     front = ["---", card_front_matter(ds, len(records), license, title).rstrip("\n"), *_config_yaml(fmt, splits), "---"]
     by_split = {s: sum(r["split"] == s for r in records) for s in splits}
     ids = list(dict.fromkeys(r["id"] for r in records))
-    prov = summarize_provenance(read_provenance(ds.root), ids)
+    texts = {r["id"]: r["text"] for r in records if r["text"]}
+    prov = summarize_provenance(read_provenance(ds.root, texts), ids)
     verdicts: dict[str, int] = {}
     for r in records:
         verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
@@ -212,7 +216,8 @@ def dataset_card(
         "vague / no-target / n/a), `ok` and `failures` (';'-joined) from `langir validate`"
         + (f" (strictness `{strictness}`)" if strictness else "")
         + "; `provenance_*` (provider, model, prompt style, prompt text hash, attempt, cost in USD, date; "
-        "empty or 0 where the describe ledger has no entry). Lists and several splits are ';'-joined strings.",
+        "empty or 0 where the describe ledger has no entry; `provenance_edited`: the text differs from every "
+        "ledger answer). Lists and several splits are ';'-joined strings.",
         "",
         "## Validation",
         "",

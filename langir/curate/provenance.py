@@ -18,7 +18,7 @@ from pathlib import Path
 LEDGER = Path(".langir") / "describe.sqlite"
 WANTED = ("image_id", "provider", "model", "status", "text", "cost_usd", "updated",
           "prompt_style", "prompt_digest", "attempt", "attempts", "current")
-FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date")
+FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited")
 
 
 def _connect(path: Path) -> sqlite3.Connection | None:
@@ -49,7 +49,8 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
     The row chosen per image: the one marked `current` when the ledger has that column, else the
     newest finished (`done`) row whose text is the description file's text (`texts`), else the newest
     finished row. `cost_usd` is the sum over every request made for that image (retries included).
-    Returns {} when there is no ledger.
+    `edited` is True when `texts` gives the description file's text and no ledger answer is that
+    text (changed by hand or by another tool after `langir describe`). Returns {} when there is no ledger.
     """
     path = Path(root) / LEDGER
     if not path.is_file():
@@ -85,6 +86,8 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
             "attempt": int(attempt) if attempt is not None else None,
             "cost_usd": round(float(sum(costs)), 6) if costs else None,
             "date": _date(chosen.get("updated")),
+            "edited": bool(image_id in texts and "text" in chosen
+                           and all((r.get("text") or "").strip() != texts[image_id].strip() for r in records)),
         }
     return result
 
@@ -112,6 +115,7 @@ def summarize_provenance(records: Mapping[str, dict], ids: list[str] | None = No
         return dict(Counter(str(r[key]) for r in chosen if r.get(key) is not None).most_common())
 
     dates = sorted(r["date"] for r in chosen if r.get("date"))
+    edited = sum(bool(r.get("edited")) for r in chosen)
     costs = [r["cost_usd"] for r in chosen if r.get("cost_usd") is not None]
     return {
         "images": len(ids),
@@ -122,6 +126,7 @@ def summarize_provenance(records: Mapping[str, dict], ids: list[str] | None = No
         "prompt_digests": counts("prompt_digest"),
         "cost_usd": round(float(sum(costs)), 4) if costs else None,
         "dates": [dates[0], dates[-1]] if dates else [],
+        "edited": edited,
     }
 
 
@@ -135,7 +140,7 @@ def provenance_lines(summary: dict) -> list[str]:
         return ", ".join(f"`{k}` ({v})" for k, v in summary[key].items()) or "not recorded"
 
     lines = [
-        f"{summary['with_provenance']} of {summary['images']} descriptions have a ledger entry "
+        f"{summary['with_provenance']} of {summary['images']} images have a description recorded in the ledger "
         "(`langir describe` records every request in `.langir/describe.sqlite`).",
         f"Providers: {listing('providers')}. Models: {listing('models')}.",
         f"Prompt styles: {listing('prompt_styles')}. Prompt text hashes: {listing('prompt_digests')}.",
@@ -143,6 +148,10 @@ def provenance_lines(summary: dict) -> list[str]:
     if summary["dates"]:
         first, last = summary["dates"]
         lines.append(f"Written {first}" + ("" if first == last else f" to {last}") + " (UTC).")
+    if summary.get("edited"):
+        lines.append(f"{summary['edited']} description file(s) differ from every answer in the ledger: edited by hand "
+                     "or by another tool after `langir describe`; the provider and model named for them wrote an "
+                     "earlier text.")
     if summary["cost_usd"] is not None:
         lines.append(f"API cost recorded: ${summary['cost_usd']:.4f} (retries included).")
     return lines

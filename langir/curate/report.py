@@ -297,7 +297,7 @@ class Card:
                 body.append(f'<figure><img src="{self._src(block[1])}" alt="{html.escape(block[2])}">'
                             f"<figcaption>{html.escape(block[2])}</figcaption></figure>")
         style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
-                 "table.stats{border-collapse:collapse;margin:1em 0}table.stats td,table.stats th{padding:.2em .6em;"
+                 "table.stats{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto}table.stats td,table.stats th{padding:.2em .6em;"
                  "border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}")
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>{html.escape(self.title)}</title><style>{style}</style></head><body>\n"
@@ -386,7 +386,8 @@ def write_report(
     worst = worst_grounded(result.table, gallery)
     if gallery > 0 and len(worst):
         files.append(plot_gallery(ds, worst, out_dir / "gallery.png"))
-    provenance = summarize_provenance(read_provenance(ds.root), list(ids))
+    texts = dict(zip(result.table["id"], result.table["description"], strict=True))
+    provenance = summarize_provenance(read_provenance(ds.root, {k: v for k, v in texts.items() if v}), list(ids))
 
     from langir.curate.pack import card_front_matter
 
