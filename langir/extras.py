@@ -21,6 +21,7 @@ MODULE_EXTRAS: dict[str, str] = {
     "timm": "train",
     "onnx": "export",
     "onnxruntime": "export",
+    "onnxscript": "export",
     "tensorboard": "tensorboard",
     "pyarrow": "pack",
     "datasets": "test",  # only the tests load packed sets back

@@ -149,3 +149,25 @@ def test_mismatched_torchvision_is_one_line_naming_both_versions(demo_copy: Path
     assert embed["code"] == 2 and len(lines) == 1, embed["stderr"][-2000:]
     assert f"torchvision {version('torchvision')} does not match torch {version('torch')}" in lines[0]
     assert "download.pytorch.org/whl/cpu" in lines[0]
+
+
+def test_each_optional_module_names_its_extra_and_others_are_not_swallowed() -> None:
+    from langir.extras import friendly_import_error, require
+
+    cases = {"torch.nn": "train", "torchvision": "train", "open_clip": "train", "timm.optim": "train",
+             "onnx": "export", "onnxruntime": "export", "tensorboard": "tensorboard", "pyarrow.parquet": "pack",
+             "datasets": "test"}
+    for module, extra in cases.items():
+        error = friendly_import_error(ModuleNotFoundError(f"No module named {module!r}", name=module))
+        assert error is not None and f'pip install "langir[{extra}]"' in str(error) and error.exit_code == 2, module
+    genai = friendly_import_error(ModuleNotFoundError("No module named 'google.genai'", name="google.genai"))
+    assert genai is not None and str(genai).endswith("pip install google-genai")
+    # a bug (a module we never depend on, any other RuntimeError) still surfaces as itself
+    assert friendly_import_error(ModuleNotFoundError("No module named 'yaml'", name="yaml")) is None
+    assert friendly_import_error(RuntimeError("CUDA out of memory")) is None
+    with pytest.raises(ModuleNotFoundError):
+        require("surely_not_a_module_langir_uses")
+    from langir.extras import MissingExtraError
+
+    with pytest.raises(MissingExtraError, match=r'langir\[train\]'):
+        require("surely_not_a_module_langir_uses", "train")

@@ -39,9 +39,9 @@ def pack(
 ) -> None:
     """Pack a LangIR set for sharing: images, masks, descriptions, targets, validate verdicts and provenance.
 
-    Splits: the selected ones (--split NAME), else the layout's non-overlapping splits (SIRST: trainval
-    and test), else one split 'full'. README.md is a Hugging Face dataset card (YAML front matter,
-    configs per split, provenance from the describe ledger), so `datasets.load_dataset(OUT)` reads it.
+    Splits: the selected ones (--split NAME), else the layout's splits that share no image (SIRST: trainval and test), else one split 'full'.
+
+    README.md is a Hugging Face dataset card (YAML front matter, configs per split, provenance from the describe ledger), so `datasets.load_dataset(OUT)` reads the folder.
 
     [bold]Example:[/] langir pack datasets/demo packed/demo --format parquet
     """

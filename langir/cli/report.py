@@ -42,11 +42,9 @@ def report(
 ) -> None:
     """Write PNG plots, a Markdown dataset card (README.md) and a standalone card.html for a description set.
 
-    Plots: Table-1 bars per split (splits that share no image), word-count histogram with the
-    limit, failure kinds, heat-map of target positions, claimed vs. actual region (judged as
-    validate judges), and a gallery worst grounded first. README.md carries Hugging Face
-    dataset-card metadata and the provenance of the texts (describe ledger); card.html embeds
-    the images. Images that could not be graded are listed.
+    Plots: Table-1 bars per split (splits that share no image), word-count histogram with the limit, failure kinds, heat-map of target positions, claimed vs. actual region (judged as validate judges), and a gallery worst grounded first.
+
+    README.md carries Hugging Face dataset-card metadata and the provenance of the texts (describe ledger); card.html embeds the images. Images that could not be graded are listed.
 
     [bold]Example:[/] langir report datasets/demo --out reports/demo
     """
