@@ -82,7 +82,7 @@ def torch_mismatch(error: BaseException) -> TorchMismatchError | None:
     return TorchMismatchError(
         f"torchvision {ver('torchvision')} does not match torch {torch_v}; install a matching pair, e.g. "
         f"pip install \"torch=={torch_v.split('+')[0]}\" torchvision --index-url https://download.pytorch.org/whl/cpu "
-        "(or /whl/cu124 for CUDA)"
+        "(for CUDA: the /whl/cuXYZ index of your CUDA version)"
     )
 
 
