@@ -85,8 +85,10 @@ def plot_word_hist(lengths: Sequence[int], max_words: int, path: Path) -> Path:
         top = max(int(values.max()), max_words) + 2
         ax.hist(values, bins=np.arange(0, top + 1) - 0.5 if top <= 120 else 60, color="#4477aa", edgecolor="white")
         over = int((values > max_words).sum())
-        ax.text(0.99, 0.95, f"{over} of {len(values)} over the limit ({100 * over / len(values):.1f} %)",
-                transform=ax.transAxes, ha="right", va="top")
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.18)  # headroom: the note must not sit on the bars or the limit line
+        ax.text(0.99, 0.97, f"{over} of {len(values)} over the limit ({100 * over / len(values):.1f} %)",
+                transform=ax.transAxes, ha="right", va="top",
+                bbox={"facecolor": "white", "edgecolor": "#cccccc", "boxstyle": "round,pad=0.3"})
     ax.axvline(max_words, color="#cc3311", linestyle="--", label=f"limit: {max_words} words")
     ax.set_xlabel("words per description")
     ax.set_ylabel("descriptions")
