@@ -17,9 +17,9 @@ import torch
 
 
 def measure(model_name: str, size: int, batch: int, steps: int, device: str, bf16: bool, channels_last: bool, compile_: bool) -> dict:
-    from langir._compat import import_open_clip
+    from langir.extras import import_open_clip
 
-    import_open_clip()  # timm → torchvision shim
+    import_open_clip()  # timm imports torchvision: one clear line on a mismatched pair
     from timm.optim import Adan
 
     from langir.models import create_model, model_info

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from langir import __version__
 from langir.cli import COMMAND_MODULES, app
-from tests.conftest import run_langir
+from tests.conftest import REPO, run_langir
 from tests.data.helpers import make_tree
 
 
@@ -69,3 +70,51 @@ def test_info_on_real_sirst_needs_no_flags(sirst_root: Path, cli) -> None:
     assert [p["id"] for p in report["skipped"]] == ["Misc_111"]
     assert report["targets"] > 426
     assert report["target_area_percent"]["median"] < 0.15
+
+
+def test_help_has_no_bool_placeholder_and_lists_commands_in_workflow_order(cli) -> None:
+    from langir.cli import COMMAND_ORDER
+
+    top = cli("--help")
+    assert "<bool>" not in top.stdout and "--verbose" in top.stdout
+    listed = [m.group(1) for m in re.finditer(r"^│ (\w+) ", top.stdout, re.M) if m.group(1) in COMMAND_ORDER]
+    assert listed == sorted(listed, key=COMMAND_ORDER.index) and len(listed) >= 12, listed
+    for name in ("stats", "report", "pack", "describe", "eval"):
+        sub = cli(name, "--help")
+        assert "<bool>" not in sub.stdout and "--help" in sub.stdout, name
+
+
+def test_error_text_is_printed_literally(tmp_path: Path, cli) -> None:
+    # issue 13: rich markup swallowed "[layout]"; the user's text must reach the terminal as written
+    make_tree(tmp_path, ["a"], "images/{id}.png", "masks/{id}.png")
+    (tmp_path / "langir.toml").write_text('[layout]\nimagez = "x/{id}.png"\n')
+    result = cli("info", tmp_path)
+    assert result.code == 2
+    assert "unknown key(s) in [layout]: imagez" in result.stderr
+
+
+def test_declared_python_matches_the_code() -> None:
+    """requires-python, ruff's target and the code agree: the grammar parses and the stdlib used exists."""
+    import ast
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
+    declared = meta["project"]["requires-python"]
+    match = re.fullmatch(r">=(\d+)\.(\d+)", declared)
+    assert match, declared
+    minimum = (int(match.group(1)), int(match.group(2)))
+    assert meta["tool"]["ruff"]["target-version"] == f"py{minimum[0]}{minimum[1]}"
+    # stdlib modules newer than 3.10; importing one unguarded needs that Python
+    added = {"tomllib": (3, 11), "wsgiref.types": (3, 11)}
+    needs = (3, 10)
+    for path in [*REPO.glob("langir/**/*.py"), *REPO.glob("tests/**/*.py"), *REPO.glob("bench/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=minimum)
+        guarded = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) for b in t.body for n in ast.walk(b)}
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name in added and id(node) not in guarded:
+                    needs = max(needs, added[name])
+    assert needs <= minimum, f"code needs Python {needs}, pyproject declares {declared}"
+    assert sys.version_info[:2] >= minimum

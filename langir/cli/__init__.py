@@ -8,25 +8,36 @@ import sys
 from typing import Annotated
 
 import typer
+import typer.main
+from rich.markup import escape
 
 from langir import __version__
 from langir.cli.common import err
 from langir.errors import LangirError
+from langir.extras import friendly_import_error
 
 # One module per command (or group); each defines `register(app)`. Keep heavy imports
-# (torch, open_clip, SDKs) inside the command functions so `langir --help` stays fast.
+# (torch, open_clip, SDKs) inside the command functions: `langir --help` stays fast and the
+# base install (no torch) runs every command that does not need it.
 COMMAND_MODULES = [
     "info",
     "synth",
-    "eval_cmd",
-    "export",
     "describe",
-    "train",
-    "embed",
-    "profile",
-    "stats",
     "validate",
+    "stats",
     "report",
+    "pack",
+    "embed",
+    "train",
+    "eval_cmd",
+    "profile",
+    "export",
+]
+# `langir --help` lists commands in workflow order, whatever the order of COMMAND_MODULES;
+# commands not named here come last.
+COMMAND_ORDER = [
+    "info", "synth", "describe", "curate", "validate", "stats", "report", "pack",
+    "embed", "train", "predict", "eval", "profile", "export",
 ]
 
 app = typer.Typer(
@@ -57,19 +68,45 @@ def _root(
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"langir.cli.{_name}").register(app)
+app.registered_commands.sort(
+    key=lambda c: COMMAND_ORDER.index(c.name) if c.name in COMMAND_ORDER else len(COMMAND_ORDER)
+)
+app.registered_groups.sort(
+    key=lambda g: COMMAND_ORDER.index(g.name) if g.name in COMMAND_ORDER else len(COMMAND_ORDER)
+)
+
+
+def _hide_flag_types(command, help_names: list[str]) -> None:
+    """Blank the type column of on/off flags (typer shows `<bool>` there) in `command` and its subcommands."""
+    params = list(command.params)
+    if getattr(command, "add_help_option", False):
+        ctx = type("Ctx", (), {"help_option_names": help_names})()
+        help_option = command.get_help_option(ctx)
+        if help_option is not None:
+            params.append(help_option)
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # typer prints the metavar instead of `<bool>`; "" prints nothing
+    for sub in getattr(command, "commands", {}).values():
+        _hide_flag_types(sub, help_names)
+
+
+def build_command():
+    """The click command behind `app`, with flags shown without a type placeholder."""
+    command = typer.main.get_command(app)
+    _hide_flag_types(command, app.info.context_settings.get("help_option_names", ["--help"]))
+    return command
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one red line and exit code 2."""
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = build_command().main(args=argv, prog_name="langir", standalone_mode=False)
         # with standalone_mode=False click/typer *return* the code of Ctrl-C (130) and typer.Exit(n)
         if isinstance(code, int) and code:
             sys.exit(code)
     except LangirError as error:
-        if _state["verbose"]:
-            err.print_exception()
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        _print_error(error)
         sys.exit(error.exit_code)
     except typer.Abort:
         err.print("[red]aborted[/]")
@@ -84,4 +121,17 @@ def main(argv: list[str] | None = None) -> None:
         if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
-        raise
+        # A missing optional dependency (torch without `langir[train]`, …) or a torch/torchvision
+        # pair that was not built together: one line naming the fix, not a traceback.
+        friendly = friendly_import_error(error)
+        if friendly is None:
+            raise
+        _print_error(friendly)
+        sys.exit(friendly.exit_code)
+
+
+def _print_error(error: LangirError) -> None:
+    """One red line; the message is printed literally (brackets in it are text, not rich markup)."""
+    if _state["verbose"]:
+        err.print_exception()
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)

@@ -20,6 +20,7 @@ from langir.cli.common import (
     print_json,
     progress_bar,
     selected_ids,
+    warn,
 )
 
 
@@ -36,13 +37,14 @@ def report(
     synonyms: Annotated[bool, typer.Option("--synonyms", help="Table 1 also counts top/bottom/middle/centre.")] = False,
     gallery: Annotated[int, typer.Option("--gallery", min=0, help="Images in the gallery (worst grounded first); 0: none.")] = 8,
     title: Annotated[str | None, typer.Option("--title", help="Title of the dataset card.", show_default=False)] = None,
+    license: Annotated[str, typer.Option("--license", help="License field of the card's metadata (the source images' license applies).")] = "unknown",
     as_json: JsonOpt = False,
 ) -> None:
-    """Write PNG plots, a Markdown dataset card (README.md) and card.html for a description set.
+    """Write PNG plots, a Markdown dataset card (README.md) and a standalone card.html for a description set.
 
-    Plots: Table-1 bars per split, word-count histogram with the limit, heat-map of target
-    positions, claimed-region vs. mask-region confusion, and a gallery (mask outline and
-    description) worst grounded first. The card embeds them with the stats and validation tables.
+    Plots: Table-1 bars per split (splits that share no image), word-count histogram with the limit, failure kinds, heat-map of target positions, claimed vs. actual region (judged as validate judges), and a gallery worst grounded first.
+
+    README.md carries Hugging Face dataset-card metadata and the provenance of the texts (describe ledger); card.html embeds the images. Images that could not be graded are listed.
 
     [bold]Example:[/] langir report datasets/demo --out reports/demo
     """
@@ -53,7 +55,10 @@ def report(
     with progress_bar() as bar:
         task = bar.add_task("validating", total=len(ids), status="")
         done = write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title,
-                            on_item=lambda _: bar.advance(task))
+                            on_item=lambda _: bar.advance(task), license=license)
+    for reason, members in done.skipped.items():
+        shown = ", ".join(members[:10]) + (f" … (+{len(members) - 10})" if len(members) > 10 else "")
+        warn(f"not graded, {reason}: {shown}")
     if as_json:
         print_json(done.to_dict())
         return

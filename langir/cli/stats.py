@@ -12,6 +12,7 @@ from rich.table import Table
 from langir.cli.common import (
     DescriptionsOpt,
     ImagesOpt,
+    JsonOpt,
     LayoutOpt,
     MasksOpt,
     SplitOpt,
@@ -76,6 +77,7 @@ def stats(
     top: Annotated[int, typer.Option("--top", min=0, help="How many most frequent words to list.")] = 20,
     fmt: Annotated[str, typer.Option("--format", help=f"Output: {' | '.join(FORMATS)}.")] = "table",
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the output to this file (atomically) instead of stdout.", show_default=False)] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Table 1 of the LangIR paper (Left/Right/Center/Lower/Upper counts) and description statistics.
 
@@ -85,11 +87,14 @@ def stats(
     A word counts when whole and case-insensitive; 'upper-left' counts Upper and Left.
 
     [bold]Example:[/] langir stats datasets/demo --synonyms --format markdown --out stats.md
+    (or `langir stats datasets/demo --json` for machine-readable output)
     """
     from langir.curate.stats import compute_stats, stats_markdown
     from langir.data.atomic import write_text_atomic
     from langir.errors import ConfigError
 
+    if as_json:  # the flag every reporting command has; same as --format json
+        fmt = "json"
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     opened = [open_dataset(d, layout, images, masks, descriptions, split) for d in datasets]

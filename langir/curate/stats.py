@@ -189,3 +189,26 @@ def stats_markdown(stats: DatasetStats) -> str:
     for name, pairs in stats.top_words.items():
         parts += [f"### Most frequent words: {name}", "", ", ".join(f"{w} ({c})" for w, c in pairs) or "none", ""]
     return "\n".join(parts)
+
+
+def disjoint_splits(splits: dict[str, Sequence[str]]) -> list[str]:
+    """Split names, in the layout's order, that share no image: the first of overlapping ones wins.
+
+    SIRST's idx_427 lists trainval, train, val, test and trainvaltest; this keeps trainval and
+    test, the paper's train/test, so plots and packed sets count each image once. A split holding
+    every image (trainvaltest, 'all') is skipped while other splits exist.
+    """
+    everything = set().union(*map(set, splits.values())) if splits else set()
+    taken: set[str] = set()
+    chosen: list[str] = []
+    for name, ids in splits.items():
+        members = set(ids)
+        if not members or (len(splits) > 1 and members == everything):
+            continue
+        if members & taken:
+            continue
+        chosen.append(name)
+        taken |= members
+    if not chosen and splits:  # only whole-set splits: keep the first
+        chosen.append(next(iter(splits)))
+    return chosen

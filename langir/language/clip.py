@@ -10,8 +10,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from langir._compat import import_open_clip
 from langir.errors import ConfigError
+from langir.extras import import_open_clip
 
 TINY_NAME = "langir-tiny"
 _CONFIG = Path(__file__).with_name("langir-tiny.json")

@@ -317,9 +317,9 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     if config.compile:
         net = torch.compile(net)
 
-    from langir._compat import import_open_clip
+    from langir.extras import import_open_clip
 
-    import_open_clip()  # timm imports torchvision too; the shim makes a CUDA-built torchvision importable
+    import_open_clip()  # timm imports torchvision too: a mismatched pair fails here with one clear line
     from timm.optim import Adan
 
     optimizer = Adan(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -93,8 +93,8 @@ def test_report_files(tmp_path, cli):
     assert res.code == 0, res.stderr
     done = json.loads(res.stdout)
     names = sorted(p.split("/")[-1] for p in done["files"])
-    assert names == sorted(["table1.png", "word_counts.png", "target_heatmap.png", "region_confusion.png", "gallery.png",
-                            "README.md", "card.html"])
+    assert names == sorted(["table1.png", "word_counts.png", "failures.png", "target_heatmap.png", "region_confusion.png",
+                            "gallery.png", "README.md", "card.html"])
     for name in names:
         if name.endswith(".png"):
             with Image.open(out / name) as img:
@@ -104,7 +104,8 @@ def test_report_files(tmp_path, cli):
         if name.endswith(".png"):
             assert f"]({name})" in card
     html = (out / "card.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and '<img src="gallery.png"' in html and "<table" in html
+    assert html.startswith("<!DOCTYPE html>") and '<img src="data:image/png;base64,' in html and "<table" in html
+    assert done["skipped"] == {"unreadable image or mask": ["gone"], "no description": ["gone"]}
     assert done["validation"]["verdicts"] == {"agrees": 1, "contradicts": 1, "vague": 1, "no-target": 1, "n/a": 1}
     # worst grounded first: the contradiction, then the vague one
     from langir.curate.report import worst_grounded
