@@ -7,7 +7,7 @@ import torch
 
 from langir.data import LangIRDataset
 from langir.models import create_model
-from langir.train.predict import predict_dataset
+from langir.evaluate.inference import predict_dataset
 from tests.data.helpers import make_tree
 
 
