@@ -33,7 +33,13 @@ def predict(
 
     [bold]Example:[/] langir predict --checkpoint runs/sirst/best.pt frames/ --out detections --json
     """
-    from langir.evaluate.inference import file_descriptors, list_images, load_model, predict_files, resolve_device
+    from langir.evaluate.inference import (
+        file_descriptors,
+        list_images,
+        load_model,
+        predict_files,
+        resolve_device,
+    )
     from langir.evaluate.outputs import PredictionWriter, check_out_dir
 
     if not 0.0 <= threshold < 1.0:

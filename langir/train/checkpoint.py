@@ -72,8 +72,12 @@ def _legacy_globals() -> list[Any]:
     return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
 
-def _refusal(error: Exception) -> str:
-    found = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+def _unsafe(error: Exception) -> str | None:
+    """The refusal line when the weights-only unpickler met a Python object, else None (plain corruption)."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found is None and not re.search(r"not an allowed global|Trying to call reduce|Unsupported class", text):
+        return None
     what = f" ({found.group(1)})" if found else ""
     return (f"refused: it holds pickled Python objects{what}, not only weights; loading it could run code "
             "(re-save it from a trusted source)")
@@ -90,9 +94,10 @@ def read_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
         with torch.serialization.safe_globals(_legacy_globals()):
             payload = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as error:
-        if "Weights only load failed" in str(error):
-            raise DataError(path, _refusal(error)) from None
-        raise DataError(path, f"not a readable checkpoint ({str(error).splitlines()[0][:200]})") from None
+        refusal = _unsafe(error)
+        if refusal is not None:
+            raise DataError(path, refusal) from None
+        raise DataError(path, "not a readable checkpoint (corrupt or not a torch file)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, TypeError) as error:
         first = (str(error).splitlines() or [""])[0][:200]
         raise DataError(path, f"not a readable checkpoint ({error.__class__.__name__}: {first})") from None
