@@ -4,12 +4,13 @@ Inputs: ``image`` (N, 1, H, W) float32 in [0, 1], any H and W; language-prior mo
 with ``td_dim > 0``) also take ``td`` (N, td_dim), the target-descriptor vector (CLIP image embedding, or
 text + image). Output: ``logits`` (N, 1, H, W) of the main head (sigmoid → probability).
 
-The graph pads the image itself to a multiple of 32 with an always-applied ``F.pad`` whose amounts are
-computed from the input shape (traced as shape arithmetic, no Python ``if`` that tracing would freeze)
-and crops the logits back, so any size is exact. When the model also pads itself this is a no-op pad.
-The check runs onnxruntime and PyTorch on realistic synthetic IR frames (``langir.data.synth``) at the
-traced size and at a size that is not a multiple of 32, and compares *probabilities* with
-``|p_ort − p_torch| ≤ atol + rtol·p_torch``.
+The graph pads the image itself to a multiple of 32 with an always-applied reflect ``F.pad`` (the models'
+own rule) whose amounts are computed from the input shape (traced as shape arithmetic, no Python ``if``
+that tracing would freeze) and crops the logits back, so any size from 32×32 up is exact. When the model
+pads itself trace-safely this outer pad is redundant but harmless. The check runs onnxruntime and the
+*plain PyTorch model* on realistic synthetic IR frames (``langir.data.synth``) at the traced size and at
+a size that is not a multiple of 32, and compares probabilities with ``|p_ort − p_torch| ≤ atol + rtol·p``;
+a graph that differs from the model (a frozen branch, another padding rule) is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ExportError(LangirError):
     """The exported graph failed its check against PyTorch."""
 
 
-def _wrap(model: Any, with_td: bool) -> Any:
+def _wrap(model: Any, with_td: bool, pad: bool = True) -> Any:
     import torch
     import torch.nn.functional as F
 
@@ -40,7 +41,10 @@ def _wrap(model: Any, with_td: bool) -> Any:
 
         def forward(self, image: torch.Tensor, td: torch.Tensor | None = None) -> torch.Tensor:
             h, w = image.shape[-2], image.shape[-1]
-            x = F.pad(image, (0, (MULTIPLE - w % MULTIPLE) % MULTIPLE, 0, (MULTIPLE - h % MULTIPLE) % MULTIPLE))
+            x = image
+            if pad:  # decided when the wrapper is built, not from the data: nothing for tracing to freeze
+                x = F.pad(image, (0, (MULTIPLE - w % MULTIPLE) % MULTIPLE, 0, (MULTIPLE - h % MULTIPLE) % MULTIPLE),
+                          mode="reflect")
             out = self.inner(x, td=td) if with_td else self.inner(x)
             out = out[0] if isinstance(out, (tuple, list)) else out  # main head only
             return out[..., :h, :w]
@@ -71,6 +75,7 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     td_dim = int(getattr(model, "td_dim", 0) or 0)
     with_td = bool(getattr(model, "uses_language", False)) and td_dim > 0
     wrapper = _wrap(model, with_td)
+    reference = _wrap(model, with_td, pad=False)  # what the model itself gives, padding by its own rule
     gen = torch.Generator().manual_seed(0)
     names = ["image"] + (["td"] if with_td else [])
     axes: dict[str, dict[int, str]] = {"image": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}}
@@ -86,27 +91,41 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
 
     trace_args = inputs(size, size, 0)
     # Checked at the traced size and at an odd size, which a graph with a frozen padding branch gets wrong.
-    odd = (size - 13 if size > 45 else size + 19, size + 7)
+    odd = (size - 13 if size >= 45 else size + 19, size + 7)
     checks = [trace_args, inputs(*odd, 1)]
-    worst = 0.0
-    with atomic_path(path) as tmp:
+    feeds = [{n: a.numpy() for n, a in zip(names, args, strict=True)} for args in checks]
+    with torch.no_grad():
+        expected = [torch.sigmoid(reference(*args)).numpy() for args in checks]
+
+    def check(tmp: Path, graph: Any) -> tuple[float, str | None]:
+        """Export ``graph`` to ``tmp``; (largest |Δp|, None) when it matches the model, else (…, the problem)."""
         with torch.no_grad():
-            torch.onnx.export(wrapper, trace_args, str(tmp), input_names=names, output_names=["logits"],
+            torch.onnx.export(graph, trace_args, str(tmp), input_names=names, output_names=["logits"],
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        for args in checks:
-            with torch.no_grad():
-                expected = torch.sigmoid(wrapper(*args)).numpy()
-            got = _sigmoid(session.run(["logits"], {n: a.numpy() for n, a in zip(names, args, strict=True)})[0])
-            if got.shape != expected.shape:
-                raise ExportError(f"{path}: onnxruntime output {got.shape} differs from PyTorch's {expected.shape}")
-            excess = np.abs(got - expected) - (atol + rtol * np.abs(expected))
-            worst_here = float(np.max(np.abs(got - expected)))
-            if not np.all(excess <= 0):  # also catches NaN; the temp file is removed, nothing half-written stays
-                h, w = args[0].shape[-2:]
-                raise ExportError(f"{path}: onnxruntime probabilities differ from PyTorch's by up to {worst_here:.2e} at "
-                                  f"{w}×{h} (allowed {atol:.0e} + {rtol:.0e}·p)")
-            worst = max(worst, worst_here)
+        worst = 0.0
+        for args, feed, want in zip(checks, feeds, expected, strict=True):
+            got = _sigmoid(session.run(["logits"], feed)[0])
+            h, w = args[0].shape[-2:]
+            if got.shape != want.shape:
+                return worst, f"output {got.shape} instead of {want.shape} at {w}×{h}"
+            diff = np.abs(got - want)
+            worst = max(worst, float(np.max(diff)))
+            if not np.all(diff <= atol + rtol * np.abs(want)):  # also catches NaN
+                return worst, f"probabilities differ from PyTorch's by up to {float(np.max(diff)):.2e} at {w}×{h} " \
+                              f"(allowed {atol:.0e} + {rtol:.0e}·p)"
+        return worst, None
+
+    # First the model as it is (exact when it pads trace-safely or needs no padding); if the traced graph
+    # is wrong at the odd size (a padding `if` frozen by tracing), the same model with in-graph padding.
+    with atomic_path(path) as tmp:
+        worst, problem = check(tmp, reference)
+        padding = "model"
+        if problem is not None:
+            worst, problem = check(tmp, wrapper)
+            padding = "graph"
+        if problem is not None:  # the temp file is removed: nothing half-written stays
+            raise ExportError(f"{path}: onnxruntime {problem}")
     return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset,
             "max_prob_diff": worst, "checked_sizes": [[size, size], [odd[1], odd[0]]], "check_batch": check_batch,
-            "atol": atol, "rtol": rtol}
+            "atol": atol, "rtol": rtol, "padding": padding}

@@ -47,7 +47,10 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def pad_to_multiple(x: Any, multiple: int = 32) -> tuple[Any, int, int]:
-    """Zero-pad bottom/right to a multiple of ``multiple``; always applied (pad 0 is a no-op), so it traces."""
+    """Zero-pad bottom/right to a multiple of ``multiple``; always applied (pad 0 is a no-op), so it traces.
+
+    Kept for callers that still pad outside the model; inference here leaves padding to the models.
+    """
     import torch.nn.functional as F
 
     h, w = x.shape[-2], x.shape[-1]
@@ -151,8 +154,9 @@ def predict_arrays(
     uses_td = needs_descriptor(model, meta)
 
     def run(batch: list[tuple[str, np.ndarray]]) -> Iterator[Prediction]:
+        # Native size: every registered model pads itself (one padding rule, in langir.models) and crops back.
         x = torch.from_numpy(np.stack([img for _, img in batch])).float()[:, None].to(device)
-        x, h, w = pad_to_multiple(x)
+        h, w = x.shape[-2:]
         td = None
         if uses_td and descriptors is not None:
             td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device)
