@@ -90,9 +90,8 @@ def test_pd_fa_flag_and_bad_flags(cli, synth_set, ckpt, tmp_path):
 
 def test_basicirstd_results_folder_is_read_as_is(cli, synth_set, tmp_path):
     """BasicIRSTD's test.py saves ToPILImage((pred > thr).float()) as results/DATASET/METHOD/{id}.png."""
-    from torchvision.transforms import ToPILImage
-
     import torch
+    from torchvision.transforms import ToPILImage
 
     ds = LangIRDataset.open(synth_set)
     folder = tmp_path / "results" / "SYNTH" / "DNANet"

@@ -124,7 +124,7 @@ def test_wrong_graph_at_odd_size_is_refused_and_nothing_written(tmp_path):
 def test_check_frames_are_realistic():
     frames = check_frames(2, 64, 80)
     assert frames.shape == (2, 1, 64, 80) and frames.dtype == np.float32
-    assert 0.0 <= frames.min() and frames.max() <= 1.0 and frames.std() < 0.25  # a sky-like frame, not uniform noise
+    assert frames.min() >= 0.0 and frames.max() <= 1.0 and frames.std() < 0.25  # a sky-like frame, not uniform noise
 
 
 def test_export_cli_refuses_bad_outputs(cli, tmp_path):

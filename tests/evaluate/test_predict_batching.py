@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from langir.data import LangIRDataset
-from langir.models import create_model
 from langir.evaluate.inference import predict_dataset
+from langir.models import create_model
 from tests.data.helpers import make_tree
 
 
