@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from langir.cli.common import (
@@ -140,7 +141,7 @@ def eval_cmd(
         print_json(_clean(result))
         raise typer.Exit(code)
     title = f"{dataset} · {result['images']} images · threshold {threshold} · Pd/Fa {pd_fa}"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")  # a path like runs[1] is text, not markup
     for col in ("threshold", "IoU (%)", "nIoU (%)", "Pd (%)", "Fa (×1e-6)", "F1 (%)"):
         table.add_column(col, justify="right")
     pd_key, fa_key = ("pd_per_image", "fa_per_image") if pd_fa == "per-image" else ("pd", "fa")

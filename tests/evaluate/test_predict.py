@@ -117,3 +117,25 @@ def test_output_paths_that_cannot_be_written_are_refused(cli, ckpt, tmp_path):
     r = cli("predict", "--checkpoint", ckpt, tmp_path / "frames", "--out", tmp_path / "o", "--batch-size", "0")
     assert r.code == 2 and "--batch-size" in r.stderr
     assert (tmp_path / "file").read_text() == "x" and not (tmp_path / "o").exists()
+
+
+def test_language_checkpoints_get_their_descriptor(cli, tmp_path):
+    ensure_predict_registered()
+    _frames(tmp_path / "frames")
+    model = create_model("test_bright", td_dim=64)
+    meta = {"model": "test_bright", "model_kwargs": {"td_dim": 64}, "clip_model": "langir-tiny"}
+    only = save_checkpoint(tmp_path / "only.pt", model, {**meta, "language_prior": "train-only"})
+    r = cli("predict", "--checkpoint", only, tmp_path / "frames", "--out", tmp_path / "o1", "--cache-dir", tmp_path / "c", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["targets"] == 3
+    assert len(list((tmp_path / "c").rglob("image/*.npy"))) == 3 and not list((tmp_path / "c").rglob("text/*.npy"))
+    both = save_checkpoint(tmp_path / "both.pt", model, {**meta, "language_prior": "train+test"})
+    r = cli("predict", "--checkpoint", both, tmp_path / "frames", "--out", tmp_path / "o2", "--cache-dir", tmp_path / "c")
+    assert r.code == 2 and "--descriptions" in r.stderr and not (tmp_path / "o2" / "prob").exists()
+    (tmp_path / "d").mkdir()
+    for name in ("grey8", "deep16"):
+        (tmp_path / "d" / f"{name}.txt").write_text("A small bright target in the upper left.")
+    r = cli("predict", "--checkpoint", both, tmp_path / "frames", "--out", tmp_path / "o2", "--cache-dir", tmp_path / "c",
+            "--descriptions", tmp_path / "d", "--json")
+    assert r.code == 1 and [f["id"] for f in json.loads(r.stdout)["failed"]] == ["colour"]  # no description
+    assert len(list((tmp_path / "c").rglob("text/*.npy"))) == 1
