@@ -225,12 +225,13 @@ def predict_dataset(
 def _predict_ids(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], descriptors: dict | None, device: str,
                  batch_size: int, amp: bool, cache_dir: str | Path | None, max_pixels: int | None) -> Iterator[Prediction]:
     prior = meta.get("language_prior", "never")
-    if descriptors is not None:
-        td = {i: eval_descriptor(descriptors.get(i), prior) for i in ids} if needs_descriptor(model, meta) else None
-        if td is not None and any(v is None for v in td.values()):
-            td = None  # an id without embeddings: the model runs without TD, as it would for prior 'never'
-    else:
-        td = dataset_descriptors(model, meta, ds, ids, device, cache_dir)
+    td = None
+    if needs_descriptor(model, meta):
+        given = descriptors or {}
+        td = {i: eval_descriptor(given[i], prior) for i in ids if i in given}
+        missing = [i for i in ids if i not in td]
+        if missing:  # ids the caller had no embeddings for come from the cache (CLIP only if not cached)
+            td.update(dataset_descriptors(model, meta, ds, missing, device, cache_dir) or {})
 
     def images() -> Iterator[tuple[str, np.ndarray]]:
         for sample_id in ids:
