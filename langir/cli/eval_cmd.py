@@ -77,7 +77,7 @@ def eval_cmd(
     """
     from langir.evaluate.inference import evaluate_dataset, evaluate_folder, load_model, resolve_device
     from langir.evaluate.metrics import NIOU_EMPTY_CHOICES, PD_MATCHING_CHOICES
-    from langir.evaluate.outputs import PredictionWriter, check_out_dir
+    from langir.evaluate.outputs import PredictionWriter, check_out_dir, check_out_file
     from langir.evaluate.sweep import parse_thresholds
 
     if (preds is None) == (checkpoint is None):
@@ -97,8 +97,8 @@ def eval_cmd(
     if save_preds is not None:
         writer = PredictionWriter(check_out_dir(save_preds, "--save-preds"), threshold=threshold, pd_matching=pd_matching)
     curve_path = curves or (save_preds or Path(".")) / "curves.png"
-    if sweep_values and (curve_path.is_dir() or str(curve_path.resolve()).startswith(("/proc", "/sys", "/dev"))):
-        raise ConfigError(f"--curves {curve_path}: not a file path that can be written")
+    if sweep_values:
+        check_out_file(curve_path, "--curves")
     ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
     ids = selected_ids(ds, selected)
 

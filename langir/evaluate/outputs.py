@@ -28,11 +28,20 @@ from langir.errors import ConfigError
 TARGET_FIELDS = ["image", "target", "x", "y", "area", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "peak_prob", "mean_prob", "status"]
 
 
+_SYSTEM = ("proc", "sys", "dev")
+
+
+def is_system_path(path: Path) -> bool:
+    """Whether ``path`` (resolved) lies in /proc, /sys or /dev, where outputs never belong."""
+    parts = Path(path).resolve().parts
+    return len(parts) > 1 and parts[1] in _SYSTEM
+
+
 def check_out_dir(path: Path, flag: str) -> Path:
     """Refuse an output folder that is a file, a special path, or cannot be written: one line naming it."""
     path = Path(path)
     resolved = path.resolve()
-    if str(resolved).startswith(("/proc", "/sys", "/dev")):
+    if is_system_path(resolved):
         raise ConfigError(f"{flag} {path}: refusing to write into a system folder")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{flag} {path}: exists and is not a folder")
@@ -54,7 +63,7 @@ def check_out_file(path: Path, flag: str) -> Path:
 
     path = Path(path)
     resolved = path.resolve()
-    if str(resolved).startswith(("/proc", "/sys", "/dev")):
+    if is_system_path(resolved):
         raise ConfigError(f"{flag} {path}: refusing to write into a system folder")
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder, not a file")
