@@ -66,7 +66,7 @@ def test_eval_checkpoint(cli, demo_root, tmp_path):
     from langir.train.checkpoint import save_checkpoint
 
     ckpt = save_checkpoint(tmp_path / "best.pt", models.create_model("unet"), {"model": "unet", "model_kwargs": {}})
-    r = cli("eval", "--checkpoint", ckpt, "--dataset", demo_root, "--skip-bad", "--json", "--device", "cpu")
+    r = cli("eval", "--checkpoint", ckpt, "--dataset", demo_root, "--split", "test", "--json", "--device", "cpu")
     assert r.code == 0, r.stderr
     res = json.loads(r.stdout)
     assert set(res) >= {"iou", "niou", "pd", "fa", "f1"} and 0.0 <= res["iou"] <= 1.0 and res["images"] > 0
