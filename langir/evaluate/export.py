@@ -15,12 +15,13 @@ a graph that differs from the model (a frozen branch, another padding rule) is r
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from langir.data.atomic import atomic_path
+from langir.data.atomic import write_bytes_atomic
 from langir.errors import LangirError
 
 MULTIPLE = 32
@@ -97,35 +98,38 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     with torch.no_grad():
         expected = [torch.sigmoid(reference(*args)).numpy() for args in checks]
 
-    def check(tmp: Path, graph: Any) -> tuple[float, str | None]:
-        """Export ``graph`` to ``tmp``; (largest |Δp|, None) when it matches the model, else (…, the problem)."""
+    def check(graph: Any) -> tuple[bytes, float, str | None]:
+        """Export ``graph`` in memory; (model bytes, largest |Δp|, None when it matches the model else the problem)."""
+        buf = io.BytesIO()
         with torch.no_grad():
-            torch.onnx.export(graph, trace_args, str(tmp), input_names=names, output_names=["logits"],
+            torch.onnx.export(graph, trace_args, buf, input_names=names, output_names=["logits"],
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
-        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        data = buf.getvalue()
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
         worst = 0.0
         for args, feed, want in zip(checks, feeds, expected, strict=True):
             got = _sigmoid(session.run(["logits"], feed)[0])
             h, w = args[0].shape[-2:]
             if got.shape != want.shape:
-                return worst, f"output {got.shape} instead of {want.shape} at {w}×{h}"
+                return data, worst, f"output {got.shape} instead of {want.shape} at {w}×{h}"
             diff = np.abs(got - want)
             worst = max(worst, float(np.max(diff)))
             if not np.all(diff <= atol + rtol * np.abs(want)):  # also catches NaN
-                return worst, f"probabilities differ from PyTorch's by up to {float(np.max(diff)):.2e} at {w}×{h} " \
-                              f"(allowed {atol:.0e} + {rtol:.0e}·p)"
-        return worst, None
+                return data, worst, f"probabilities differ from PyTorch's by up to {float(np.max(diff)):.2e} at {w}×{h} " \
+                                    f"(allowed {atol:.0e} + {rtol:.0e}·p)"
+        return data, worst, None
 
     # First the model as it is (exact when it pads trace-safely or needs no padding); if the traced graph
     # is wrong at the odd size (a padding `if` frozen by tracing), the same model with in-graph padding.
-    with atomic_path(path) as tmp:
-        worst, problem = check(tmp, reference)
-        padding = "model"
-        if problem is not None:
-            worst, problem = check(tmp, wrapper)
-            padding = "graph"
-        if problem is not None:  # the temp file is removed: nothing half-written stays
-            raise ExportError(f"{path}: onnxruntime {problem}")
+    # Exported and checked in memory: nothing reaches the disk unless it passed.
+    data, worst, problem = check(reference)
+    padding = "model"
+    if problem is not None:
+        data, worst, problem = check(wrapper)
+        padding = "graph"
+    if problem is not None:
+        raise ExportError(f"{path}: onnxruntime {problem}; nothing written")
+    write_bytes_atomic(path, data)
     return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset,
             "max_prob_diff": worst, "checked_sizes": [[size, size], [odd[1], odd[0]]], "check_batch": check_batch,
             "atol": atol, "rtol": rtol, "padding": padding}
