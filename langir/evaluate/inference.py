@@ -171,7 +171,7 @@ def predict_arrays(
     buckets: dict[tuple[int, ...], list[tuple[str, np.ndarray]]] = {}
     held = 0
     for sample_id, image in images:
-        cap = max(1, min(batch_size, (max_pixels or image.size) // max(image.size, 1)))
+        cap = batch_size if not max_pixels else max(1, min(batch_size, max_pixels // max(image.size, 1)))
         bucket = buckets.setdefault(image.shape, [])
         bucket.append((sample_id, image))
         held += 1
