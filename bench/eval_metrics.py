@@ -67,6 +67,7 @@ def main() -> None:
     for k in ("iou", "niou", "pd", "fa"):
         print(f"  {k:5s} ours {ours[k]:.10f}  reference {theirs[k]:.10f}")
     print(f"same numbers: {same}")
+    print(f"  per-image (LangIR Eq. 7/8): pd {ours['pd_per_image']:.10f}  fa {ours['fa_per_image']:.6e}")
     print(f"ours:      {t1 - t0:.2f} s ({1e3 * (t1 - t0) / args.n:.2f} ms/pair)")
     print(f"reference: {t2 - t1:.2f} s ({1e3 * (t2 - t1) / args.n:.2f} ms/pair)")
     print(f"speed-up:  {(t2 - t1) / (t1 - t0):.1f}×")

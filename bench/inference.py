@@ -1,9 +1,14 @@
-"""Inference FPS: lgnet at 512×512 and sgem_unet at 256×256 (plus params / GMACs), via `profile_model`.
+"""Inference FPS: lgnet at 512×512 and sgem_unet at 256×256 (plus params / GMACs), via `profile_model`,
+and `langir predict` throughput end to end on real SIRST-sized frames.
 
     python bench/inference.py                       # CPU fp32; on a GPU also bf16 (+ channels_last)
     python bench/inference.py --batch 64 --iters 20 # bigger GPU batches
+    python bench/inference.py --predict datasets/sirst/images --predict-n 32 --skip-profile
 
-Prints one JSON line per setting; the figures go to docs/bench-models.md with the machine named.
+Prints one JSON line per setting; the figures go to BENCHMARKS.md with the machine named. The predict
+line times the library path `langir predict` uses (decode → batched forward → prob/mask/overlay PNGs
+and targets.csv) with an untrained `never` checkpoint (cost does not depend on the weights), split into
+model time and everything else.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
+import time
+from pathlib import Path
 
 import torch
 
@@ -32,12 +40,59 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str) -> dict:
+    """Seconds and images/s of the predict path on the first ``n`` images of ``folder``."""
+    from langir.evaluate.inference import list_images, predict_files
+    from langir.evaluate.outputs import PredictionWriter
+
+    items = list_images([folder])[:n]
+    model = create_model(model_name).eval()
+    meta = {"model": model_name, "language_prior": "never"}
+    forward_s = 0.0
+    inner = model.forward
+
+    def timed(*a, **k):  # model time only (sync'd on GPU), to split it from decode + writing
+        nonlocal forward_s
+        t = time.perf_counter()
+        y = inner(*a, **k)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        forward_s += time.perf_counter() - t
+        return y
+
+    model.forward = timed
+    shapes = {}
+    with tempfile.TemporaryDirectory() as out:
+        writer = PredictionWriter(Path(out))
+        start = time.perf_counter()
+        for pred in predict_files(model.to(device), meta, items, device=device, batch_size=batch):
+            writer.write(pred.id, pred.image, pred.prob)
+            shapes[pred.prob.shape] = shapes.get(pred.prob.shape, 0) + 1
+        writer.finish()
+        total = time.perf_counter() - start
+    return {"bench": "predict", "model": model_name, "images": len(items), "distinct_sizes": len(shapes),
+            "batch": batch, "device": device, "seconds": total, "images_per_s": len(items) / total,
+            "model_seconds": forward_s, "io_and_writing_seconds": total - forward_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=None, help="throughput batch (default 4 on CPU, 64 on GPU)")
     parser.add_argument("--iters", type=int, default=None, help="timed passes (default 3 on CPU, 30 on GPU)")
     parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--predict", type=Path, default=None, help="folder of frames for the predict benchmark")
+    parser.add_argument("--predict-n", type=int, default=32, help="frames used from --predict")
+    parser.add_argument("--predict-models", default="lgnet_no_language,unet", help="comma list for --predict")
+    parser.add_argument("--skip-profile", action="store_true", help="only the predict benchmark")
     args = parser.parse_args()
+    if args.predict is not None:
+        machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+        for name in args.predict_models.split(","):
+            result = bench_predict(args.predict, args.predict_n, name, args.batch or 8, dev)
+            print(json.dumps({**result, "machine": machine, "torch_threads": torch.get_num_threads()}), flush=True)
+    if args.skip_profile:
+        return
     settings = [("cpu", None)]
     if torch.cuda.is_available():
         settings += [("cuda", None), ("cuda", torch.bfloat16)]

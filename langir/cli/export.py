@@ -1,4 +1,4 @@
-"""`langir export`: a checkpoint to ONNX (dynamic batch axis), checked with onnxruntime."""
+"""`langir export`: a checkpoint to ONNX (dynamic batch, height, width), checked with onnxruntime."""
 
 from __future__ import annotations
 
@@ -8,36 +8,42 @@ from typing import Annotated
 import typer
 
 from langir.cli.common import JsonOpt, out, print_json
-from langir.errors import ConfigError
 
 
 def export(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="Checkpoint (.pt) written by langir train.", show_default=False)],
     onnx: Annotated[Path, typer.Option("--onnx", help="ONNX file to write.", show_default=False)],
-    size: Annotated[int, typer.Option("--size", help="Image side used for tracing and the onnxruntime check (multiple of 32).")] = 256,
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset version.")] = 17,
-    atol: Annotated[float, typer.Option("--atol", help="Largest allowed |onnxruntime − PyTorch| on the check batch.")] = 1e-4,
+    size: Annotated[int, typer.Option("--size", min=32, max=2048, help="Image side used for tracing and the check (any size works afterwards).")] = 256,
+    opset: Annotated[int, typer.Option("--opset", min=11, max=23, help="ONNX opset version.")] = 17,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Allowed |p_ort − p_torch| on probabilities, plus --rtol·p.")] = 1e-4,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative part of the tolerance on probabilities.")] = 1e-3,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a checkpoint to ONNX with a dynamic batch axis and check it against PyTorch.
+    """Export a checkpoint to ONNX and check onnxruntime against PyTorch on synthetic IR frames.
 
-    Inputs: image (N,1,H,W) in [0,1]; language-prior models also take td (N, td_dim). Output: logits.
+    Inputs: image (N,1,H,W) in [0,1], any H×W (the graph pads to a multiple of 32 and crops back);
+    language-prior models also take td (N, td_dim). Output: logits. The check compares probabilities at
+    the traced size and at a size that is not a multiple of 32; on failure nothing is written.
 
     [bold]Example:[/] langir export --checkpoint runs/sirst/best.pt --onnx sirst.onnx
     """
     from langir.evaluate.export import export_onnx
+    from langir.evaluate.outputs import check_out_file
     from langir.train.checkpoint import load_checkpoint
 
-    if not checkpoint.is_file():
-        raise ConfigError(f"--checkpoint {checkpoint}: file not found")
-    if size <= 0 or size % 32:
-        raise ConfigError(f"--size {size}: must be a positive multiple of 32")
-    model, _meta = load_checkpoint(checkpoint)
-    summary = export_onnx(model, onnx, size=size, opset=opset, atol=atol)
+    check_out_file(onnx, "--onnx")
+    model, meta = load_checkpoint(checkpoint)
+    summary = export_onnx(model, onnx, size=size, opset=opset, atol=atol, rtol=rtol)
+    summary["language_prior"] = meta.get("language_prior", "never")
     if as_json:
         print_json(summary)
         return
-    out.print(f"wrote {summary['onnx']} (inputs: {', '.join(summary['inputs'])}; max |ort − torch| = {summary['max_abs_diff']:.1e})")
+    out.print(f"wrote {summary['onnx']} (inputs: {', '.join(summary['inputs'])}; max |p_ort − p_torch| = "
+              f"{summary['max_prob_diff']:.1e} at {' and '.join(f'{w}×{h}' for w, h in summary['checked_sizes'])})",
+              highlight=False, markup=False)
+    if summary["inputs"] == ["image", "td"]:
+        out.print(f"td: the {summary['td_dim']}-d target descriptor ({summary['language_prior']}); it needs CLIP "
+                  "at inference (see `langir profile --clip`)", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,43 +1,73 @@
-"""ONNX export with a dynamic batch axis, checked against PyTorch with onnxruntime.
+"""ONNX export with dynamic batch, height and width, checked against PyTorch with onnxruntime.
 
-Inputs: ``image`` (N, 1, H, W) float32 in [0, 1]; language-prior models (``uses_language`` with
-``td_dim > 0``) also take ``td`` (N, td_dim), the target-descriptor vector (CLIP image embedding, or
-text + image). Output: ``logits`` (N, 1, H, W) of the main head (sigmoid → probability). H and W are
-dynamic too but must suit the network (multiples of 32 for the U-shaped models).
+Inputs: ``image`` (N, 1, H, W) float32 in [0, 1], any H and W; language-prior models (``uses_language``
+with ``td_dim > 0``) also take ``td`` (N, td_dim), the target-descriptor vector (CLIP image embedding, or
+text + image). Output: ``logits`` (N, 1, H, W) of the main head (sigmoid → probability).
+
+The graph pads the image itself to a multiple of 32 with an always-applied reflect ``F.pad`` (the models'
+own rule) whose amounts are computed from the input shape (traced as shape arithmetic, no Python ``if``
+that tracing would freeze) and crops the logits back, so any size from 32×32 up is exact. When the model
+pads itself trace-safely this outer pad is redundant but harmless. The check runs onnxruntime and the
+*plain PyTorch model* on realistic synthetic IR frames (``langir.data.synth``) at the traced size and at
+a size that is not a multiple of 32, and compares probabilities with ``|p_ort − p_torch| ≤ atol + rtol·p``;
+a graph that differs from the model (a frozen branch, another padding rule) is refused.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from langir.data.atomic import atomic_path
+from langir.data.atomic import write_bytes_atomic
 from langir.errors import LangirError
+
+MULTIPLE = 32
 
 
 class ExportError(LangirError):
     """The exported graph failed its check against PyTorch."""
 
 
-def _wrap(model: Any, with_td: bool) -> Any:
+def _wrap(model: Any, with_td: bool, pad: bool = True) -> Any:
     import torch
+    import torch.nn.functional as F
 
-    class ImagePath(torch.nn.Module):
+    class PaddedMainHead(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
         def forward(self, image: torch.Tensor, td: torch.Tensor | None = None) -> torch.Tensor:
-            out = self.inner(image, td=td) if with_td else self.inner(image)
-            return out[0] if isinstance(out, (tuple, list)) else out  # main head only
+            h, w = image.shape[-2], image.shape[-1]
+            x = image
+            if pad:  # decided when the wrapper is built, not from the data: nothing for tracing to freeze
+                x = F.pad(image, (0, (MULTIPLE - w % MULTIPLE) % MULTIPLE, 0, (MULTIPLE - h % MULTIPLE) % MULTIPLE),
+                          mode="reflect")
+            out = self.inner(x, td=td) if with_td else self.inner(x)
+            out = out[0] if isinstance(out, (tuple, list)) else out  # main head only
+            return out[..., :h, :w]
 
-    return ImagePath(model).eval()
+    return PaddedMainHead(model).eval()
 
 
-def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, atol: float = 1e-4, check_batch: int = 2) -> dict[str, Any]:
-    """Export ``model`` to ``path`` (atomically) and verify onnxruntime ≈ PyTorch within ``atol``; returns a summary."""
+def check_frames(batch: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """(batch, 1, H, W) float32 synthetic IR frames with small targets: what the model will really see."""
+    from langir.data.synth import make_sample
+
+    rng = np.random.default_rng(seed)
+    return np.stack([make_sample(rng, (height, width))[0] for _ in range(batch)])[:, None].astype(np.float32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, atol: float = 1e-4, rtol: float = 1e-3,
+                check_batch: int = 2) -> dict[str, Any]:
+    """Export ``model`` to ``path`` (atomically) and verify onnxruntime ≈ PyTorch on probabilities; returns a summary."""
     import onnxruntime as ort
     import torch
 
@@ -46,26 +76,60 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     td_dim = int(getattr(model, "td_dim", 0) or 0)
     with_td = bool(getattr(model, "uses_language", False)) and td_dim > 0
     wrapper = _wrap(model, with_td)
+    reference = _wrap(model, with_td, pad=False)  # what the model itself gives, padding by its own rule
     gen = torch.Generator().manual_seed(0)
-    image = torch.rand(check_batch, 1, size, size, generator=gen)
-    args: tuple[Any, ...] = (image,)
-    names = ["image"]
+    names = ["image"] + (["td"] if with_td else [])
     axes: dict[str, dict[int, str]] = {"image": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}}
     if with_td:
-        args = (image, torch.randn(check_batch, td_dim, generator=gen))
-        names.append("td")
         axes["td"] = {0: "batch"}
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def inputs(h: int, w: int, seed: int) -> tuple[Any, ...]:
+        image = torch.from_numpy(check_frames(check_batch, h, w, seed))
+        if not with_td:
+            return (image,)
+        td = torch.nn.functional.normalize(torch.randn(check_batch, td_dim, generator=gen), dim=1)  # CLIP-like unit vector
+        return (image, td)
+
+    trace_args = inputs(size, size, 0)
+    # Checked at the traced size and at an odd size, which a graph with a frozen padding branch gets wrong.
+    odd = (size - 13 if size >= 45 else size + 19, size + 7)
+    checks = [trace_args, inputs(*odd, 1)]
+    feeds = [{n: a.numpy() for n, a in zip(names, args, strict=True)} for args in checks]
     with torch.no_grad():
-        expected = wrapper(*args).numpy()
-    with atomic_path(path) as tmp:
-        torch.onnx.export(
-            wrapper, args, str(tmp), input_names=names, output_names=["logits"],
-            dynamic_axes=axes, opset_version=opset, dynamo=False,
-        )
-        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        got = session.run(["logits"], {n: a.numpy() for n, a in zip(names, args, strict=True)})[0]
-        diff = float(np.max(np.abs(got - expected)))
-        if not diff <= atol:  # also catches NaN; the temp file is removed, nothing half-written stays
-            raise ExportError(f"{path}: onnxruntime differs from PyTorch by {diff:.2e} (> {atol:.0e})")
-    return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset, "max_abs_diff": diff, "check_size": size, "check_batch": check_batch}
+        expected = [torch.sigmoid(reference(*args)).numpy() for args in checks]
+
+    def check(graph: Any) -> tuple[bytes, float, str | None]:
+        """Export ``graph`` in memory; (model bytes, largest |Δp|, None when it matches the model else the problem)."""
+        buf = io.BytesIO()
+        with torch.no_grad():
+            torch.onnx.export(graph, trace_args, buf, input_names=names, output_names=["logits"],
+                              dynamic_axes=axes, opset_version=opset, dynamo=False)
+        data = buf.getvalue()
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        worst = 0.0
+        for args, feed, want in zip(checks, feeds, expected, strict=True):
+            got = _sigmoid(session.run(["logits"], feed)[0])
+            h, w = args[0].shape[-2:]
+            if got.shape != want.shape:
+                return data, worst, f"output {got.shape} instead of {want.shape} at {w}×{h}"
+            diff = np.abs(got - want)
+            worst = max(worst, float(np.max(diff)))
+            if not np.all(diff <= atol + rtol * np.abs(want)):  # also catches NaN
+                return data, worst, f"probabilities differ from PyTorch's by up to {float(np.max(diff)):.2e} at {w}×{h} " \
+                                    f"(allowed {atol:.0e} + {rtol:.0e}·p)"
+        return data, worst, None
+
+    # First the model as it is (exact when it pads trace-safely or needs no padding); if the traced graph
+    # is wrong at the odd size (a padding `if` frozen by tracing), the same model with in-graph padding.
+    # Exported and checked in memory: nothing reaches the disk unless it passed.
+    data, worst, problem = check(reference)
+    padding = "model"
+    if problem is not None:
+        data, worst, problem = check(wrapper)
+        padding = "graph"
+    if problem is not None:
+        raise ExportError(f"{path}: onnxruntime {problem}; nothing written")
+    write_bytes_atomic(path, data)
+    return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset,
+            "max_prob_diff": worst, "checked_sizes": [[size, size], [odd[1], odd[0]]], "check_batch": check_batch,
+            "atol": atol, "rtol": rtol, "padding": padding}

@@ -11,6 +11,8 @@ Definitions (see docs/metrics.md for formulas and sources):
   (BasicIRSTD ``PD_FA``); ``"hungarian"``: a maximum matching (scipy ``linear_sum_assignment``).
 - Fa   = pixels of predicted components left unmatched / all pixels at native resolution.
 - precision / recall / F1 on pixels (SGEM-UNet Table 1).
+- ``pd_per_image`` / ``fa_per_image``: the LangIR paper's Eq. 7/8, the mean over images of each image's
+  Pd (images with no GT target left out, the ratio being undefined) and Fa (docs/metrics.md).
 
 Labelling and centroids are vectorised (``scipy.ndimage.label`` + ``np.bincount``); only the
 (small) GT × prediction component matching loops in Python.
@@ -254,6 +256,9 @@ class MetricAccumulator:
         self.images = 0
         self._niou_sum = 0.0
         self._niou_n = 0
+        self._pd_image_sum = 0.0
+        self._pd_image_n = 0
+        self._fa_image_sum = 0.0
 
     def update(self, pred: Any, target: Any) -> None:
         """Add one image (H, W) or a batch (N, H, W)."""
@@ -265,6 +270,10 @@ class MetricAccumulator:
             for k, v in c.items():
                 self.totals[k] += v
             self.images += 1
+            if c["targets"]:
+                self._pd_image_sum += c["detected"] / c["targets"]
+                self._pd_image_n += 1
+            self._fa_image_sum += c["false_alarm_pixels"] / c["pixels"] if c["pixels"] else 0.0
             if c["union"] == 0 and self.niou_empty == "skip":
                 continue
             self._niou_sum += c["inter"] / (_EPS + c["union"])
@@ -282,6 +291,9 @@ class MetricAccumulator:
             # No GT target at all: Pd is undefined (BasicIRSTD would divide by zero).
             "pd": t["detected"] / t["targets"] if t["targets"] else math.nan,
             "fa": t["false_alarm_pixels"] / t["pixels"] if t["pixels"] else 0.0,
+            # LangIR Eq. 7/8: per-image ratios averaged over images (Pd over images that have a target).
+            "pd_per_image": self._pd_image_sum / self._pd_image_n if self._pd_image_n else math.nan,
+            "fa_per_image": self._fa_image_sum / self.images if self.images else 0.0,
             "precision": precision,
             "recall": recall,
             "f1": f1,

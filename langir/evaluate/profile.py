@@ -8,6 +8,7 @@ GFLOPs and GMACs (= FLOPs / 2) are reported.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,14 +19,65 @@ from langir.errors import ConfigError
 
 
 def resolve_device(device: str) -> torch.device:
-    """`auto` → CUDA when present, else CPU; `cuda` without a GPU is a ConfigError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda asked for, but no CUDA GPU is available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
+    """`auto` → CUDA / MPS when present, else CPU; an absent accelerator is a ConfigError."""
+    from langir.evaluate.inference import resolve_device as resolve
+
+    return torch.device(resolve(device))
+
+
+def available_bytes(device: torch.device) -> int:
+    """Free memory on ``device``: the GPU's free memory, else MemAvailable from /proc/meminfo (8 GiB if unknown)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+def check_size(size: int, batch: int, device: torch.device) -> None:
+    """Refuse a profile that could not allocate its activations (estimated from LGNet's bytes per pixel)."""
+    from langir.evaluate.inference import ACTIVATION_BYTES_PER_PIXEL
+
+    if size < 1 or batch < 1:
+        raise ConfigError(f"--size and --batch must be at least 1 (got {size} and {batch})")
+    need = size * size * max(batch, 1) * ACTIVATION_BYTES_PER_PIXEL
+    have = available_bytes(device)
+    if need > 0.8 * have:
+        raise ConfigError(f"--size {size} --batch {batch} needs about {need / 2**30:.1f} GiB of activations, but "
+                          f"{device} has {have / 2**30:.1f} GiB free; use a smaller --size or --batch")
+
+
+def clip_image_cost(name: str = "ViT-B-16") -> dict[str, Any]:
+    """Params and GMACs of the CLIP image tower (built by open_clip without weights) for one image.
+
+    A `train-only` or `train+test` checkpoint needs this tower at inference to turn each image into its
+    target descriptor (embeddings are cached per image content, so it runs once per new image).
+    """
+    import logging
+
+    from langir.language.clip import load_clip
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # open_clip warns that no weights were loaded: that is the point here
+    try:
+        clip, _, _ = load_clip(name, None, "cpu")
+    finally:
+        root.setLevel(level)
+    visual = clip.visual
+    side = getattr(visual, "image_size", 224)
+    side = side[0] if isinstance(side, (tuple, list)) else int(side)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        clip.encode_image(torch.zeros(1, 3, side, side))
+    flops = counter.get_total_flops()
+    params = sum(p.numel() for p in visual.parameters())
+    return {"clip_model": name, "input": side, "params": params, "params_m": params / 1e6,
+            "gflops": flops / 1e9, "gmacs": flops / 2e9}
 
 
 def _inputs(model: nn.Module, batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -64,6 +116,7 @@ def profile_model(model: nn.Module, size: int = 512, batch: int = 8, device: str
     if size < 1 or batch < 1 or iters < 1 or warmup < 0:
         raise ConfigError("size, batch and iters must be ≥ 1 and warmup ≥ 0")
     device = resolve_device(device) if isinstance(device, str) else device
+    check_size(size, batch, device)
     model = model.to(device).eval()
     params = sum(p.numel() for p in model.parameters())
     autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else torch.autocast(device.type,

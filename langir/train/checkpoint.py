@@ -1,12 +1,22 @@
-"""Checkpoints: one file holding the model weights, how to rebuild the model, and (for resume) the state."""
+"""Checkpoints: one file holding the model weights, how to rebuild the model, and (for resume) the state.
+
+Checkpoints are shared between researchers, so they are read with ``torch.load(weights_only=True)``:
+only tensors and plain containers/numbers/strings are unpickled, never arbitrary objects. The RNG state
+is stored as plain lists (no numpy objects); checkpoints written before that carry numpy's MT19937
+state, for which the numpy array constructor globals alone are allowlisted.
+"""
 
 from __future__ import annotations
 
+import inspect
 import io
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from langir.data.atomic import write_bytes_atomic
 from langir.errors import ConfigError, DataError
@@ -17,6 +27,21 @@ FORMAT = "langir-checkpoint/1"
 def _unwrap(model: Any) -> Any:
     model = getattr(model, "_orig_mod", model)  # torch.compile wrapper
     return getattr(model, "module", model)  # DDP wrapper
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays/scalars → lists/Python numbers, recursively, so weights_only loading accepts them."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], state: dict[str, Any] | None = None) -> Path:
@@ -30,27 +55,87 @@ def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], state: d
 
     if "model" not in meta:
         raise ValueError("checkpoint meta needs the model name")
-    payload = {"format": FORMAT, "meta": dict(meta), "model_state": _unwrap(model).state_dict(), "state": state or {}}
+    payload = {"format": FORMAT, "meta": _plain(dict(meta)), "model_state": _unwrap(model).state_dict(),
+               "state": _plain(state or {})}
     buf = io.BytesIO()
     torch.save(payload, buf)
     write_bytes_atomic(path, buf.getvalue())
     return Path(path)
 
 
+def _legacy_globals() -> list[Any]:
+    """numpy's array reconstruction, for checkpoints whose RNG state is a numpy array (uint32 only)."""
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def _unsafe(error: Exception) -> str | None:
+    """The refusal line when the weights-only unpickler met a Python object, else None (plain corruption)."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found is None and not re.search(r"not an allowed global|Trying to call reduce|Unsupported class", text):
+        return None
+    what = f" ({found.group(1)})" if found else ""
+    return (f"refused: it holds pickled Python objects{what}, not only weights; loading it could run code "
+            "(re-save it from a trusted source)")
+
+
 def read_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
-    """The raw checkpoint dictionary; a missing, foreign or corrupt file is a DataError naming it."""
+    """The raw checkpoint dictionary; a missing, foreign, unsafe or corrupt file is a DataError naming it."""
     import torch
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "checkpoint not found")
+        raise DataError(path, "checkpoint not found" if not path.exists() else "checkpoint is not a regular file")
     try:
-        payload = torch.load(path, map_location=device, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise DataError(path, f"not a readable checkpoint ({error.__class__.__name__}: {error})") from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise DataError(path, "not a langir checkpoint")
+        with torch.serialization.safe_globals(_legacy_globals()):
+            payload = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        refusal = _unsafe(error)
+        if refusal is not None:
+            raise DataError(path, refusal) from None
+        raise DataError(path, "not a readable checkpoint (corrupt or not a torch file)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, TypeError) as error:
+        first = (str(error).splitlines() or [""])[0][:200]
+        raise DataError(path, f"not a readable checkpoint ({error.__class__.__name__}: {first})") from None
+    if not isinstance(payload, dict) or not str(payload.get("format", "")).startswith("langir-checkpoint/"):
+        raise DataError(path, "not a langir checkpoint (no 'format' entry)")
+    if payload["format"] != FORMAT:
+        raise DataError(path, f"checkpoint format {payload['format']!r} is not supported (this langir reads {FORMAT!r})")
     return payload
+
+
+def validate_checkpoint(path: str | Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """Check what rebuilding needs; returns ``meta``. Each problem is one DataError line naming ``path``."""
+    from langir.models import list_models, model_info
+
+    meta = payload.get("meta")
+    if not isinstance(meta, dict):
+        raise DataError(path, f"checkpoint 'meta' must be a table, got {type(meta).__name__}")
+    name = meta.get("model")
+    if not isinstance(name, str) or name not in list_models():
+        raise DataError(path, f"checkpoint model {name!r} is not registered (known: {', '.join(list_models())})")
+    state = payload.get("model_state")
+    if not isinstance(state, dict) or not state:
+        raise DataError(path, "checkpoint has no 'model_state' (the weights)")
+    import torch
+
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise DataError(path, f"checkpoint 'model_state' holds non-tensor entries: {', '.join(map(str, bad[:5]))}")
+    kwargs = meta.get("model_kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise DataError(path, f"checkpoint 'model_kwargs' must be a table, got {type(kwargs).__name__}")
+    params = inspect.signature(model_info(name).constructor).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(str(k) for k in kwargs if k not in params)
+        if unknown:
+            raise DataError(path, f"checkpoint 'model_kwargs' has argument(s) {', '.join(unknown)} that model "
+                                  f"{name!r} does not take (it takes: {', '.join(params)})")
+    return meta
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu", expect_model: str | None = None) -> tuple[Any, dict[str, Any]]:
@@ -58,13 +143,16 @@ def load_checkpoint(path: str | Path, device: str = "cpu", expect_model: str | N
     from langir.models import create_model
 
     payload = read_checkpoint(path, device)
-    meta = payload["meta"]
+    meta = validate_checkpoint(path, payload)
     if expect_model is not None and meta.get("model") != expect_model:
         raise ConfigError(f"{path} is a checkpoint of model {meta.get('model')!r}, not {expect_model!r}")
-    model = create_model(meta["model"], **meta.get("model_kwargs", {}))
+    try:
+        model = create_model(meta["model"], **meta.get("model_kwargs", {}))
+    except (TypeError, ValueError) as error:
+        raise DataError(path, f"cannot rebuild model {meta['model']!r} from its 'model_kwargs': {error}") from None
     try:
         model.load_state_dict(payload["model_state"])
     except RuntimeError as error:
-        raise ConfigError(f"{path}: weights do not fit model {meta['model']!r}: {str(error).splitlines()[0]}") from error
+        raise DataError(path, f"weights do not fit model {meta['model']!r}: {str(error).splitlines()[0]}") from None
     model.to(device).eval()
     return model, meta

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from langir.data import LangIRDataset
+from langir.evaluate.inference import predict_dataset
 from langir.models import create_model
-from langir.train.predict import predict_dataset
 from tests.data.helpers import make_tree
 
 
@@ -24,3 +24,21 @@ def test_batched_equals_one_at_a_time_with_mixed_sizes(tmp_path: Path) -> None:
     for sample_id, prob in single.items():
         assert prob.shape == ds.read_image(sample_id).shape
         np.testing.assert_allclose(batched[sample_id], prob, atol=1e-5)
+
+
+def test_batches_stay_within_the_pixel_budget(tmp_path: Path) -> None:
+    from langir.evaluate.inference import predict_arrays
+
+    calls: list[int] = []
+
+    class Counting(torch.nn.Module):
+        def forward(self, x, td=None):
+            calls.append(x.shape[0])
+            return x
+
+    images = [(f"i{k}", np.zeros((10, 10), np.float32)) for k in range(7)]
+    list(predict_arrays(Counting(), {}, images, batch_size=4, max_pixels=250))
+    assert calls == [2, 2, 2, 1]  # 250 px budget / 100 px images → at most 2 per batch
+    calls.clear()
+    list(predict_arrays(Counting(), {}, images, batch_size=4, max_pixels=None))
+    assert calls == [4, 3]
