@@ -400,7 +400,7 @@ class Runner:
             except FatalError as error:
                 self.fatal = self.fatal or str(error)
                 self.fatal_kind = self.fatal_kind or getattr(error, "kind", None)
-                job.status, job.error = "failed", str(error)
+                job.status, job.error = "refused", str(error)
             except RetryableError as error:
                 job.status, job.error = "failed", f"gave up after {job.attempts} attempts: {error}"
             except asyncio.CancelledError:
@@ -411,7 +411,7 @@ class Runner:
             latency = time.perf_counter() - t0
             if reply is None:  # no answer, nothing paid: the key can be asked again later
                 self._record(job, "failed", None, ask, error=job.error, attempts=job.attempts, latency_s=latency, current=0)
-                self.on_event("failed", job)
+                self.on_event(job.status, job)
                 return
             job.answers += 1
             job.asks_left -= 1
@@ -574,7 +574,7 @@ def summarize(plan: Plan, provider: Provider, elapsed: float, fatal: str | None 
         "provider": provider.name, "model": provider.model, "images": len(plan.jobs),
         "described": counts.get("done", 0), "no_target_fallback": counts.get("fallback", 0),
         "from_ledger": counts.get("cached", 0), "kept_existing": counts.get("skipped", 0), "failed": len(failures),
-        "not_sent": counts.get("not_sent", 0), "answers": sum(j.answers for j in plan.jobs),
+        "not_sent": counts.get("not_sent", 0), "refused": counts.get("refused", 0), "answers": sum(j.answers for j in plan.jobs),
         "retries": sum(j.retried for j in plan.jobs), "api_attempts": sum(j.attempts for j in plan.jobs),
         "input_tokens": sum(j.input_tokens for j in plan.jobs), "output_tokens": sum(j.output_tokens for j in plan.jobs),
         "cost_usd": round(sum(j.cost for j in plan.jobs), 6), "elapsed_s": round(elapsed, 3),
