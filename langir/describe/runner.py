@@ -310,7 +310,7 @@ class Runner:
             except DataError as error:
                 if job.image_id not in self._warned:
                     self._warned.add(job.image_id)
-                    self.on_warn(f"{job.image_id}: {error}; described without the no-target check"
+                    self.on_warn(f"{error}; described without the no-target check"
                                  + (" and without a hint" if self.prompt.needs_mask else ""))
         mask_empty = None if mask is None else not bool(mask.any())
         prompt = self.prompt
