@@ -208,26 +208,27 @@ def describe(
             f"revalidated {counts['checked']} stored replies: {counts['now_valid']} now valid, "
             f"{counts['now_invalid']} now invalid, {counts['unchanged']} unchanged")
         return
-    prov, prompt, opts = build_run(
-        ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
-        shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
-        backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run)
+    args = (ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
+            shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
+            backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run)
     if dry_run:
         import asyncio
 
-        ledger = Ledger.for_dataset(ds.root, readonly=True)
+        ledger = Ledger.for_dataset(ds.root, readonly=True)  # first: a broken ledger is the only line printed
         try:
+            prov, prompt, opts = build_run(*args)
             report = plan_dry_run(ds, ids, prov, prompt, opts, ledger, batch, redo=redo_ids)
+            asyncio.run(prov.aclose())
         finally:
             ledger.close()
-            asyncio.run(prov.aclose())
         print_json(report) if as_json else _show_dry(report)
         return
-    if redo_ids is not None and not as_json:
-        notice(f"asking {len(redo_ids)} image(s) anew ({'failing validation' if redo == 'failing' else redo})")
     with DatasetLock(ds.root, wait):
         ledger = Ledger.for_dataset(ds.root)
         try:
+            prov, prompt, opts = build_run(*args)
+            if redo_ids is not None and not as_json:
+                notice(f"asking {len(redo_ids)} image(s) anew ({'failing validation' if redo == 'failing' else redo})")
             if batch and prov.remote:
                 from langir.describe.batch import run_batch
 

@@ -225,22 +225,17 @@ class Ledger:
         memory = sqlite3.connect(":memory:", isolation_level=None)
         if not self.path.exists():
             return memory
-        source = None
-        # mode=ro first; a WAL ledger in a read-only folder needs immutable=1 (no -shm file can be made)
-        for flags in ("mode=ro", "mode=ro&immutable=1"):
-            try:
-                source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
-                _quick_check(source)
-                source.backup(memory)
-                break
-            except sqlite3.OperationalError as error:
-                if source is not None:
-                    source.close()
-                source = None
-                if "unable to open" not in str(error) and "readonly" not in str(error):
-                    raise
-        if source is None:
-            raise LedgerError(f"{self.path}: cannot read the describe ledger")
+        # Without a -wal file the database is fully checkpointed and `immutable=1` reads it without
+        # creating side files; with one (a run in progress or killed) mode=ro must read the WAL too.
+        wal = self.path.with_name(self.path.name + "-wal").exists()
+        flags = "mode=ro" if wal else "mode=ro&immutable=1"
+        source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
+        try:
+            _quick_check(source)
+            source.backup(memory)
+        except sqlite3.Error:
+            source.close()
+            raise
         source.close()
         return memory
 
