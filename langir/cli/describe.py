@@ -399,19 +399,30 @@ class Progress:
         self.update(0)
 
 
+def _on_bad(image_id: str, message: str) -> None:
+    warn(f"skipping {escape(image_id)}: {escape(message)}")
+
+
+def _on_warn(message: str) -> None:
+    warn(escape(message))
+
+
 def run_with_progress(ds, ids, prov, prompt, opts, ledger, redo=None, label: str = "describing"):
     """describe_dataset with the progress display and per-id warnings on stderr."""
     from langir.describe.runner import describe_dataset
 
     with Progress(len(ids), label) as progress:
-        def on_bad(image_id: str, message: str) -> None:
-            warn(f"skipping {escape(image_id)}: {escape(message)}")
+        return describe_dataset(ds, ids, prov, prompt, opts, ledger, progress.on_event, progress.on_plan, _on_bad,
+                                redo=redo, on_warn=_on_warn)
 
-        def on_warn(message: str) -> None:
-            warn(escape(message))
 
-        return describe_dataset(ds, ids, prov, prompt, opts, ledger, progress.on_event, progress.on_plan, on_bad,
-                                redo=redo, on_warn=on_warn)
+async def run_with_progress_async(ds, ids, prov, prompt, opts, ledger, redo=None, label: str = "describing"):
+    """The same inside a running event loop (one round of `langir curate`)."""
+    from langir.describe.runner import describe_async
+
+    with Progress(len(ids), label) as progress:
+        return await describe_async(ds, ids, prov, prompt, opts, ledger, progress.on_event, progress.on_plan, _on_bad,
+                                    redo=redo, on_warn=_on_warn)
 
 
 def summary_line(summary: dict) -> str:

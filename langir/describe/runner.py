@@ -487,12 +487,14 @@ class Runner:
             except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - non-POSIX loops
                 pass
         try:
-            await asyncio.gather(*self._workers, return_exceptions=True)
+            results = await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             self._cancel()
-            await self.provider.aclose()
+        for result in results:  # a bug or an unexpected error must not pass for a finished run
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                raise result
         for job in jobs:
             if job.status == "todo":
                 job.status, job.error = "not_sent", self._stop_reason()
@@ -591,7 +593,24 @@ def describe_dataset(ds: LangIRDataset, ids: list[str], provider: Provider, prom
     """Describe `ids` (asking `redo` anew): plan, write cached results, buy the rest; returns the summary.
 
     Call it while holding `DatasetLock` (the CLI does): it also sweeps stale temp files of these ids.
+    Closes the provider at the end; `describe_async` leaves it open for further rounds.
     """
+    async def main() -> dict[str, Any]:
+        try:
+            return await describe_async(ds, ids, provider, prompt, opts, ledger, on_event, on_plan, on_bad, redo, on_warn)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(main())
+
+
+async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prompt, opts: DescribeOptions,
+                         ledger: Ledger, on_event: Callable[[str, Job | None], None] | None = None,
+                         on_plan: Callable[[Plan], None] | None = None,
+                         on_bad: Callable[[str, str], None] | None = None,
+                         redo: Iterable[str] | None = None,
+                         on_warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """`describe_dataset` inside a running event loop (the SDK clients belong to one loop)."""
     t0 = time.perf_counter()
     check_prices(provider, opts)
     plan = plan_run(ds, ids, provider, prompt, opts, ledger, on_bad, redo)
@@ -602,9 +621,7 @@ def describe_dataset(ds: LangIRDataset, ids: list[str], provider: Provider, prom
     todo = plan.by_status("todo")
     runner = Runner(ds, provider, prompt, opts, ledger, on_event, on_warn)
     if todo:
-        asyncio.run(runner.run(todo))
-    else:
-        asyncio.run(provider.aclose())
+        await runner.run(todo)
     summary = summarize(plan, provider, time.perf_counter() - t0, runner.fatal)
     summary["interrupted"] = runner.interrupted
     summary["stopped_kind"] = runner.fatal_kind
@@ -657,4 +674,4 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
 
 
 __all__ = ["Budget", "DescribeError", "DescribeOptions", "Job", "Plan", "RateLimiter", "RetryPolicy", "Runner",
-           "check_prices", "describe_dataset", "dry_run", "plan_run", "revalidate", "summarize", "write_cached"]
+           "check_prices", "describe_async", "describe_dataset", "dry_run", "plan_run", "revalidate", "summarize", "write_cached"]
