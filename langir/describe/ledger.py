@@ -359,15 +359,15 @@ class Ledger:
             )
             by_status[status] += n
             total_cost += cost or 0.0
-        # an image fails when its newest answer failed and none is current
-        failures = [
-            {"id": r[0], "status": r[1], "error": r[2]}
-            for r in self._exec(
-                "SELECT image_id, status, error FROM requests r WHERE status IN ('failed','invalid') "
-                "AND NOT EXISTS (SELECT 1 FROM requests c WHERE c.image_id=r.image_id AND c.current=1) "
-                "GROUP BY image_id HAVING attempt = MAX(attempt) ORDER BY image_id"
-            ).fetchall()
-        ]
+        # an image fails when no answer is current; its newest failed/invalid row says why
+        newest: dict[str, tuple[int, str, str | None]] = {}
+        for image_id, status, error, attempt in self._exec(
+            "SELECT image_id, status, error, attempt FROM requests r WHERE status IN ('failed','invalid') "
+            "AND NOT EXISTS (SELECT 1 FROM requests c WHERE c.image_id=r.image_id AND c.current=1)"
+        ).fetchall():
+            if image_id not in newest or attempt >= newest[image_id][0]:
+                newest[image_id] = (attempt, status, error)
+        failures = [{"id": i, "status": s, "error": e} for i, (_, s, e) in sorted(newest.items())]
         batches = [
             {"batch_id": b, "provider": p, "status": s}
             for b, p, s in self._exec("SELECT batch_id, provider, status FROM batches").fetchall()
