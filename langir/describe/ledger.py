@@ -279,6 +279,15 @@ class Ledger:
     def rows(self) -> list[Row]:
         return [Row(*r) for r in self._exec(_SELECT).fetchall()]
 
+    def current_many(self, image_ids: list[str]) -> dict[str, Row]:
+        """The current answer (the one the file holds) of each image that has one."""
+        found: dict[str, Row] = {}
+        for i in range(0, len(image_ids), 500):
+            chunk = image_ids[i : i + 500]
+            cur = self._exec(f"{_SELECT} WHERE current=1 AND image_id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({r[1]: Row(*r) for r in cur.fetchall()})
+        return found
+
     def current(self, image_id: str) -> Row | None:
         found = self._exec(f"{_SELECT} WHERE image_id=? AND current=1", (image_id,)).fetchone()
         return Row(*found) if found else None

@@ -247,6 +247,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
         base = request_key(sha, provider.name, provider.model, prompt.digest(), params)
         jobs.append(Job(image_id, base, request=base, redo=forced))
     history = ledger.by_request([j.request for j in jobs if j.request])
+    current = ledger.current_many([j.image_id for j in jobs if j.request])
     for job in jobs:
         if not job.request:
             continue
@@ -254,7 +255,8 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
         paid = [r for r in rows if r.status in ("done", "invalid")]
         done = [r for r in rows if r.status == "done" and r.text]
         if done and not job.redo:
-            best = next((r for r in done if r.current), done[-1])
+            # an answer superseded by a redo in another style is not restored: the current one is
+            best = next((r for r in done if r.current), current.get(job.image_id) or done[-1])
             if not quarantined(ds, job.image_id, best.text or ""):
                 job.status, job.text, job.key = "cached", best.text, best.key
                 continue

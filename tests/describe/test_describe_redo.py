@@ -201,3 +201,20 @@ def test_bad_numbers_are_one_line_exit_2(tmp_path, cli, flag):
     assert res.code == 2
     assert len(res.stderr.strip().splitlines()) == 1 and flag[0] in res.stderr and "Traceback" not in res.stderr
     assert not (root / ".langir").exists() and not (root / "descriptions").exists()
+
+
+def test_answer_superseded_by_a_grounded_redo_is_not_restored(tmp_path, keys, cli):
+    root, truth, vlm = _setup(tmp_path, 5, p_wrong=1.0)
+    with VLMServer(vlm) as server:
+        url = ["--provider", "openai", "--base-url", server.openai_url, *FAST]
+        assert cli("describe", root, *url).code == 0
+        assert cli("validate", root).code == 1
+        res = cli("describe", root, "--redo", "failing", "--prompt-style", "grounded", "--json", *url)
+        assert json.loads(res.stdout)["answers"] == 5
+        assert cli("validate", root).code == 0
+        before = _posts(server)
+        for path in (root / "descriptions").iterdir():
+            path.unlink()
+        assert cli("describe", root, *url).code == 0  # the system-style answers are in the ledger…
+        assert _posts(server) == before
+    assert cli("validate", root).code == 0  # …but the file gets the current (grounded) one back
