@@ -311,10 +311,9 @@ def _dry_choice(provider: str, api_key_env: str | None, base_url: str | None):
 
     try:
         return choose_provider(provider, api_key_env, base_url)
-    except ConfigError:
-        if provider in ("auto", "template"):
+    except ConfigError as error:
+        if provider in ("auto", "template") or "unknown" in str(error):  # only a missing key is forgiven
             raise
-        choose_provider("template")  # still refuses unknown names with its own message
         return Choice(provider, None, f"provider {provider} (dry run: nothing is sent)")
 
 

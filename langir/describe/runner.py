@@ -290,6 +290,7 @@ class Runner:
         self.interrupts = 0
         self._warned: set[str] = set()
         self._workers: list[asyncio.Task] = []
+        self._digest = prompt.digest()  # hashes few-shot PNGs: once, not per answer
 
     @property
     def spent(self) -> float:
@@ -359,7 +360,7 @@ class Runner:
     def _record(self, job: Job, status: str, reply: Reply | None, request: Request, **fields: Any) -> None:
         self.ledger.record(
             job.key, job.image_id, self.provider.name, self.provider.model, status, attempt=job.attempt,
-            request=job.request, prompt_style=self.prompt.style, prompt_digest=self.prompt.digest(),
+            request=job.request, prompt_style=self.prompt.style, prompt_digest=self._digest,
             raw_reply=reply.raw if reply else None, **fields)
 
     def _stop_reason(self) -> str:
