@@ -291,6 +291,7 @@ class Runner:
         self._warned: set[str] = set()
         self._workers: list[asyncio.Task] = []
         self._digest = prompt.digest()  # hashes few-shot PNGs: once, not per answer
+        self._grace: asyncio.TimerHandle | None = None
 
     @property
     def spent(self) -> float:
@@ -463,7 +464,7 @@ class Runner:
             self.stopping = True
             loop.create_task(self.budget.close())
             self.on_event("interrupt", None)
-            loop.call_later(self.opts.grace, self._cancel)
+            self._grace = loop.call_later(self.opts.grace, self._cancel)
         else:
             self._cancel()
 
@@ -494,6 +495,8 @@ class Runner:
         finally:
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
+            if self._grace is not None:  # curate runs later rounds in this loop
+                self._grace.cancel()
             self._cancel()
         for result in results:  # a bug or an unexpected error must not pass for a finished run
             if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
