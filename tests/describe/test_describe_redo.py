@@ -218,3 +218,17 @@ def test_answer_superseded_by_a_grounded_redo_is_not_restored(tmp_path, keys, cl
         assert cli("describe", root, *url).code == 0  # the system-style answers are in the ledger…
         assert _posts(server) == before
     assert cli("validate", root).code == 0  # …but the file gets the current (grounded) one back
+
+
+def test_unknown_price_with_a_cap_is_exit_2_naming_the_model(tmp_path, keys, cli):
+    root, truth, vlm = _setup(tmp_path, 2, p_wrong=0.0)
+    with VLMServer(vlm) as server:
+        url = ["--provider", "openai", "--base-url", server.openai_url, "--model", "llava-next-13b", *FAST]
+        for extra in ([], ["--dry-run"]):
+            res = cli("describe", root, "--max-cost", "1", *extra, *url)
+            assert res.code == 2 and "llava-next-13b" in res.stderr and "--prices" in res.stderr
+        assert _posts(server) == 0
+        prices = tmp_path / "prices.json"
+        prices.write_text('{"llava-next-13b": [0.5, 1.5]}')
+        res = cli("describe", root, "--max-cost", "1", "--prices", prices, "--json", *url)
+        assert res.code == 0 and json.loads(res.stdout)["cost_usd"] == pytest.approx(2 * (300 * 0.5 + 20 * 1.5) / 1e6)
