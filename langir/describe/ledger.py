@@ -165,10 +165,11 @@ class Row:
     prompt_style: str | None = None
     provider: str | None = None
     model: str | None = None
+    updated: float | None = None
 
 
 _SELECT = ("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id, attempt, request, current, "
-           "prompt_style, provider, model FROM requests")
+           "prompt_style, provider, model, updated FROM requests")
 _COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id",
             "attempt", "prompt_style", "prompt_digest", "current", "request"}
 

@@ -522,6 +522,29 @@ def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) ->
     return n
 
 
+def heal_files(ds: LangIRDataset, plan: Plan, ledger: Ledger) -> int:
+    """Rewrite kept files that lost a race with a kill: the ledger's current answer is newer and differs.
+
+    A redo commits its answer before replacing the file; a kill in between leaves the old text on
+    disk while the ledger holds the new one. A file edited by hand after that is newer: kept.
+    """
+    kept = [j.image_id for j in plan.by_status("skipped")]
+    current = ledger.current_many(kept)
+    healed = 0
+    for image_id, row in current.items():
+        path = ds.description_path(image_id)
+        try:
+            if row.text is None or row.updated is None or path.stat().st_mtime >= row.updated:
+                continue
+            if path.read_text(encoding="utf-8-sig").strip() == row.text.strip():
+                continue
+        except (OSError, UnicodeDecodeError):
+            continue
+        ds.write_description(image_id, row.text, overwrite=True)
+        healed += 1
+    return healed
+
+
 def sweep_stale_temps(ds: LangIRDataset, ids: Iterable[str]) -> int:
     """Remove `.NAME.*.tmp` left by a killed atomic write of these ids' descriptions.
 
@@ -622,6 +645,7 @@ async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, 
     plan = plan_run(ds, ids, provider, prompt, opts, ledger, on_bad, redo)
     sweep_stale_temps(ds, ids)
     write_cached(ds, plan, ledger)
+    heal_files(ds, plan, ledger)
     if on_plan:
         on_plan(plan)
     todo = plan.by_status("todo")

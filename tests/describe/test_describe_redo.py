@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import numpy as np
@@ -232,3 +233,24 @@ def test_unknown_price_with_a_cap_is_exit_2_naming_the_model(tmp_path, keys, cli
         prices.write_text('{"llava-next-13b": [0.5, 1.5]}')
         res = cli("describe", root, "--max-cost", "1", "--prices", prices, "--json", *url)
         assert res.code == 0 and json.loads(res.stdout)["cost_usd"] == pytest.approx(2 * (300 * 0.5 + 20 * 1.5) / 1e6)
+
+
+def test_kill_between_ledger_and_file_of_a_redo_is_healed(tmp_path, keys, cli):
+    root, truth, vlm = _setup(tmp_path, 3, p_wrong=0.0)
+    with VLMServer(vlm) as server:
+        url = ["--provider", "openai", "--base-url", server.openai_url, *FAST]
+        assert cli("describe", root, *url).code == 0
+        path = root / "descriptions" / "ir_00001.description.txt"
+        old = path.read_text()
+        (tmp_path / "one.txt").write_text("ir_00001\n")
+        assert cli("describe", root, "--redo", tmp_path / "one.txt", *url).code == 0
+        new = path.read_text()
+        # simulate the kill: the ledger holds the new answer, the file still the old one (written earlier)
+        path.write_text(old.replace("faint", "dim"))
+        os.utime(path, (1, 1))
+        before = _posts(server)
+        assert cli("describe", root, *url).code == 0
+        assert path.read_text() == new and _posts(server) == before
+        path.write_text("Edited by hand: the small target is in the lower right.\n")  # newer than the ledger: kept
+        assert cli("describe", root, *url).code == 0
+        assert path.read_text().startswith("Edited by hand")
