@@ -35,19 +35,24 @@ def _setup(tmp_path, n=8, **vlm_kwargs):
     return root, truth, FakeVLM(truth, **vlm_kwargs)
 
 
+def vlm_text_is_wrong(truth, request) -> bool:
+    from tests.describe.vlm_helpers import sentence
+
+    return request["text"] != sentence(truth[request["sha"]][0])
+
+
 def _posts(server):
     return server.api.paths["POST /v1/chat/completions"]
 
 
 def test_validate_then_redo_file_reasks_exactly_the_failing(tmp_path, keys, cli):
     root, truth, vlm = _setup(tmp_path, 8, p_wrong=0.4, seed=3)
-    wrong_shas = {sha for sha in truth if vlm(sha, "", 0.0) != vlm(sha, "part of the image", 0.0)}
-    vlm.calls.clear()
-    assert 0 < len(wrong_shas) < 8
     with VLMServer(vlm) as server:
         url = ["--provider", "openai", "--base-url", server.openai_url, *FAST]
         assert cli("describe", root, *url).code == 0
         assert _posts(server) == 8
+        wrong_shas = {r["sha"] for r in server.requests if vlm_text_is_wrong(truth, r)}
+        assert 0 < len(wrong_shas) < 8
         # the README chain: validate exits 1 (failures) and writes the ids; describe --redo re-asks them
         res = cli("validate", root, "--write-ids", tmp_path / "redo.txt")
         assert res.code == 1

@@ -62,9 +62,10 @@ class VLMServer(FakeServer):
             body = getattr(_LOCAL, "body", None) or {}
             prompt = "\n".join(_texts(body.get("messages", []), []) + ([body["system"]] if isinstance(body.get("system"), str) else []))
             temperature = float(body.get("temperature") or 0.0)
+            text = vlm(sha, prompt, temperature)
             with lock:
-                self.requests.append({"sha": sha, "temperature": temperature, "prompt": prompt})
-            return vlm(sha, prompt, temperature)
+                self.requests.append({"sha": sha, "temperature": temperature, "prompt": prompt, "text": text})
+            return text
 
         self.api.reply = reply
         handler = type("Handler", (_BodyHandler,), {"api": self.api})
@@ -110,8 +111,8 @@ def _wrong(cell: tuple[int, int], rng: random.Random | None) -> tuple[int, int]:
 class FakeVLM:
     """A VLM that names a wrong 3×3 cell with probability `p_wrong` and follows grounded hints.
 
-    At temperature 0 the answer is a fixed function of the image (asking again buys the same
-    answer); above 0 each answer is a fresh draw. `insist` makes it claim a target in empty
+    At temperature 0 the answer is a fixed function of image and prompt (asking again buys the
+    same answer); above 0 each answer is a fresh draw. `insist` makes it claim a target in empty
     frames; `random_wrong` picks any other cell (else the mirrored one, which validate always sees).
     """
 
@@ -127,7 +128,8 @@ class FakeVLM:
             self.calls[sha] += 1
             n = self.calls[sha]
         cells = self.truth.get(sha, [])
-        fixed = int(hashlib.sha256(f"{self.seed}:{sha}".encode()).hexdigest()[:8], 16) / 2**32
+        # at temperature 0 the answer is fixed by image and prompt: another prompt style is another draw
+        fixed = int(hashlib.sha256(f"{self.seed}:{sha}:{prompt}".encode()).hexdigest()[:8], 16) / 2**32
         rng = random.Random(f"{self.seed}:{sha}:{n}") if temperature > 0 else None
         draw = rng.random() if rng else fixed
         if not cells:
