@@ -192,6 +192,7 @@ class Ledger:
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self._planned: dict[str, dict[str, Any]] = {}
         try:
             self.db = self._open_readonly() if readonly else self._open_writable()
             migrate(self.db, self.path)
@@ -305,13 +306,21 @@ class Ledger:
             raise
         self._exec("COMMIT")
 
+    def plan(self, key: str, **fields: Any) -> None:
+        """Remember (in memory only) the provenance of a planned request: `record` fills it in.
+
+        So a writer that knows only the key (the batch path) still stores its attempt, request and
+        prompt, and a resumed run finds the answer under its request.
+        """
+        self._planned[key] = {k: v for k, v in fields.items() if k in _COLUMNS}
+
     def record(self, key: str, image_id: str, provider: str, model: str, status: str, **fields: Any) -> None:
         """Insert or update one request row and commit (a kill right after keeps it).
 
         A `done` row becomes the current answer of its image (the one the file holds) unless
         `current=0` is passed; the image's other rows stop being current.
         """
-        fields = {k: v for k, v in fields.items() if k in _COLUMNS}
+        fields = {**self._planned.get(key, {}), **{k: v for k, v in fields.items() if k in _COLUMNS}}
         if status == "done":
             fields.setdefault("current", 1)
         fields.setdefault("request", key)

@@ -223,6 +223,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
     redo_ids = set(redo or ())
     jobs: list[Job] = []
     params = _params(opts)
+    digest = prompt.digest()
     for image_id in ids:
         forced = image_id in redo_ids
         if not forced and not opts.overwrite and ds.has_description(image_id):
@@ -244,7 +245,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
         if prompt.needs_mask and not provider.needs_mask:
             with contextlib.suppress(OSError):  # the hint comes from the mask: its bytes decide the request too
                 sha += _file_sha([ds.mask_path(image_id)])
-        base = request_key(sha, provider.name, provider.model, prompt.digest(), params)
+        base = request_key(sha, provider.name, provider.model, digest, params)
         jobs.append(Job(image_id, base, request=base, redo=forced))
     history = ledger.by_request([j.request for j in jobs if j.request])
     current = ledger.current_many([j.image_id for j in jobs if j.request])
@@ -263,6 +264,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
             job.redo = True  # the user rejected this answer: buy a new one
         job.attempt = max(r.attempt for r in paid) + 1 if paid else 0
         job.key = attempt_key(job.request, job.attempt)
+        ledger.plan(job.key, request=job.request, attempt=job.attempt, prompt_style=prompt.style, prompt_digest=digest)
         if job.redo:
             job.asks_left = opts.invalid_retries + 1
         else:  # a resumed image keeps its bound: invalid answers already bought count

@@ -259,3 +259,22 @@ def test_kill_between_ledger_and_file_of_a_redo_is_healed(tmp_path, keys, cli):
         path.write_text("Edited by hand: the small target is in the lower right.\n")  # newer than the ledger: kept
         assert cli("describe", root, *url).code == 0
         assert path.read_text().startswith("Edited by hand")
+
+
+def test_batch_answer_after_an_invalid_direct_one_is_found_again(tmp_path, keys, cli):
+    root, truth, vlm = _setup(tmp_path, 2, p_wrong=0.0)
+    with VLMServer(vlm) as server:
+        url = ["--provider", "openai", "--base-url", server.openai_url, *FAST]
+        server.api.faults = ["refusal"]
+        assert cli("describe", root, "--concurrency", "1", "--invalid-retries", "0", *url).code == 1
+        assert cli("describe", root, "--batch", "--poll", "0.01", *url).code == 0
+        rows = [r for r in _rows(root) if r["status"] == "done"]
+        assert len(rows) == 2 and all(r["request"] and r["prompt_style"] == "system" for r in rows)
+        assert sorted(r["attempt"] for r in rows) == [0, 1]
+        files = sorted(p.read_text() for p in (root / "descriptions").iterdir())
+        for path in (root / "descriptions").iterdir():
+            path.unlink()
+        before = dict(server.api.paths)
+        assert cli("describe", root, *url).code == 0  # both answers restored from the ledger
+        assert dict(server.api.paths) == before
+        assert sorted(p.read_text() for p in (root / "descriptions").iterdir()) == files
