@@ -431,9 +431,9 @@ class Runner:
             if problem is None:
                 # ledger first, file second: a kill between the two is healed by the next run without a call
                 self._record(job, "done", reply, ask, current=1, **common)
-                self.ds.write_description(job.image_id, reply.text, overwrite=True)
-                job.status, job.text, job.error = "done", reply.text, None
-                self.on_event("done", job)
+                if write_file(self.ds, job, reply.text):
+                    job.status, job.text, job.error = "done", reply.text, None
+                self.on_event(job.status, job)
                 return
             self._record(job, "invalid", reply, ask, current=0, **common)
             job.attempt += 1
@@ -453,9 +453,9 @@ class Runner:
         self.ledger.record(job.key, job.image_id, "template", "template-no-target", "done", attempt=job.attempt,
                            request=job.request, prompt_style="no-target-fallback", text=NO_TARGET_SENTENCE,
                            error=f"fallback after: {job.error}", cost_usd=0.0, current=1)
-        self.ds.write_description(job.image_id, NO_TARGET_SENTENCE, overwrite=True)
-        job.status, job.text = "fallback", NO_TARGET_SENTENCE
-        self.on_event("fallback", job)
+        if write_file(self.ds, job, NO_TARGET_SENTENCE):
+            job.status, job.text = "fallback", NO_TARGET_SENTENCE
+        self.on_event(job.status, job)
 
     # -- the run -----------------------------------------------------------------------------
     def interrupt(self) -> None:
@@ -512,6 +512,17 @@ class Runner:
         return self.interrupts > 0
 
 
+def write_file(ds: LangIRDataset, job: Job, text: str) -> bool:
+    """Write the description; a file that cannot be written is this id's failure (the answer stays paid
+    for in the ledger, so the next run writes it without a call)."""
+    try:
+        ds.write_description(job.image_id, text, overwrite=True)
+        return True
+    except (OSError, LangirError) as error:
+        job.status, job.error = "failed", f"answer kept in the ledger, but the file cannot be written: {error}"
+        return False
+
+
 def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) -> int:
     """Write description files for done ledger rows whose file is missing (or --overwrite)."""
     n = 0
@@ -519,8 +530,7 @@ def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) ->
         if job.text is not None:
             if ledger is not None:
                 ledger.set_current(job.key, job.image_id)
-            ds.write_description(job.image_id, job.text, overwrite=True)
-            n += 1
+            n += write_file(ds, job, job.text)
     return n
 
 

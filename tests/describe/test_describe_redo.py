@@ -278,3 +278,18 @@ def test_batch_answer_after_an_invalid_direct_one_is_found_again(tmp_path, keys,
         assert cli("describe", root, *url).code == 0  # both answers restored from the ledger
         assert dict(server.api.paths) == before
         assert sorted(p.read_text() for p in (root / "descriptions").iterdir()) == files
+
+
+def test_description_path_that_is_a_folder_is_that_ids_failure(tmp_path, keys, cli):
+    root, truth, vlm = _setup(tmp_path, 3, p_wrong=0.0)
+    (root / "descriptions" / "ir_00001.description.txt").mkdir(parents=True)
+    with VLMServer(vlm) as server:
+        url = ["--provider", "openai", "--base-url", server.openai_url, "--overwrite", "--json", *FAST]
+        res = cli("describe", root, *url)
+        assert res.code == 1 and "Traceback" not in res.stderr
+        summary = json.loads(res.stdout)
+        assert summary["described"] == 2 and [f["id"] for f in summary["failures"]] == ["ir_00001"]
+        (root / "descriptions" / "ir_00001.description.txt").rmdir()
+        res = cli("describe", root, *url)
+        assert res.code == 0 and json.loads(res.stdout)["from_ledger"] == 3
+        assert _posts(server) == 3  # the paid answer was kept and written without a new call
