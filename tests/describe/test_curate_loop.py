@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.describe.describe_helpers import SECRET, make_dataset
-from tests.describe.vlm_helpers import FakeVLM, VLMServer, truth_cells
+from tests.describe.vlm_helpers import FakeVLM, VLMServer, assert_every_paid_answer_recorded_once, truth_cells
 
 FAST = ["--backoff", "0.01", "--timeout", "5"]
 PER_CALL = (300 * 2.5 + 20 * 10.0) / 1e6  # the fake's usage at gpt-4o prices
@@ -48,6 +48,7 @@ def test_curate_rounds_until_all_agree(tmp_path, ccli):
         assert after["asked"] == before["failing"] == before["to_redo"]
         assert after["answers"] == after["asked"]
     assert posts == sum(r["calls"] for r in rounds) == data["calls"]
+    assert_every_paid_answer_recorded_once(root, server)
     assert data["cost_usd"] == pytest.approx(posts * PER_CALL)
     assert all(t >= 0.7 for t in temps[12 : 12 + rounds[1]["asked"]])  # 'same' is sampled, not repeated
     if len(rounds) == 3:

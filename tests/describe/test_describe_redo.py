@@ -12,7 +12,14 @@ from PIL import Image
 
 from langir.data.text_rules import NO_TARGET_SENTENCE
 from tests.describe.describe_helpers import SECRET, make_dataset
-from tests.describe.vlm_helpers import FakeVLM, VLMServer, counts_by_sha, image_sha, truth_cells
+from tests.describe.vlm_helpers import (
+    FakeVLM,
+    VLMServer,
+    assert_every_paid_answer_recorded_once,
+    counts_by_sha,
+    image_sha,
+    truth_cells,
+)
 
 FAST = ["--backoff", "0.01", "--timeout", "5"]
 
@@ -81,6 +88,7 @@ def test_validate_then_redo_file_reasks_exactly_the_failing(tmp_path, keys, cli)
         res = cli("describe", root, "--redo", "failing", "--json", *url)
         assert _posts(server) == before + len(failing)
         assert json.loads(res.stdout)["answers"] == len(failing)
+        assert_every_paid_answer_recorded_once(root, server)
 
 
 def test_quarantined_answer_is_not_restored(tmp_path, keys, cli):
@@ -138,6 +146,7 @@ def test_empty_frame_bounded_reasks_then_no_target_sentence(tmp_path, keys, cli)
         before = _posts(server)
         assert cli("describe", root, "--overwrite", *url).code == 0
         assert _posts(server) == before  # the fallback is an answer: nothing bought again
+        assert_every_paid_answer_recorded_once(root, server)
     res = cli("validate", root, "--json")
     assert json.loads(res.stdout)["agreement"] == 1.0
 

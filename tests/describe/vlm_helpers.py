@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -148,3 +149,11 @@ def counts_by_sha(server: VLMServer) -> Counter:
 
 def empty_mask_ids(masks: Path) -> list[str]:
     return [p.stem for p in sorted(masks.glob("*.png")) if not np.asarray(read_mask(p)).any()]
+
+
+def assert_every_paid_answer_recorded_once(root: Path, server: VLMServer) -> None:
+    """Each request the server answered is exactly one ledger row (done or invalid): none lost, none bought twice."""
+    con = sqlite3.connect(root / ".langir" / "describe.sqlite")
+    keys = [k for (k,) in con.execute("SELECT key FROM requests WHERE provider='openai' AND status IN ('done','invalid')")]
+    con.close()
+    assert len(keys) == len(server.requests) and len(set(keys)) == len(keys)
