@@ -1,57 +1,151 @@
-"""The describe ledger: one SQLite row per request key, so re-runs make no repeat calls.
+"""The describe ledger: one SQLite row per paid request, so re-runs make no repeat calls.
 
 The request key hashes what decides the reply (image content, provider, model, prompt, sampling
-parameters) and leaves out how replies are validated, so `--revalidate` can re-check stored raw
-replies under new rules without calling the API. WAL mode lets a killed run leave a consistent
-file; each finished request is committed at once.
+parameters, and the attempt number when it is above 0) and leaves out how replies are validated,
+so `--revalidate` can re-check stored raw replies under new rules without calling the API.
+`request` is the key without the attempt: all attempts at one request share it. Every paid
+answer is kept; `current = 1` marks the one the description file holds.
+
+The schema carries a version (`PRAGMA user_version`) and is brought up to date by an ordered list
+of migration functions, as `llm`'s migrations.py does: a ledger written by an older langir opens
+and is upgraded in place. A file that is not a ledger (garbage, truncated, another program's
+database, a folder) raises `LedgerError` with one line naming the path; `repair` moves it aside
+and rebuilds a ledger from the description files present.
+
+WAL mode lets a killed run leave a consistent file; each finished request is committed at once.
+`DatasetLock` keeps two runs from buying the same images at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-LEDGER_NAME = ".langir/describe.sqlite"
+from langir.errors import LangirError
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    key TEXT PRIMARY KEY,
-    image_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    status TEXT NOT NULL,            -- pending | done | invalid | failed | batched
-    attempts INTEGER NOT NULL DEFAULT 0,
-    latency_s REAL,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    cost_usd REAL,
-    raw_reply TEXT,
-    text TEXT,
-    error TEXT,
-    batch_id TEXT,
-    updated REAL
-);
-CREATE INDEX IF NOT EXISTS requests_image ON requests(image_id);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    status TEXT NOT NULL,
-    keys TEXT NOT NULL,
-    created REAL
-);
+LEDGER_DIR = ".langir"
+LEDGER_NAME = ".langir/describe.sqlite"
+LOCK_NAME = ".langir/describe.lock"
+REPAIR_HINT = "run again with --repair to move it aside and rebuild it from the description files"
+
+
+class LedgerError(LangirError):
+    """The ledger cannot be used: corrupt, foreign, unwritable, or locked by another run."""
+
+
+# -- migrations ---------------------------------------------------------------------------------
+def _m001_initial(db: sqlite3.Connection) -> None:
+    """The schema of langir ≤ 0.1 (ledgers written before versioning have user_version 0 and it)."""
+    # one statement at a time: executescript would COMMIT the migration's transaction early
+    for statement in _INITIAL.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_INITIAL = """
+    CREATE TABLE IF NOT EXISTS requests (
+        key TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status TEXT NOT NULL,            -- pending | done | invalid | failed | batched
+        attempts INTEGER NOT NULL DEFAULT 0,
+        latency_s REAL,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        cost_usd REAL,
+        raw_reply TEXT,
+        text TEXT,
+        error TEXT,
+        batch_id TEXT,
+        updated REAL
+    );
+    CREATE INDEX IF NOT EXISTS requests_image ON requests(image_id);
+    CREATE TABLE IF NOT EXISTS batches (
+        batch_id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        keys TEXT NOT NULL,
+        created REAL
+    )
 """
 
 
+def _m002_attempts(db: sqlite3.Connection) -> None:
+    """Attempts, prompt provenance and which answer the description file holds."""
+    for column in ("attempt INTEGER NOT NULL DEFAULT 0", "prompt_style TEXT", "prompt_digest TEXT",
+                   "current INTEGER NOT NULL DEFAULT 0", "request TEXT"):
+        db.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+    db.execute("UPDATE requests SET request = key")
+    # Before versioning a done row was what the file held; with several, the newest one.
+    db.execute("""
+        UPDATE requests SET current = 1 WHERE status = 'done' AND key IN (
+            SELECT key FROM requests r WHERE r.status = 'done' AND r.updated = (
+                SELECT MAX(updated) FROM requests q WHERE q.image_id = r.image_id AND q.status = 'done'))
+    """)
+    db.execute("CREATE INDEX IF NOT EXISTS requests_request ON requests(request)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts]
+SCHEMA_VERSION = len(MIGRATIONS)
+_OLD_COLUMNS = {"key", "image_id", "provider", "model", "status", "attempts", "text", "error", "cost_usd", "updated"}
+
+
+def _check_foreign(db: sqlite3.Connection, path: Path) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return
+    if "requests" not in tables:
+        raise LedgerError(f"{path}: not a langir describe ledger (tables: {', '.join(sorted(tables))}); {REPAIR_HINT}")
+    columns = {r[1] for r in db.execute("PRAGMA table_info(requests)")}
+    missing = sorted(_OLD_COLUMNS - columns)
+    if missing:
+        raise LedgerError(f"{path}: not a langir describe ledger (no column {', '.join(missing)}); {REPAIR_HINT}")
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> int:
+    """Bring the schema up to date; returns the number of migrations applied."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise LedgerError(f"{path}: ledger schema version {version} is newer than this langir knows ({SCHEMA_VERSION}); upgrade langir")
+    _check_foreign(db, path)
+    applied = 0
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied += 1
+    return applied
+
+
+# -- keys ---------------------------------------------------------------------------------------
 def request_key(image_sha: str, provider: str, model: str, prompt_digest: str, params: dict[str, Any]) -> str:
     """Stable key of one request (no validation settings in it, on purpose)."""
     blob = json.dumps([image_sha, provider, model, prompt_digest, params], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def attempt_key(request: str, attempt: int) -> str:
+    """Key of attempt `attempt` at `request`: attempt 0 is the request key itself (older ledgers stay valid)."""
+    if attempt == 0:
+        return request
+    return hashlib.sha256(f"{request}#{attempt}".encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -65,76 +159,212 @@ class Row:
     error: str | None
     cost_usd: float | None
     batch_id: str | None
+    attempt: int = 0
+    request: str | None = None
+    current: int = 0
+    prompt_style: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    updated: float | None = None
+
+
+_SELECT = ("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id, attempt, request, current, "
+           "prompt_style, provider, model, updated FROM requests")
+_COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id",
+            "attempt", "prompt_style", "prompt_digest", "current", "request"}
+
+
+def _db_error(path: Path, error: Exception) -> LedgerError:
+    text = str(error)
+    corrupt = isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError)
+    if corrupt or any(s in text for s in ("not a database", "malformed", "no such column", "no such table")):
+        return LedgerError(f"{path}: describe ledger is corrupt or not a langir ledger ({text}); {REPAIR_HINT}")
+    return LedgerError(f"{path}: cannot use the describe ledger ({text})")
 
 
 class Ledger:
-    """Thin wrapper over the SQLite file (one connection, used from the event-loop thread)."""
+    """Thin wrapper over the SQLite file (one connection, used from the event-loop thread).
 
-    def __init__(self, path: str | Path):
+    `readonly=True` (for --status and --dry-run) never creates or changes anything on disk: the
+    file is copied into memory and migrated there; a missing ledger is an empty in-memory one.
+    """
+
+    def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.readonly = readonly
+        self._planned: dict[str, dict[str, Any]] = {}
+        try:
+            self.db = self._open_readonly() if readonly else self._open_writable()
+            migrate(self.db, self.path)
+        except sqlite3.Error as error:
+            raise _db_error(self.path, error) from None
+
+    def _check_paths(self) -> None:
+        parent = self.path.parent
+        if parent.exists() and not parent.is_dir():
+            raise LedgerError(f"{parent}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
+        if self.path.exists() and not self.path.is_file():
+            raise LedgerError(f"{self.path}: is not a file (the describe ledger should be); {REPAIR_HINT}")
+
+    def _open_writable(self) -> sqlite3.Connection:
+        self._check_paths()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LedgerError(f"{self.path.parent}: cannot create the ledger folder ({error.strerror})") from None
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            _quick_check(db)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        self._check_paths()
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        if not self.path.exists():
+            return memory
+        # Without a -wal file the database is fully checkpointed and `immutable=1` reads it without
+        # creating side files; with one (a run in progress or killed) mode=ro must read the WAL too.
+        wal = self.path.with_name(self.path.name + "-wal").exists()
+        flags = "mode=ro" if wal else "mode=ro&immutable=1"
+        source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
+        try:
+            _quick_check(source)
+            source.backup(memory)
+        except sqlite3.Error:
+            source.close()
+            raise
+        source.close()
+        return memory
 
     @classmethod
-    def for_dataset(cls, root: str | Path) -> Ledger:
-        return cls(Path(root) / LEDGER_NAME)
+    def for_dataset(cls, root: str | Path, readonly: bool = False) -> Ledger:
+        return cls(Path(root) / LEDGER_NAME, readonly)
 
     def close(self) -> None:
         self.db.close()
 
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, tuple(params))
+        except sqlite3.Error as error:
+            raise _db_error(self.path, error) from None
+
+    # -- reading -----------------------------------------------------------------------------
     def get(self, key: str) -> Row | None:
-        cur = self.db.execute(
-            "SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id FROM requests WHERE key=?", (key,)
-        )
-        found = cur.fetchone()
+        found = self._exec(f"{_SELECT} WHERE key=?", (key,)).fetchone()
         return Row(*found) if found else None
 
     def get_many(self, keys: list[str]) -> dict[str, Row]:
         rows: dict[str, Row] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
-            cur = self.db.execute(
-                "SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id FROM requests "
-                f"WHERE key IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
+            cur = self._exec(f"{_SELECT} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
             rows.update({r[0]: Row(*r) for r in cur.fetchall()})
         return rows
 
+    def by_request(self, requests: list[str]) -> dict[str, list[Row]]:
+        """Every row of each request (all attempts), oldest attempt first."""
+        found: dict[str, list[Row]] = {}
+        for i in range(0, len(requests), 500):
+            chunk = requests[i : i + 500]
+            cur = self._exec(f"{_SELECT} WHERE request IN ({','.join('?' * len(chunk))}) ORDER BY attempt", chunk)
+            for r in cur.fetchall():
+                row = Row(*r)
+                found.setdefault(row.request or row.key, []).append(row)
+        return found
+
+    def rows(self) -> list[Row]:
+        return [Row(*r) for r in self._exec(_SELECT).fetchall()]
+
+    def current_many(self, image_ids: list[str]) -> dict[str, Row]:
+        """The current answer (the one the file holds) of each image that has one."""
+        found: dict[str, Row] = {}
+        for i in range(0, len(image_ids), 500):
+            chunk = image_ids[i : i + 500]
+            cur = self._exec(f"{_SELECT} WHERE current=1 AND image_id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({r[1]: Row(*r) for r in cur.fetchall()})
+        return found
+
+    def current(self, image_id: str) -> Row | None:
+        found = self._exec(f"{_SELECT} WHERE image_id=? AND current=1", (image_id,)).fetchone()
+        return Row(*found) if found else None
+
+    # -- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._exec("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise
+        self._exec("COMMIT")
+
+    def plan(self, key: str, **fields: Any) -> None:
+        """Remember (in memory only) the provenance of a planned request: `record` fills it in.
+
+        So a writer that knows only the key (the batch path) still stores its attempt, request and
+        prompt, and a resumed run finds the answer under its request.
+        """
+        self._planned[key] = {k: v for k, v in fields.items() if k in _COLUMNS}
+
     def record(self, key: str, image_id: str, provider: str, model: str, status: str, **fields: Any) -> None:
-        """Insert or update one request row and commit (a kill right after keeps it)."""
-        fields = {k: v for k, v in fields.items() if k in _COLUMNS}
+        """Insert or update one request row and commit (a kill right after keeps it).
+
+        A `done` row becomes the current answer of its image (the one the file holds) unless
+        `current=0` is passed; the image's other rows stop being current.
+        """
+        fields = {**self._planned.get(key, {}), **{k: v for k, v in fields.items() if k in _COLUMNS}}
+        if status == "done":
+            fields.setdefault("current", 1)
+        fields.setdefault("request", key)
         cols = ["key", "image_id", "provider", "model", "status", "updated", *fields]
         vals = [key, image_id, provider, model, status, time.time(), *fields.values()]
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
-        self.db.execute(
-            f"INSERT INTO requests ({','.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-            f"ON CONFLICT(key) DO UPDATE SET {updates}",
-            vals,
-        )
+        with self.transaction():
+            self._exec(
+                f"INSERT INTO requests ({','.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+                f"ON CONFLICT(key) DO UPDATE SET {updates}",
+                vals,
+            )
+            if fields.get("current") == 1:
+                self._exec("UPDATE requests SET current=0 WHERE image_id=? AND key<>?", (image_id, key))
+
+    def set_current(self, key: str, image_id: str) -> None:
+        """Mark the answer the description file now holds."""
+        with self.transaction():
+            self._exec("UPDATE requests SET current=(key=?) WHERE image_id=?", (key, image_id))
+
+    def set_status(self, key: str, status: str, error: str | None) -> None:
+        self._exec("UPDATE requests SET status=?, error=? WHERE key=?", (status, error, key))
 
     def add_batch(self, batch_id: str, provider: str, keys: list[str]) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?)", (batch_id, provider, "submitted", json.dumps(keys), time.time())
-        )
+        self._exec("INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?)", (batch_id, provider, "submitted", json.dumps(keys), time.time()))
 
     def open_batches(self, provider: str) -> list[tuple[str, list[str]]]:
-        cur = self.db.execute("SELECT batch_id, keys FROM batches WHERE provider=? AND status='submitted'", (provider,))
-        return [(b, json.loads(k)) for b, k in cur.fetchall()]
+        found = []
+        for batch_id, keys in self._exec("SELECT batch_id, keys FROM batches WHERE provider=? AND status='submitted'", (provider,)):
+            try:
+                parsed = json.loads(keys)
+                if not isinstance(parsed, list) or not all(isinstance(k, str) for k in parsed):
+                    raise ValueError("not a list of keys")
+            except ValueError as error:
+                raise LedgerError(f"{self.path}: batch {batch_id} has malformed keys ({error}); {REPAIR_HINT}") from None
+            found.append((batch_id, parsed))
+        return found
 
     def close_batch(self, batch_id: str, status: str = "fetched") -> None:
-        self.db.execute("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
-
-    def rows(self) -> list[Row]:
-        cur = self.db.execute("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id FROM requests")
-        return [Row(*r) for r in cur.fetchall()]
+        self._exec("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
 
     def summary(self) -> dict[str, Any]:
         """Counts by status and provider/model, tokens, cost, and the failures with reasons."""
-        cur = self.db.execute(
+        cur = self._exec(
             "SELECT provider, model, status, COUNT(*), SUM(attempts), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) "
             "FROM requests GROUP BY provider, model, status"
         )
@@ -148,18 +378,111 @@ class Ledger:
             )
             by_status[status] += n
             total_cost += cost or 0.0
-        failures = [
-            {"id": r[0], "status": r[1], "error": r[2]}
-            for r in self.db.execute(
-                "SELECT image_id, status, error FROM requests WHERE status IN ('failed','invalid') ORDER BY image_id"
-            ).fetchall()
-        ]
+        # an image fails when no answer is current; its newest failed/invalid row says why
+        newest: dict[str, tuple[int, str, str | None]] = {}
+        for image_id, status, error, attempt in self._exec(
+            "SELECT image_id, status, error, attempt FROM requests r WHERE status IN ('failed','invalid') "
+            "AND NOT EXISTS (SELECT 1 FROM requests c WHERE c.image_id=r.image_id AND c.current=1)"
+        ).fetchall():
+            if image_id not in newest or attempt >= newest[image_id][0]:
+                newest[image_id] = (attempt, status, error)
+        failures = [{"id": i, "status": s, "error": e} for i, (_, s, e) in sorted(newest.items())]
         batches = [
             {"batch_id": b, "provider": p, "status": s}
-            for b, p, s in self.db.execute("SELECT batch_id, provider, status FROM batches").fetchall()
+            for b, p, s in self._exec("SELECT batch_id, provider, status FROM batches").fetchall()
         ]
-        return {"ledger": str(self.path), "by_status": dict(by_status), "groups": groups,
-                "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches}
+        current = self._exec("SELECT COUNT(*) FROM requests WHERE current=1").fetchone()[0]
+        return {"ledger": str(self.path), "schema_version": SCHEMA_VERSION, "by_status": dict(by_status), "groups": groups,
+                "current": current, "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches}
 
 
-_COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id"}
+def _quick_check(db: sqlite3.Connection) -> None:
+    """Garbage and truncated files fail here, not in the middle of a run."""
+    result = db.execute("PRAGMA quick_check").fetchone()
+    if result and result[0] != "ok":
+        raise sqlite3.DatabaseError(f"database disk image is malformed: {result[0]}")
+
+
+# -- repair -------------------------------------------------------------------------------------
+def repair(root: str | Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -> tuple[list[Path], int]:
+    """Move a broken ledger aside (`describe.sqlite.corrupt-<date>`) and rebuild it.
+
+    `descriptions` yields (id, text) of the description files present; each becomes a `restored`
+    done row, so the provenance of what is on disk stays answerable. Returns (moved paths, rows).
+    """
+    root = Path(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved: list[Path] = []
+    folder = root / LEDGER_DIR
+    if folder.exists() and not folder.is_dir():
+        target = folder.with_name(f"{folder.name}.corrupt-{stamp}")
+        os.replace(folder, target)
+        moved.append(target)
+    path = root / LEDGER_NAME
+    if path.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}")
+        os.replace(path, target)
+        moved.append(target)
+        for suffix in ("-wal", "-shm"):  # keep SQLite's side files with their database
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+    ledger = Ledger(path)
+    n = 0
+    try:
+        for image_id, text in descriptions():
+            ledger.record(f"restored:{image_id}", image_id, "restored", "unknown", "done", text=text, attempt=0,
+                          request=f"restored:{image_id}", prompt_style="restored", current=1, cost_usd=0.0)
+            n += 1
+    finally:
+        ledger.close()
+    return moved, n
+
+
+# -- lock ---------------------------------------------------------------------------------------
+class DatasetLock:
+    """One describe/curate run per dataset ledger at a time (an flock on `.langir/describe.lock`).
+
+    Hand-written over `fcntl.flock` rather than `filelock` because the message must name the PID
+    holding the lock; the kernel drops the lock when its process dies, kill -9 included.
+    """
+
+    def __init__(self, root: str | Path, wait: bool = False):
+        self.path = Path(root) / LOCK_NAME
+        self.wait = wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> DatasetLock:
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise LedgerError(f"{folder}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            # a lock file, not data: it must stay the same inode, so no atomic replace here
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise LedgerError(f"{self.path}: cannot create the lock file ({error.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                os.close(fd)
+                raise LedgerError(f"{self.path}: cannot lock ({error.strerror})") from None
+            if not self.wait:
+                pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise LedgerError(
+                    f"another langir describe/curate run (PID {pid}) is using {self.path.parent.parent}; "
+                    "wait for it to finish, or pass --wait") from None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None

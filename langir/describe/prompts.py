@@ -2,7 +2,9 @@
 
 A prompt file has an optional `# role` section (sent as the system message) and a `# task`
 section (the user text sent with the image); `{max_words}` is filled from `--max-words`.
-A file without section headers is all task.
+A file without section headers is all task. `{hint}` (the `grounded` style) is filled per image
+with the mask's regions (`langir.describe.template.region_hint`); the prompt's digest is taken
+before that, and the mask's bytes join the image's in the request key instead.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from langir.errors import ConfigError
 
-STYLES = ("system", "few-shot", "zero-shot")
+STYLES = ("system", "few-shot", "zero-shot", "grounded")
+HINT = "{hint}"
 
 
 def prompt_dirs() -> list[Path]:
@@ -58,6 +61,19 @@ class Prompt:
             h.update(hashlib.sha256(shot.png).digest())
             h.update(shot.text.encode())
         return h.hexdigest()[:16]
+
+    @property
+    def needs_mask(self) -> bool:
+        """True when the prompt carries a per-image hint from the mask (`{hint}`)."""
+        return HINT in self.role or HINT in self.task
+
+    def with_hint(self, hint: str) -> Prompt:
+        """The prompt for one image: `{hint}` replaced (an empty hint leaves no blank line)."""
+        def fill(text: str) -> str:
+            lines = [line.replace(HINT, hint) for line in text.splitlines() if hint or line.strip() != HINT]
+            return "\n".join(lines).strip()
+
+        return Prompt(self.style, fill(self.role), fill(self.task), self.shots)
 
 
 def parse_prompt(text: str, where: str = "prompt") -> tuple[str, str]:

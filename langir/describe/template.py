@@ -74,6 +74,30 @@ def _rich_text(targets: list[Target], shape: tuple[int, int], max_words: int) ->
     return " ".join(sentences)
 
 
+def _part(cell: tuple[int, int]) -> str:
+    phrase = cell_phrase(cell)
+    return "the center of the image" if phrase == "center" else f"the {phrase.replace(' ', '-')} part of the image"
+
+
+def region_hint(mask: np.ndarray) -> str:
+    """The mask's regions as a hint for the `grounded` prompt (3×3 grid of the centroids).
+
+    "The small target lies in the upper-left part of the image." / "There are 2 small target regions:
+    one in …, one in …." / "No small target is marked in this image."
+    """
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask.any(axis=-1)
+    targets = find_targets(mask)
+    if not targets:
+        return "No small target is marked in this image."
+    h, w = int(mask.shape[0]), int(mask.shape[1])
+    parts = [_part(grid_cell(t.centroid[0], t.centroid[1], h, w)) for t in targets]
+    if len(parts) == 1:
+        return f"The small target lies in {parts[0]}."
+    return f"There are {len(parts)} small target regions: " + ", ".join(f"one in {p}" for p in parts) + "."
+
+
 def template_description(mask: np.ndarray, style: str = "rich", max_words: int = MAX_WORDS) -> str:
     """Deterministic description of a ground-truth mask.
 

@@ -46,6 +46,10 @@ def test_killed_run_resumes_each_image_once(tmp_path):
         done_at_kill = _done_ids(root)
         assert 4 <= len(done_at_kill) < n
         served_at_kill = sum(fake.api.served.values())
+        # A kill during an atomic write leaves `.NAME.*.tmp`; whether this kill did depends on timing,
+        # so plant one: the resumed run (holding the dataset lock) must sweep it either way.
+        (root / "descriptions").mkdir(exist_ok=True)
+        (root / "descriptions" / ".ir_00015.description.txt.k1ll3d.tmp").write_text("half")
         resumed = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr
     # finished images were never asked again; only requests in flight at the kill may repeat

@@ -1,0 +1,189 @@
+"""`langir curate`: describe → validate → redo the failing ones, round after round (library: langir.describe.loop)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from langir.cli.common import (
+    DatasetArg,
+    DescriptionsOpt,
+    ImagesOpt,
+    JsonOpt,
+    LayoutOpt,
+    MasksOpt,
+    SkipBadOpt,
+    SplitOpt,
+    err,
+    open_dataset,
+    out,
+    print_json,
+    selected_ids,
+)
+from langir.cli.describe import (
+    BackoffOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    DetailOpt,
+    FallbackOpt,
+    InvalidRetriesOpt,
+    KeyEnvOpt,
+    MaxCostOpt,
+    MaxSideOpt,
+    MaxTokensOpt,
+    MaxWordsOpt,
+    ModelOpt,
+    PricesOpt,
+    PromptStyleOpt,
+    ProviderOpt,
+    RetriesOpt,
+    RpmOpt,
+    StrictnessOpt,
+    TemperatureOpt,
+    TimeoutOpt,
+    TpmOpt,
+    WaitOpt,
+    _read_ids,
+    at_least,
+    build_run,
+    run_with_progress_async,
+)
+
+_LOOP = "Loop"
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def curate(
+    dataset: DatasetArg,
+    layout: LayoutOpt = "auto",
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    descriptions: DescriptionsOpt = None,
+    split: SplitOpt = None,
+    ids_file: Annotated[Path | None, typer.Option("--ids", help="File of image ids (one a line) to curate.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Curate at most N images.", callback=at_least("--limit", 1))] = None,
+    rounds: Annotated[int, typer.Option("--rounds", help="Rounds at most (the first describes, later ones redo).", rich_help_panel=_LOOP, callback=at_least("--rounds", 1))] = 3,
+    redo_styles: Annotated[str, typer.Option("--redo-styles", help="Strategy per redo round, comma-separated: same (first prompt at temperature ≥ 0.7) or a prompt style (zero-shot, system, grounded: the mask's regions as a hint). The last one repeats.", rich_help_panel=_LOOP)] = "same,grounded",
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Validation slack around claimed regions (fraction of the image side).", rich_help_panel=_LOOP, callback=at_least("--tolerance", 0))] = 0.05,
+    strictness: StrictnessOpt = None,
+    provider: ProviderOpt = "auto",
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: KeyEnvOpt = None,
+    prompt_style: PromptStyleOpt = "system",
+    max_words: MaxWordsOpt = 50,
+    detail: DetailOpt = "auto",
+    max_side: MaxSideOpt = 1024,
+    max_tokens: MaxTokensOpt = 300,
+    temperature: TemperatureOpt = 0.0,
+    concurrency: ConcurrencyOpt = 8,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    retries: RetriesOpt = 5,
+    backoff: BackoffOpt = 1.0,
+    invalid_retries: InvalidRetriesOpt = 2,
+    max_cost: MaxCostOpt = None,
+    prices: PricesOpt = None,
+    no_target_fallback: FallbackOpt = True,
+    wait: WaitOpt = False,
+    skip_bad: SkipBadOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Curate descriptions until they agree with the masks: describe, validate, redo the failing ones.
+
+    Round 1 describes the images without a description (answers in the ledger are reused);
+    each later round asks anew only the ids `langir validate` flags, with the next --redo-styles
+    strategy. Stops when all agree, after --rounds, or when --max-cost (for the whole loop) is
+    reached. Prints a table per round (agreement, calls, cost). Exit 0 when all agree, 1 when some
+    still fail (listed), 2 could not run, 130 interrupted.
+
+    [bold]Example:[/] langir curate ~/data/sirst --provider openai --rounds 3 --max-cost 5 --json
+    """
+    from langir.curate.validate import validate_dataset
+    from langir.describe.ledger import DatasetLock, Ledger
+    from langir.describe.loop import curate as run_loop
+    from langir.describe.loop import parse_redo_styles
+    from langir.describe.prompts import load_prompt
+
+    styles = parse_redo_styles(redo_styles)
+    ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
+    ids = _read_ids(ids_file) if ids_file else selected_ids(ds, selected)
+    if ids_file and selected:
+        keep = set(selected_ids(ds, selected))
+        ids = [i for i in ids if i in keep]
+    if limit:
+        ids = ids[:limit]
+    extra = {"strictness": strictness} if strictness else {}  # only when given: older validate has no such keyword
+
+    def check(check_ids: list[str]):
+        result = validate_dataset(ds, check_ids, max_words, tolerance, **extra)
+        return result.summary(), result.failing["id"].tolist(), result.redescribe_ids()
+
+    def on_round(report) -> None:
+        if not as_json:
+            err.print(f"round {report.round} ({report.strategy}): agreement {_pct(report.agreement)}, "
+                      f"{report.failing} failing, {report.calls} calls, ${report.cost_usd:.4f}", highlight=False)
+
+    with DatasetLock(ds.root, wait):
+        ledger = Ledger.for_dataset(ds.root)
+        try:
+            prov, prompt, opts = build_run(
+                ds, provider, model, base_url, api_key_env, timeout, "rich", prompt_style, None, None, None, 2,
+                max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries, backoff,
+                invalid_retries, max_cost, prices, False, skip_bad, no_target_fallback, False)
+
+            def prompt_for(style: str):
+                return prompt if style == prompt_style else load_prompt(style, None, max_words)
+
+            result = run_loop(ds, ids, prov, prompt_for, prompt_style, opts, ledger, check, rounds, styles,
+                              run_with_progress_async, on_round)
+        finally:
+            ledger.close()
+    data = result.to_dict()
+    if as_json:
+        print_json(data)
+    else:
+        _show(data)
+    if result.stopped == "interrupted":
+        sys.exit(130)
+    if result.stopped == "api":
+        err.print(f"[bold red]stopped:[/] {escape(str(result.api_error))}", highlight=False)
+        sys.exit(2)
+    if result.failing_ids:
+        sys.exit(1)
+
+
+def _show(data: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="Curation rounds", title_justify="left")
+    for head in ("round", "strategy", "asked", "answers", "calls", "cost", "total cost", "agreement", "failing"):
+        table.add_column(head, justify="left" if head == "strategy" else "right")
+    for r in data["rounds"]:
+        strategy = r["strategy"] if r["strategy"] in ("first", r["prompt_style"]) else f"{r['strategy']} ({r['prompt_style']})"
+        if r["strategy"] == "first":
+            strategy = f"describe ({r['prompt_style']})"
+        table.add_row(str(r["round"]), escape(strategy), str(r["asked"]), str(r["answers"]), str(r["calls"]),
+                      f"${r['cost_usd']:.4f}", f"${r['total_cost_usd']:.4f}", _pct(r["agreement"]), str(r["failing"]))
+    out.print(table)
+    reasons = {"all-agree": "every graded description agrees with its mask", "rounds": "--rounds reached",
+               "max-cost": "--max-cost reached", "nothing-to-redo": "the remaining failures need new masks or images, not text",
+               "api": "the API stopped the run", "interrupted": "interrupted"}
+    out.print(f"stopped: {reasons.get(data['stopped'], data['stopped'])}; {data['calls']} calls, ${data['cost_usd']:.4f}",
+              highlight=False)
+    for image_id in data["failing_ids"][:20]:
+        err.print(f"  [red]still failing[/] {escape(image_id)}", highlight=False)
+    if len(data["failing_ids"]) > 20:
+        err.print(f"  … and {len(data['failing_ids']) - 20} more (langir validate lists them)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("curate")(curate)

@@ -1,0 +1,159 @@
+"""The curation loop behind `langir curate`: describe → validate → redo the failing ones, round after round.
+
+Round 1 describes every selected image (files already present are kept, answers in the ledger are
+reused). Each later round asks only the ids validation flags and a new description could fix
+(`ValidationResult.redescribe_ids`), with the next strategy of `redo_styles`:
+
+- ``same``: the first round's prompt again, sampled at temperature ≥ 0.7 (attempt > 0: a new
+  request; at temperature 0 the VLM would sell the same answer again);
+- a prompt style (``zero-shot``, ``system``, ``grounded`` …): that prompt; ``grounded`` hands the
+  VLM the mask's regions, so the position is right and the wording is the VLM's own.
+
+The last strategy repeats when there are more rounds than strategies. The loop stops when every
+graded image agrees, after `rounds` rounds, when the cost cap leaves an image unaffordable, when
+the API stops the run (bad key, quota), or on Ctrl-C. `max_cost` caps the whole loop: each round
+gets what the earlier ones left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langir.data.dataset import LangIRDataset
+from langir.describe.ledger import Ledger
+from langir.describe.prompts import STYLES, Prompt
+from langir.describe.providers import Provider
+from langir.describe.runner import DescribeOptions, describe_async
+from langir.errors import ConfigError
+
+# few-shot needs examples the loop cannot pick, so it is not a redo strategy
+STRATEGIES = ("same", *(s for s in STYLES if s != "few-shot"))
+DEFAULT_REDO_STYLES = ("same", "grounded")
+
+
+def parse_redo_styles(text: str) -> tuple[str, ...]:
+    """'same,zero-shot,grounded' → a checked tuple of strategies."""
+    styles = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in styles if s not in STRATEGIES]
+    if not styles or unknown:
+        raise ConfigError(f"--redo-styles: unknown strategy {unknown[0] if unknown else text!r} "
+                          f"(choose from {', '.join(STRATEGIES)}, comma-separated)")
+    return styles
+
+
+@dataclass
+class RoundReport:
+    """One round: what was asked, what it cost, and where agreement stands after it."""
+
+    round: int
+    strategy: str
+    prompt_style: str
+    asked: int
+    answers: int
+    calls: int
+    cost_usd: float
+    total_cost_usd: float
+    agreement: float | None
+    agreeing: int
+    graded: int
+    failing: int
+    to_redo: int
+    elapsed_s: float
+    describe: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class CurateResult:
+    rounds: list[RoundReport]
+    stopped: str  # all-agree | rounds | max-cost | nothing-to-redo | api | interrupted
+    failing_ids: list[str]
+    api_error: str | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(r.cost_usd for r in self.rounds), 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.rounds[-1] if self.rounds else None
+        return {
+            "rounds": [{k: v for k, v in dataclasses.asdict(r).items() if k != "describe"} for r in self.rounds],
+            "stopped": self.stopped, "api_error": self.api_error,
+            "agreement": last.agreement if last else None, "cost_usd": self.cost_usd,
+            "calls": sum(r.calls for r in self.rounds), "answers": sum(r.answers for r in self.rounds),
+            "failing_ids": self.failing_ids,
+        }
+
+
+Validator = Callable[[list[str]], tuple[dict[str, Any], list[str], list[str]]]
+
+
+def curate(ds: LangIRDataset, ids: list[str], provider: Provider, prompt_for: Callable[[str], Prompt], first_style: str,
+           opts: DescribeOptions, ledger: Ledger, validate: Validator, rounds: int = 3,
+           redo_styles: tuple[str, ...] = DEFAULT_REDO_STYLES,
+           run: Callable[..., Any] | None = None,
+           on_round: Callable[[RoundReport], None] | None = None) -> CurateResult:
+    """Run the loop (see the module docstring). `validate(ids)` → (summary, failing ids, ids to redo).
+
+    `run(ds, ids, provider, prompt, opts, ledger, redo=…, label=…)` is a coroutine describing one
+    round; by default `describe_async` (the CLI passes its progress-bar wrapper). All rounds share
+    one event loop, as the provider's SDK clients belong to the loop they were first used in.
+    """
+    if rounds < 1:
+        raise ConfigError(f"--rounds must be at least 1, not {rounds}")
+
+    async def main() -> CurateResult:
+        try:
+            return await _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, validate, rounds, redo_styles,
+                               run, on_round)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(main())
+
+
+async def _default_run(ds, ids, provider, prompt, opts, ledger, redo=None, label=""):
+    return await describe_async(ds, ids, provider, prompt, opts, ledger, redo=redo)
+
+
+async def _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, validate, rounds, redo_styles, run,
+                on_round) -> CurateResult:
+    run = run or _default_run
+    reports: list[RoundReport] = []
+    spent = 0.0
+    todo: list[str] = list(ids)
+    redo: list[str] | None = None
+    failing: list[str] = []
+    for number in range(1, rounds + 1):
+        strategy = "first" if number == 1 else redo_styles[min(number - 2, len(redo_styles) - 1)]
+        style = first_style if strategy in ("first", "same") else strategy
+        round_opts = opts
+        if opts.max_cost is not None:
+            round_opts = dataclasses.replace(opts, max_cost=max(0.0, opts.max_cost - spent))
+        t0 = time.perf_counter()
+        summary = await run(ds, todo, provider, prompt_for(style), round_opts, ledger, redo=redo, label=f"round {number}")
+        spent += summary["cost_usd"]
+        checked, failing, fixable = validate(list(ids))
+        report = RoundReport(number, strategy, style, len(todo), summary.get("answers", 0), summary["api_attempts"],
+                             summary["cost_usd"], round(spent, 6), checked.get("agreement"), checked.get("agreeing", 0),
+                             checked.get("graded", 0), len(failing), len(fixable), round(time.perf_counter() - t0, 3),
+                             summary)
+        reports.append(report)
+        if on_round:
+            on_round(report)
+        if summary.get("interrupted"):
+            return CurateResult(reports, "interrupted", failing)
+        if summary.get("stopped"):
+            return CurateResult(reports, "api", failing, summary["stopped"])
+        if not failing:
+            return CurateResult(reports, "all-agree", failing)
+        if summary.get("counts", {}).get("unaffordable"):
+            return CurateResult(reports, "max-cost", failing)
+        if not fixable:
+            return CurateResult(reports, "nothing-to-redo", failing)
+        todo = redo = fixable
+    return CurateResult(reports, "rounds", failing)
