@@ -92,7 +92,15 @@ _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "
 _NEGATOR_BEFORE_FROM = frozenset({"away", "far"})  # "away from", "far from"
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "with", "which", "who", "that",
                            "where", "yet", "because", "since", "whilst", "then", "plus", "as"})
-_RELATIVE = frozenset({"which", "who", "that", "where"})
+_SUBORDINATE = frozenset({"which", "who", "that", "where", "with", "although", "though", "while", "whereas",
+                          "because", "since", "whilst", "as"})
+# a clause without a noun that opens with one of these continues the sentence's main subject
+# ("…, is located in the centre"); other noun-less clauses continue the previous phrase's owner
+# ("the blob on the left, close to the top")
+_VERB_OPENERS = frozenset("""
+is are was were lies lie sits sit appears appear seems seem can could may might located positioned situated
+visible found seen placed stands shows it's its remains hovers floats
+""".split())
 _SENTENCE_MARKS = frozenset({".", "!", "?", ";", "\n"})
 _CLAUSE_MARKS = frozenset({",", ":", "(", ")", "—", "–", '"'})
 _RIGHT_INTENSIFIED = frozenset("""
@@ -108,7 +116,7 @@ _HALF_WORDS = frozenset({"half", "quadrant", "side", "sides", "hand", "halves"})
 _THIRD_WORDS = frozenset({"third", "edge", "edges", "corner", "border", "margin", "boundary", "far", "extreme",
                           "periphery", "very", "rim"})
 _MENTION_ORDINALS = frozenset({"another", "second", "third_target", "fourth", "fifth", "first", "other"})
-_COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with", "and"})
+_COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
 _NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r) for p, r in [
@@ -126,10 +134,10 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r
     # "on top of a cloud" is no position; "at the top of the frame" is
     (r"\bon\s+top\s+of\b(?!\s+the\s+(?:image|frame|picture|scene|view)\b)", "atop"),
     # directions relative to the image centre
-    (r"\b(up|upward|upwards|above)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"upper \2"),
-    (r"\b(down|downward|downwards|below)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"lower \2"),
-    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(up|upward|above)\b", r"upper \1"),
-    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(down|downward|below)\b", r"lower \1"),
+    (r"\b(up|upward|upwards|above)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_upper half_\2"),
+    (r"\b(down|downward|downwards|below)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_lower half_\2"),
+    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(up|upward|above)\b", r"half_upper half_\1"),
+    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(down|downward|below)\b", r"half_lower half_\1"),
     (r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
     (r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(above|below|higher\s+than|lower\s+than)\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
     (r"\b(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"\1 half"),
@@ -263,6 +271,8 @@ def _position_word(tokens: list[str], i: int) -> _Pos | None:
         value = {"near_left": "left", "near_right": "right", "near_above": "upper", "near_higher": "upper",
                  "near_below": "lower", "near_lower": "lower"}[tok]
         return _Pos(i, value, scale="near", raw=tok)
+    if tok.startswith("half_") and tok[5:] in _HALF:
+        return _Pos(i, tok[5:], scale="half", raw=tok[5:])
     if tok in ("above_center", "below_center"):
         return _Pos(i, "upper" if tok.startswith("above") else "lower", scale="half", raw=tok)
     if tok in ("high_pos", "low_pos"):
@@ -373,6 +383,9 @@ def _phrases(tokens: list[str], lo: int, hi: int) -> list[_Phrase]:
         tok = tokens[i]
         pos = _position_word(tokens, i)
         if pos is None:
+            if _negates(tokens, i):
+                close()  # "centre rather than the upper left": two phrases, the second negated
+                continue
             if not phrase.empty():
                 if tok in _HALF_WORDS:
                     phrase.scale("half")
@@ -431,7 +444,11 @@ def _clock_claims(tokens: list[str], lo: int, hi: int) -> list[tuple[int, Claim]
 
 # ---------------------------------------------------------------- clauses, owners, mentions
 def _split(tokens: list[str]) -> list[list[tuple[int, int, bool]]]:
-    """Sentences as lists of clauses (lo, hi, relative) over token indices."""
+    """Sentences as lists of clauses (lo, hi, subordinate) over token indices.
+
+    A clause opened by a relative or subordinating word (which, that, with, although, while…) is
+    subordinate: its nouns are not the sentence's main subject.
+    """
     sentences: list[list[tuple[int, int, bool]]] = []
     clauses: list[tuple[int, int, bool]] = []
     start, relative = 0, False
@@ -439,7 +456,7 @@ def _split(tokens: list[str]) -> list[list[tuple[int, int, bool]]]:
         if tok in _SENTENCE_MARKS or tok in _CLAUSE_MARKS or tok in _CLAUSE_WORDS:
             if i > start:
                 clauses.append((start, i, relative))
-            relative = tok in _RELATIVE
+            relative = tok in _SUBORDINATE
             start = i + 1
             if tok in _SENTENCE_MARKS and clauses:
                 sentences.append(clauses)
@@ -464,12 +481,14 @@ def _noun_kind(tokens: list[str], i: int) -> str | None:
     return None
 
 
+def _negates(tokens: list[str], k: int) -> bool:
+    t = tokens[k]
+    return t in _NEGATORS or (t in _NEGATOR_BEFORE_FROM and k + 1 < len(tokens) and tokens[k + 1] in ("from", "away"))
+
+
 def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[str | None, bool]:
     """Owner kind ('T', 'D' or None: no noun in the clause) of the phrase at [start, end], and whether it is negated."""
-    negated = any(
-        t in _NEGATORS or (t in _NEGATOR_BEFORE_FROM and tokens[k + 1] in ("from", "away"))
-        for k, t in enumerate(tokens[lo:start], lo)
-    )
+    negated = any(_negates(tokens, k) for k in range(lo, start))
     for j in range(start - 1, lo - 1, -1):
         kind = _noun_kind(tokens, j)
         if kind == "T":
@@ -482,7 +501,7 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
                 away = any(t in ("away", "far", "outside", "rather_than", "instead") for t in between)
                 return ("T", negated) if not away else ("D", True)
             return "D", negated
-    for j in range(end + 1, hi):
+    for j in range(end + 1, min(hi, end + 4)):  # "the area on the left is background clutter"
         kind = _noun_kind(tokens, j)
         if kind:
             return kind, negated
@@ -518,6 +537,7 @@ def parse_text(text: str) -> ParsedText:
         list_item = sentence[0][0] > 0 and tokens[sentence[0][0] - 1] == "\n"
         if list_item and mention:
             new_mention()
+        topic: str | None = None  # owner of the sentence's latest position phrase
         for lo, hi, _rel in sentence:
             items: list[tuple[int, Claim, bool, str | None, bool]] = []
             for ph in _phrases(tokens, lo, hi):
@@ -553,10 +573,11 @@ def parse_text(text: str) -> ParsedText:
                     continue
                 _, claim, inferred, owner, neg = item
                 if owner is None:
-                    owner = main
+                    owner = main if tokens[lo] in _VERB_OPENERS or topic is None else topic
                     if owner is None:
                         later = [k for j, k in first_noun_at if j > lo]
                         owner = later[0] if later else default_owner
+                topic = owner
                 if owner != "T" or neg:
                     continue
                 inferred_center[len(parsed.claims)] = inferred
