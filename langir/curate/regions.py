@@ -66,25 +66,10 @@ _VERTICAL = frozenset({"upper", "lower"})
 _HORIZONTAL = frozenset({"left", "right"})
 _SUPERLATIVE = frozenset({"leftmost", "rightmost", "topmost", "uppermost", "bottommost", "lowermost"})
 
-TARGET_NOUNS = frozenset("""
-target targets it itself object objects spot spots dot dots blob blobs point points speck specks source sources
-signature signatures aircraft airplane aeroplane plane planes jet drone drones uav uavs helicopter bird birds
-missile ship ships boat boats vessel vessels hotspot hotspots blip blips one ones pixel pixels cluster
-""".split())
-OTHER_NOUNS = frozenset("""
-cloud clouds cirrus cumulus bank tree trees treeline treetops forest foliage vegetation bush bushes grass
-horizon building buildings structure structures house houses roof roofs rooftop rooftops roofline tower towers
-mast masts pole poles antenna chimney wall walls bridge crane cranes road roads street sky ground land terrain
-earth hill hills hillside mountain mountains ridge ridges cliff cliffs rock rocks sea ocean water waves wave
-coast coastline shore shoreline island background clutter haze fog mist smoke sun glare glint reflection
-reflections noise contrail trail streak wire wires cable cables powerline field fields city skyline
-vehicle vehicles car cars window windows lamp lights feature features texture
-""".split())
+TARGET_NOUNS = frozenset(["target", "targets", "it", "itself", "object", "objects", "spot", "spots", "dot", "dots", "blob", "blobs", "point", "points", "speck", "specks", "source", "sources", "signature", "signatures", "aircraft", "airplane", "aeroplane", "plane", "planes", "jet", "drone", "drones", "uav", "uavs", "helicopter", "bird", "birds", "missile", "ship", "ships", "boat", "boats", "vessel", "vessels", "hotspot", "hotspots", "blip", "blips", "one", "ones", "pixel", "pixels", "cluster"])
+OTHER_NOUNS = frozenset(["cloud", "clouds", "cirrus", "cumulus", "bank", "tree", "trees", "treeline", "treetops", "forest", "foliage", "vegetation", "bush", "bushes", "grass", "horizon", "building", "buildings", "structure", "structures", "house", "houses", "roof", "roofs", "rooftop", "rooftops", "roofline", "tower", "towers", "mast", "masts", "pole", "poles", "antenna", "chimney", "wall", "walls", "bridge", "crane", "cranes", "road", "roads", "street", "sky", "ground", "land", "terrain", "earth", "hill", "hills", "hillside", "mountain", "mountains", "ridge", "ridges", "cliff", "cliffs", "rock", "rocks", "sea", "ocean", "water", "waves", "wave", "coast", "coastline", "shore", "shoreline", "island", "background", "clutter", "haze", "fog", "mist", "smoke", "sun", "glare", "glint", "reflection", "reflections", "noise", "contrail", "trail", "streak", "wire", "wires", "cable", "cables", "powerline", "field", "fields", "city", "skyline", "vehicle", "vehicles", "car", "cars", "window", "windows", "lamp", "lights", "feature", "features", "texture"])
 # containers and parts of the image: never the owner of a position
-PLACE_NOUNS = frozenset("""
-image images frame picture photo photograph scene view field region area part portion section zone corner
-corners side sides edge edges half quadrant third border borders margin boundary location position
-""".split())
+PLACE_NOUNS = frozenset(["image", "images", "frame", "picture", "photo", "photograph", "scene", "view", "field", "region", "area", "part", "portion", "section", "zone", "corner", "corners", "side", "sides", "edge", "edges", "half", "quadrant", "third", "border", "borders", "margin", "boundary", "location", "position"])
 _PROXIMITY = frozenset({"near", "next", "beside", "by", "close", "adjacent", "among", "amid", "amidst", "atop",
                         "alongside", "within", "inside", "embedded", "surrounded", "front"})
 _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "nor", "without", "outside",
@@ -97,16 +82,10 @@ _SUBORDINATE = frozenset({"which", "who", "that", "where", "with", "although", "
 # a clause without a noun that opens with one of these continues the sentence's main subject
 # ("…, is located in the centre"); other noun-less clauses continue the previous phrase's owner
 # ("the blob on the left, close to the top")
-_VERB_OPENERS = frozenset("""
-is are was were lies lie sits sit appears appear seems seem can could may might located positioned situated
-visible found seen placed stands shows it's its remains hovers floats
-""".split())
+_VERB_OPENERS = frozenset(["is", "are", "was", "were", "lies", "lie", "sits", "sit", "appears", "appear", "seems", "seem", "can", "could", "may", "might", "located", "positioned", "situated", "visible", "found", "seen", "placed", "stands", "shows", "it's", "its", "remains", "hovers", "floats"])
 _SENTENCE_MARKS = frozenset({".", "!", "?", ";", "\n"})
 _CLAUSE_MARKS = frozenset({",", ":", "(", ")", "—", "–", '"'})
-_RIGHT_INTENSIFIED = frozenset("""
-at next by on in above below beside near there here along up against over under where into onto inside beneath
-behind across before after away now around through off to within between adjacent alongside atop
-""".split())
+_RIGHT_INTENSIFIED = frozenset(["at", "next", "by", "on", "in", "above", "below", "beside", "near", "there", "here", "along", "up", "against", "over", "under", "where", "into", "onto", "inside", "beneath", "behind", "across", "before", "after", "away", "now", "around", "through", "off", "to", "within", "between", "adjacent", "alongside", "atop"])
 _SIDE_PRE = frozenset({"the", "far", "upper", "lower", "top", "bottom", "center", "middle", "mid", "to", "extreme",
                        "very", "central", "its", "their", "image's", "frame's"})
 _LEFT_VERB_PRE = frozenset({"has", "have", "had", "having", "been", "who", "just", "being"})
@@ -115,9 +94,10 @@ _LEFT_VERB_POST = frozenset({"behind", "a", "an", "its", "their", "his", "her", 
 _HALF_WORDS = frozenset({"half", "quadrant", "side", "sides", "hand", "halves"})
 _THIRD_WORDS = frozenset({"third", "edge", "edges", "corner", "border", "margin", "boundary", "far", "extreme",
                           "periphery", "very", "rim"})
-_MENTION_ORDINALS = frozenset({"another", "second", "third_target", "fourth", "fifth", "first", "other"})
+_MENTION_ORDINALS = frozenset({"another", "other"})
+_ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"})
 _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
-_NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
+_NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
 
 _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r) for p, r in [
     (r"[*#`_>|]+", " "),
@@ -560,11 +540,12 @@ def parse_text(text: str) -> ParsedText:
                     continue  # "no other objects", "other features": not a second target
                 if tok == "another" and nxt in OTHER_NOUNS:
                     continue
-                if tok in _MENTION_ORDINALS or (tok in ("one",) and _noun_kind(tokens, j) == "T") or (
+                ordinal = tok in _ORDINALS and prev in ("a", "an", "the") and nxt != "of"  # "a third target", not "the left third"
+                if ordinal or tok in _MENTION_ORDINALS or (tok in ("one",) and _noun_kind(tokens, j) == "T") or (
                     tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()
                 ):
                     markers.append(j)
-                    if tok in ("another", "second", "other", "fourth", "fifth") or (tok == "target" and j + 1 < hi):
+                    if tok in ("another", "other") or (ordinal and tok not in ("first", "last")) or tok in ("target", "object"):
                         distinct = True
             events = sorted([(m, "mark", None) for m in markers] + [(it[0], "claim", it) for it in items], key=lambda e: e[0])
             for _, kind, item in events:

@@ -439,7 +439,7 @@ def f_vague(rng, p, w, c):
     thing, where = other_place(rng, p)
     return rng.choice([
         f"A {t} is visible against {rng.choice(BACKGROUNDS)}.",
-        f"The image shows a faint heat signature amid background clutter.",
+        "The image shows a faint heat signature amid background clutter.",
         f"A {t} stands out clearly from {rng.choice(BACKGROUNDS)}; it is likely an aircraft.",
         f"{cap(thing)} can be seen {where}. A {t} is also visible in the image.",
         f"The target is a {t} with a soft Gaussian-like intensity profile, brighter than its surroundings.",
@@ -516,7 +516,6 @@ def h_while(rng, p, w, c):
 
 def h_away(rng, p, w, c):
     t = rng.choice(TARGETS)
-    nw = c["neg"]
     return rng.choice([
         f"Located {w}, the {t} is far away from {c['neg_np']}.",
         f"The target lies {w}, outside {c['neg_np']}.",
@@ -664,7 +663,6 @@ def rel_center_text(rng, p, correct: bool) -> str | None:
 
 
 def build(root: Path, seed: int = 10) -> list[dict]:
-    rng = random.Random(seed)
     truth = load_truth(root)
     truth.pop("Misc_111", None)  # its mask and image differ in size in the public release
     singles = [i for i, t in truth.items() if len(t) == 1]
