@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from langir.data.positions import SYNONYMS, TABLE1_WORDS
+from langir.data.text_rules import stated_count
 
 MAX_GAP = 3
 STRICTNESS = ("broad", "grid")
@@ -68,6 +69,8 @@ _SUPERLATIVE = frozenset({"leftmost", "rightmost", "topmost", "uppermost", "bott
 
 TARGET_NOUNS = frozenset(["target", "targets", "it", "itself", "object", "objects", "spot", "spots", "dot", "dots", "blob", "blobs", "point", "points", "speck", "specks", "source", "sources", "signature", "signatures", "aircraft", "airplane", "aeroplane", "plane", "planes", "jet", "drone", "drones", "uav", "uavs", "helicopter", "bird", "birds", "missile", "ship", "ships", "boat", "boats", "vessel", "vessels", "hotspot", "hotspots", "blip", "blips", "one", "ones", "pixel", "pixels", "cluster"])
 OTHER_NOUNS = frozenset(["cloud", "clouds", "cirrus", "cumulus", "bank", "tree", "trees", "treeline", "treetops", "forest", "foliage", "vegetation", "bush", "bushes", "grass", "horizon", "building", "buildings", "structure", "structures", "house", "houses", "roof", "roofs", "rooftop", "rooftops", "roofline", "tower", "towers", "mast", "masts", "pole", "poles", "antenna", "chimney", "wall", "walls", "bridge", "crane", "cranes", "road", "roads", "street", "sky", "ground", "land", "terrain", "earth", "hill", "hills", "hillside", "mountain", "mountains", "ridge", "ridges", "cliff", "cliffs", "rock", "rocks", "sea", "ocean", "water", "waves", "wave", "coast", "coastline", "shore", "shoreline", "island", "background", "clutter", "haze", "fog", "mist", "smoke", "sun", "glare", "glint", "reflection", "reflections", "noise", "contrail", "trail", "streak", "wire", "wires", "cable", "cables", "powerline", "field", "fields", "city", "skyline", "vehicle", "vehicles", "car", "cars", "window", "windows", "lamp", "lights", "feature", "features", "texture"])
+# other things that are also where the target is seen: "a target in the sky on the right"
+CONTAINER_OTHERS = frozenset({"sky", "background", "air", "distance", "haze", "clutter"})
 # containers and parts of the image: never the owner of a position
 PLACE_NOUNS = frozenset(["image", "images", "frame", "picture", "photo", "photograph", "scene", "view", "field", "region", "area", "part", "portion", "section", "zone", "corner", "corners", "side", "sides", "edge", "edges", "half", "quadrant", "third", "border", "borders", "margin", "boundary", "location", "position"])
 _PROXIMITY = frozenset({"near", "next", "beside", "by", "close", "adjacent", "among", "amid", "amidst", "atop",
@@ -126,6 +129,9 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r
     (r"\b(?:relative\s+to|with\s+respect\s+to|in\s+relation\s+to|measured\s+from|taking|from)\s+(?:the\s+)?(?:image\s+|frame's\s+|image's\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture|scene))?(?:\s+as\s+(?:a\s+)?reference)?", " reference "),
     (r"\blevel\s+with\s+the\s+(?:image\s+)?(?:center|middle)\b", "vertically center"),
     (r"\b(?:at\s+)?(mid|half)[- ]?(height|level|way\s+up|way\s+down)\b", "vertically center"),
+    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:top|upper)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:bottom|lower)(?:\s+edges?)?", "vertically center"),
+    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:bottom|lower)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:top|upper)(?:\s+edges?)?", "vertically center"),
+    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:left|right)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:left|right)(?:\s+edges?)?", "horizontally center"),
     (r"\b(?:halfway|midway)\s+(up|down)\b", "vertically center"),
     (r"\b(?:halfway|midway)\s+across\b", "horizontally center"),
     (r"\bmid[- ]?(?=left|right)", "center "),
@@ -477,13 +483,15 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
             # a thing tied to the target by a proximity word places the target too
             between = tokens[lo:j]
             has_target = any(_noun_kind(tokens, k) == "T" for k in range(lo, j))
+            if has_target and tokens[j] in CONTAINER_OTHERS:
+                return "T", negated  # "a small target in the sky on the right"
             if has_target and any(t in _PROXIMITY for t in between[-4:]):
                 away = any(t in ("away", "far", "outside", "rather_than", "instead") for t in between)
                 return ("T", negated) if not away else ("D", True)
             return "D", negated
     for j in range(end + 1, min(hi, end + 4)):  # "the area on the left is background clutter"
         kind = _noun_kind(tokens, j)
-        if kind:
+        if kind and tokens[j] not in CONTAINER_OTHERS:  # "in the upper-left sky" places what is in it
             return kind, negated
     return None, negated
 
@@ -495,6 +503,7 @@ def parse_text(text: str) -> ParsedText:
     mention: list[int] = []
     inferred_center: dict[int, bool] = {}
     distinct = False
+    ones = 0  # "one … one …" speaks of two targets
     default_owner = "T"
 
     def new_mention() -> None:
@@ -545,6 +554,7 @@ def parse_text(text: str) -> ParsedText:
                     tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()
                 ):
                     markers.append(j)
+                    ones += tok == "one"
                     if tok in ("another", "other") or (ordinal and tok not in ("first", "last")) or tok in ("target", "object"):
                         distinct = True
             events = sorted([(m, "mark", None) for m in markers] + [(it[0], "claim", it) for it in items], key=lambda e: e[0])
@@ -584,7 +594,8 @@ def parse_text(text: str) -> ParsedText:
     parsed.claims = [keep[i] for i in order]
     parsed.mentions = [[renumber[i] for i in g if i in renumber] for g in parsed.mentions]
     parsed.mentions = [g for g in parsed.mentions if g]
-    parsed.distinct = distinct and len(parsed.mentions) > 1
+    count = stated_count(text)
+    parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
     return parsed
 
 

@@ -783,9 +783,47 @@ def build(root: Path, seed: int = 10) -> list[dict]:
     return records
 
 
+CELL_CODES = {"UL": (0, 0), "UC": (0, 1), "UR": (0, 2), "CL": (1, 0), "C": (1, 1), "CR": (1, 2), "LL": (2, 0),
+              "LC": (2, 1), "LR": (2, 2)}
+
+
+def _hugs(p, edge: str) -> bool:
+    r, c = p
+    return all({"L": c < 0.15, "R": c > 0.85, "T": r < 0.15, "B": r > 0.85}[e] for e in edge)
+
+
+def add_handwritten(records: list[dict], truth: dict[str, np.ndarray]) -> None:
+    """The hand-written entries of corpus/handwritten.py, each on a SIRST id that makes its label true."""
+    sys.path.insert(0, str(OUT.parent))
+    from handwritten import HANDWRITTEN
+
+    for family, kind, cells, edge, text in HANDWRITTEN:
+        rng = random.Random(f"{family}|{kind}|{text}")
+        held = family.startswith("hand-held")
+        if kind in ("no-target", "claims-target"):
+            records.append({"id": rng.choice(sorted(truth)), "family": family, "kind": kind, "text": text,
+                            "empty_mask": True, "held_out": held})
+            continue
+        if isinstance(cells, tuple):
+            want = sorted(CELL_CODES[c] for c in cells)
+            ids = [i for i, t in truth.items() if len(t) == 2 and sorted(cell(p) for p in t) == want]
+        elif kind == "wrong":
+            v, h = CELL_CODES[cells]
+            ids = [i for i, t in truth.items() if len(t) == 1 and broad_wrong(v, h, t[0])]
+        else:
+            ids = [i for i, t in truth.items() if len(t) == 1 and cell(t[0]) == CELL_CODES[cells] and _hugs(t[0], edge)]
+        if not ids:
+            raise SystemExit(f"no SIRST id fits {family} {kind} {cells} {edge}: {text}")
+        records.append({"id": rng.choice(sorted(ids)), "family": family, "kind": kind, "text": text,
+                        "empty_mask": False, "held_out": held})
+
+
 def main() -> None:
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/datasets/sirst")
     records = build(root)
+    truth = load_truth(root)
+    truth.pop("Misc_111", None)
+    add_handwritten(records, truth)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     fams = {r["family"] for r in records}
