@@ -107,7 +107,8 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r
     (r"^\s*(?:[-•]|\d+[.)])\s+", "\n"),  # list items: each its own sentence
     (r"[‘’]", "'"),
     (r"[“”]", '"'),
-    (r"\bcentre", "center"),
+    (r"\bcentre\b", "center"),
+    (r"\bcentred\b", "centered"),
     (r"\b(left|right)[- ]hand\b", r"\1"),
     (r"\bnot\s+(?:too\s+|very\s+|that\s+)?far\s+from\b", "near"),
     (r"\bno\s+more\s+than\b", "within"),
