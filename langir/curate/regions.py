@@ -40,6 +40,7 @@ to one to mask components).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -102,7 +103,7 @@ _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "sixth", "
 _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
 _NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
 
-_REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r) for p, r in [
+_REWRITE_RULES: list[tuple[str, str]] = [
     (r"[*#`_>|]+", " "),
     (r"^\s*(?:[-•]|\d+[.)])\s+", "\n"),  # list items: each its own sentence
     (r"[‘’]", "'"),
@@ -139,7 +140,12 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.IGNORECASE), r
     (r"\bmid[- ]?(?=top|bottom|upper|lower)", "center "),
     (r"\bdead\s+center\b", "center"),
     (r"\b(high|low)\s+(?:up\s+|down\s+)?(?=in\s+the\s+(?:image|frame|picture|scene|field|view|sky)|on\s+the\s+(?:left|right)|up\b|down\b)", r"\1_pos "),
-]]
+]
+# a rule runs only when one of its trigger words is in the text (regex scans cost ~15 µs each)
+_TRIGGERS: list[tuple[str, ...] | None] = [None, None, ('‘', '’'), ('“', '”'), ('centre',), ('centred',), ('hand',), ('far',), ('more',), ('rather',), ('than',), ('apart',), ('top',), ('and',), ('and',), ('and',), ('and',), ('of',), ('above', 'below', 'than'), ('of',), ('above', 'below'), ('center',), ('level',), ('mid', 'half'), ('between',), ('between',), ('between',), ('halfway', 'midway'), ('across',), ('mid',), ('mid',), ('dead',), ('high', 'low')]
+_REWRITES: list[tuple[tuple[str, ...] | None, re.Pattern[str], str]] = [
+    (t, re.compile(p, re.IGNORECASE), r) for t, (p, r) in zip(_TRIGGERS, _REWRITE_RULES, strict=True)
+]
 _TOKEN = re.compile(r"o'clock|\d+|[a-z_]+(?:'[a-z]+)?|\n|[.!?;:,()\"—–]")
 _CLOCK_WORDS = {**_NUMBERS, **{str(i): i for i in range(1, 13)}}
 
@@ -227,14 +233,18 @@ def canonical(word: str) -> str | None:
 
 def _normalise(text: str) -> str:
     text = text.lower()
-    lines = []
-    for line in text.splitlines():
-        for rx, repl in _REWRITES[:2]:
-            line = rx.sub(repl, line)
-        lines.append(line)
-    text = "\n".join(lines)
-    for rx, repl in _REWRITES[2:]:
-        text = rx.sub(repl, text)
+    if "\n" in text:
+        lines = []
+        for line in text.splitlines():
+            for _, rx, repl in _REWRITES[:2]:
+                line = rx.sub(repl, line)
+            lines.append(line)
+        text = "\n".join(lines)
+    else:
+        text = _REWRITES[0][1].sub(" ", text)
+    for trigger, rx, repl in _REWRITES[2:]:
+        if trigger is None or any(t in text for t in trigger):
+            text = rx.sub(repl, text)
     return text
 
 
@@ -499,6 +509,12 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
 
 def parse_text(text: str) -> ParsedText:
     """Target claims of `text` grouped into mentions (see the module docstring)."""
+    cached = _parse_cached(text)  # template sets repeat the same few texts thousands of times
+    return ParsedText(list(cached.claims), [list(g) for g in cached.mentions], cached.distinct)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> ParsedText:
     tokens = _TOKEN.findall(_normalise(text))
     parsed = ParsedText()
     mention: list[int] = []

@@ -23,6 +23,7 @@ description and mask were both readable.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -123,6 +124,12 @@ class ValidationResult:
         return summarize(self)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_facts(text: str) -> tuple[int, bool, bool, int | None]:
+    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times."""
+    return word_count(text), is_refusal(text), says_no_target(text), stated_count(text)
+
+
 @dataclass
 class TextJudgement:
     """Verdict and failure kinds of one text against one mask's targets (see the module docstring)."""
@@ -144,12 +151,12 @@ def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tol
     if strictness not in STRICTNESS:
         raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
     failures: list[str] = []
-    if word_count(text) > max_words:
+    words, refusal, says_none, count = _text_facts(text)
+    if words > max_words:
         failures.append("too-long")
-    if is_refusal(text):
+    if refusal:
         failures.append("refusal")
     parsed = parse_text(text)
-    says_none = says_no_target(text)
     other = STRICTNESS[1 - STRICTNESS.index(strictness)]
     g = ground(parsed, centroids, tolerance, strictness, says_none)
     g_other = ground(parsed, centroids, tolerance, other, says_none)
@@ -164,7 +171,6 @@ def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tol
             failures.append("no-position")
         elif g.verdict == "contradicts":
             failures.append("contradicts")
-        count = stated_count(text)
         if count is not None and count > n and not says_none:
             failures.append("plural-mismatch")
     return TextJudgement(g.verdict, failures, g, g_other)
