@@ -81,6 +81,7 @@ _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "
 _NEGATOR_BEFORE_FROM = frozenset({"away", "far"})  # "away from", "far from"
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "with", "which", "who", "that",
                            "where", "yet", "because", "since", "whilst", "then", "plus", "as"})
+_RELATIVE = frozenset({"which", "who", "that", "where"})
 _SUBORDINATE = frozenset({"which", "who", "that", "where", "with", "although", "though", "while", "whereas",
                           "because", "since", "whilst", "as"})
 # a clause without a noun that opens with one of these continues the sentence's main subject
@@ -523,11 +524,16 @@ def _parse_cached(text: str) -> ParsedText:
     ones = 0  # "one … one …" speaks of two targets
     default_owner = "T"
 
-    def new_mention() -> None:
-        nonlocal mention
+    marked: list[bool] = []  # per mention in parsed.mentions: opened by a marker ("one", "another", …)
+    opened_by_marker = False
+
+    def new_mention(by_marker: bool = False) -> None:
+        nonlocal mention, opened_by_marker
         if mention:
             parsed.mentions.append(mention)
+            marked.append(opened_by_marker)
         mention = []
+        opened_by_marker = by_marker
 
     for sentence in _split(tokens):
         # main subject: the first noun of a non-relative clause
@@ -577,9 +583,13 @@ def _parse_cached(text: str) -> ParsedText:
             events = sorted([(m, "mark", None) for m in markers] + [(it[0], "claim", it) for it in items], key=lambda e: e[0])
             for _, kind, item in events:
                 if kind == "mark":
-                    new_mention()
+                    new_mention(by_marker=True)
                     continue
                 _, claim, inferred, owner, neg = item
+                if owner is None and lo > 0 and tokens[lo - 1] in _RELATIVE:
+                    # "clouds that cover the lower half": the relative clause's antecedent
+                    owner = next((_noun_kind(tokens, j) for j in range(lo - 2, sentence[0][0] - 1, -1)
+                                  if _noun_kind(tokens, j)), None)
                 if owner is None:
                     owner = main if tokens[lo] in _VERB_OPENERS or topic is None else topic
                     if owner is None:
@@ -592,6 +602,20 @@ def _parse_cached(text: str) -> ParsedText:
                 mention.append(len(parsed.claims))
                 parsed.claims.append(claim)
     new_mention()
+    count = stated_count(text)
+    # "two targets near the top: one centred, another further right": the plural header's claims
+    # hold for every target it introduces
+    if (count or 0) >= 2 and len(parsed.mentions) >= 3 and not marked[0] and all(marked[1:]):
+        header, rest = parsed.mentions[0], parsed.mentions[1:]
+        groups = []
+        for group in rest:
+            copies = []
+            for i in header:
+                inferred_center[len(parsed.claims)] = inferred_center.get(i, False)
+                copies.append(len(parsed.claims))
+                parsed.claims.append(parsed.claims[i])
+            groups.append(copies + group)
+        parsed.mentions = groups
     # a centre that filled both axes by default yields the axes a sibling claim names ("in the left
     # part, near the middle" → vertical centre); with both axes named elsewhere it only modifies
     keep: dict[int, Claim] = {}
@@ -606,12 +630,11 @@ def _parse_cached(text: str) -> ParsedText:
                     continue
                 c = Claim(None if named_v else c.vertical, None if named_h else c.horizontal, c.phrase)
             keep[i] = c
-    order = sorted(keep)
+    order = sorted(keep)  # claims in no mention (a distributed header) are dropped
     renumber = {old: new for new, old in enumerate(order)}
     parsed.claims = [keep[i] for i in order]
     parsed.mentions = [[renumber[i] for i in g if i in renumber] for g in parsed.mentions]
     parsed.mentions = [g for g in parsed.mentions if g]
-    count = stated_count(text)
     parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
     return parsed
 

@@ -47,7 +47,7 @@ _NO_TARGET = re.compile(
       | \b(does|do)\s*(not|n't|n’t)\s+(appear|seem)\s+to\s+be\s+(a|any|an)\s+{_ADJ}*{_TARGET_WORD}
       | \b(there\s+)?(appears|seems)\s+to\s+be\s+no\s+{_ADJ}*{_TARGET_WORD}
       | \b(empty|devoid|free)\s+of\s+(any\s+)?{_ADJ}*{_TARGET_WORD}
-      | \bnothing\s+(that\s+)?(resembl\w+|looks?\s+like|like|that\s+looks?\s+like)\s+(a|an)\s+{_ADJ}*{_TARGET_WORD}
+      | \bnothing\s+(\w+\s+){{0,4}}?(that\s+|which\s+)?(resembl\w+|looks?\s+like|like|could\s+be|appears\s+to\s+be)\s+(a|an|any)\s+{_ADJ}*{_TARGET_WORD}
       | \b(no|without\s+any)\s+sign\s+of\s+(a|an|any)\s+{_ADJ}*{_TARGET_WORD}
     )""",
     re.IGNORECASE | re.VERBOSE,
