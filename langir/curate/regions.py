@@ -102,6 +102,8 @@ _THIRD_WORDS = frozenset({"third", "edge", "edges", "corner", "border", "margin"
 _MENTION_ORDINALS = frozenset({"another", "other"})
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"})
 _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
+_PLURAL_WORDS = frozenset({"targets", "objects", "spots", "dots", "blobs", "points", "sources", "two", "three", "both",
+                           "several", "multiple", "pair"})
 _NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
 
 _REWRITE_RULES: list[tuple[str, str]] = [
@@ -524,6 +526,7 @@ def _parse_cached(text: str) -> ParsedText:
     ones = 0  # "one … one …" speaks of two targets
     default_owner = "T"
 
+    first_plural: list[bool] = []  # per mention: its first claim is in a sentence about several targets
     marked: list[bool] = []  # per mention in parsed.mentions: opened by a marker ("one", "another", …)
     opened_by_marker = False
 
@@ -546,6 +549,7 @@ def _parse_cached(text: str) -> ParsedText:
                     first_noun_at.append((j, kind))
                     if main is None and not rel:
                         main = kind
+        plural_sentence = any(tokens[j] in _PLURAL_WORDS for lo, hi, _ in sentence for j in range(lo, hi))
         list_item = sentence[0][0] > 0 and tokens[sentence[0][0] - 1] == "\n"
         if list_item and mention:
             new_mention()
@@ -573,7 +577,9 @@ def _parse_cached(text: str) -> ParsedText:
                 if tok == "another" and nxt in OTHER_NOUNS:
                     continue
                 ordinal = tok in _ORDINALS and prev in ("a", "an", "the") and nxt != "of"  # "a third target", not "the left third"
-                if ordinal or tok in _MENTION_ORDINALS or (tok in ("one",) and _noun_kind(tokens, j) == "T") or (
+                one = tok == "one" and (_noun_kind(tokens, j) == "T" or any(
+                    _noun_kind(tokens, k) == "T" for k in range(j + 1, min(hi, j + 4))))  # "one small target"
+                if ordinal or tok in _MENTION_ORDINALS or one or (
                     tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()
                 ):
                     markers.append(j)
@@ -599,13 +605,15 @@ def _parse_cached(text: str) -> ParsedText:
                 if owner != "T" or neg:
                     continue
                 inferred_center[len(parsed.claims)] = inferred
+                if not mention:
+                    first_plural.append(plural_sentence)
                 mention.append(len(parsed.claims))
                 parsed.claims.append(claim)
     new_mention()
     count = stated_count(text)
     # "two targets near the top: one centred, another further right": the plural header's claims
     # hold for every target it introduces
-    if (count or 0) >= 2 and len(parsed.mentions) >= 3 and not marked[0] and all(marked[1:]):
+    if (count or 0) >= 2 and len(parsed.mentions) >= 3 and not marked[0] and first_plural[0] and all(marked[1:]):
         header, rest = parsed.mentions[0], parsed.mentions[1:]
         groups = []
         for group in rest:
