@@ -104,50 +104,61 @@ _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "sixth", "
 _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
 _PLURAL_WORDS = frozenset({"targets", "objects", "spots", "dots", "blobs", "points", "sources", "two", "three", "both",
                            "several", "multiple", "pair"})
+_DEGREE = frozenset({"slightly", "bit", "little", "somewhat", "much", "further", "farther", "even", "marginally", "lot"})
+_PLACE_AFTER = frozenset({"left", "right", "center", "middle", "half", "part", "portion", "corner", "third", "edge",
+                          "region", "area", "side", "quadrant", "section", "border"})
 _NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
 
-_REWRITE_RULES: list[tuple[str, str]] = [
-    (r"[*#`_>|]+", " "),
-    (r"^\s*(?:[-•]|\d+[.)])\s+", "\n"),  # list items: each its own sentence
-    (r"[‘’]", "'"),
-    (r"[“”]", '"'),
-    (r"\bcentre\b", "center"),
-    (r"\bcentred\b", "centered"),
-    (r"\b(left|right)[- ]hand\b", r"\1"),
-    (r"\bnot\s+(?:too\s+|very\s+|that\s+)?far\s+from\b", "near"),
-    (r"\bno\s+more\s+than\b", "within"),
-    (r"\brather\s+than\b", "rather_than"),
-    (r"\bother\s+than\b", "rather_than"),
-    (r"\bapart\s+from\b", "besides"),
+# (trigger words, pattern, replacement): a rule runs only when a trigger word is in the text
+# (each regex scan costs ~15 µs; most texts need few of these rules)
+_REWRITE_RULES: list[tuple[tuple[str, ...] | None, str, str]] = [
+    (None, r"[*#`_>|]+", " "),
+    (None, r"^\s*(?:[-•]|\d+[.)])\s+", "\n"),  # list items: each its own sentence
+    (('‘', '’'), r"[‘’]", "'"),
+    (('“', '”'), r"[“”]", '"'),
+    (('centre',), r"\bcentre\b", "center"),
+    (('centred',), r"\bcentred\b", "centered"),
+    (('hand',), r"\b(left|right)[- ]hand\b", r"\1"),
+    (('far',), r"\bnot\s+(?:too\s+|very\s+|that\s+)?far\s+from\b", "near"),
+    (('more',), r"\bno\s+more\s+than\b", "within"),
+    (('rather',), r"\brather\s+than\b", "rather_than"),
+    (('than',), r"\bother\s+than\b", "rather_than"),
+    (('apart',), r"\bapart\s+from\b", "besides"),
     # "on top of a cloud" is no position; "at the top of the frame" is
-    (r"\bon\s+top\s+of\b(?!\s+the\s+(?:image|frame|picture|scene|view)\b)", "atop"),
+    (('top',), r"\bon\s+top\s+of\b(?!\s+the\s+(?:image|frame|picture|scene|view)\b)", "atop"),
     # directions relative to the image centre
-    (r"\b(up|upward|upwards|above)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_upper half_\2"),
-    (r"\b(down|downward|downwards|below)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_lower half_\2"),
-    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(up|upward|above)\b", r"half_upper half_\1"),
-    (r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(down|downward|below)\b", r"half_lower half_\1"),
-    (r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
-    (r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(above|below|higher\s+than|lower\s+than)\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
-    (r"\b(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"\1 half"),
-    (r"\b(above|below)\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"\1_center"),
+    (('and',), r"\b(up|upward|upwards|above)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_upper half_\2"),
+    (('and',), r"\b(down|downward|downwards|below)\s+and\s+(?:to\s+the\s+)?(left|right)\b(?:\s+(?:of|from)\s+(?:the\s+)?(?:image\s+|frame\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture))?)?", r"half_lower half_\2"),
+    (('and',), r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(up|upward|above)\b", r"half_upper half_\1"),
+    (('and',), r"\b(?:to\s+the\s+)?(left|right)\s+and\s+(down|downward|below)\b", r"half_lower half_\1"),
+    (('of',), r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
+    (('above', 'below', 'than'), r"\b(slightly|just|a\s+bit|a\s+little|somewhat|marginally|a\s+touch)\s+(above|below|higher\s+than|lower\s+than)\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"near_\2"),
+    (('of',), r"\b(?:to\s+the\s+)?(left|right)\s+of\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"\1 half"),
+    (('above', 'below'), r"\b(above|below)\s+(?:the\s+)?(?:image\s+|frame\s+)?(?:center|middle)\b(?:\s+of\s+the\s+(?:image|frame|picture))?", r"\1_center"),
     # the centre as a reference point is no claim
-    (r"\b(?:relative\s+to|with\s+respect\s+to|in\s+relation\s+to|measured\s+from|taking|from)\s+(?:the\s+)?(?:image\s+|frame's\s+|image's\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture|scene))?(?:\s+as\s+(?:a\s+)?reference)?", " reference "),
-    (r"\blevel\s+with\s+the\s+(?:image\s+)?(?:center|middle)\b", "vertically center"),
-    (r"\b(?:at\s+)?(mid|half)[- ]?(height|level|way\s+up|way\s+down)\b", "vertically center"),
-    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:top|upper)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:bottom|lower)(?:\s+edges?)?", "vertically center"),
-    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:bottom|lower)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:top|upper)(?:\s+edges?)?", "vertically center"),
-    (r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:left|right)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:left|right)(?:\s+edges?)?", "horizontally center"),
-    (r"\b(?:halfway|midway)\s+(up|down)\b", "vertically center"),
-    (r"\b(?:halfway|midway)\s+across\b", "horizontally center"),
-    (r"\bmid[- ]?(?=left|right)", "center "),
-    (r"\bmid[- ]?(?=top|bottom|upper|lower)", "center "),
-    (r"\bdead\s+center\b", "center"),
-    (r"\b(high|low)\s+(?:up\s+|down\s+)?(?=in\s+the\s+(?:image|frame|picture|scene|field|view|sky)|on\s+the\s+(?:left|right)|up\b|down\b)", r"\1_pos "),
+    (('center',), r"\b(?:relative\s+to|with\s+respect\s+to|in\s+relation\s+to|measured\s+from|taking|from)\s+(?:the\s+)?(?:image\s+|frame's\s+|image's\s+)?center(?:\s+of\s+the\s+(?:image|frame|picture|scene))?(?:\s+as\s+(?:a\s+)?reference)?", " reference "),
+    (('level',), r"\blevel\s+with\s+the\s+(?:image\s+)?(?:center|middle)\b", "vertically center"),
+    (('mid', 'half'), r"\b(?:at\s+)?(mid|half)[- ]?(height|level|way\s+up|way\s+down)\b", "vertically center"),
+    (('between',), r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:top|upper)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:bottom|lower)(?:\s+edges?)?", "vertically center"),
+    (('between',), r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:bottom|lower)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:top|upper)(?:\s+edges?)?", "vertically center"),
+    (('between',), r"\b(?:halfway|midway|equidistant)\s+between\s+the\s+(?:left|right)(?:\s+edge)?\s+and\s+(?:the\s+)?(?:left|right)(?:\s+edges?)?", "horizontally center"),
+    (('halfway', 'midway'), r"\b(?:halfway|midway)\s+(up|down)\b", "vertically center"),
+    (('across',), r"\b(?:halfway|midway)\s+across\b", "horizontally center"),
+    (('mid',), r"\bmid[- ]?(?=left|right)", "center "),
+    (('mid',), r"\bmid[- ]?(?=top|bottom|upper|lower)", "center "),
+    (('dead',), r"\bdead\s+center\b", "center"),
+    (('east',), r"\bnorth[- ]?east(?:ern)?\b", "upper right"),
+    (('west',), r"\bnorth[- ]?west(?:ern)?\b", "upper left"),
+    (('east',), r"\bsouth[- ]?east(?:ern)?\b", "lower right"),
+    (('west',), r"\bsouth[- ]?west(?:ern)?\b", "lower left"),
+    (('north',), r"\bnorth(?:ern)?\b(?=\s+(?:part|portion|half|side|edge|region|area|corner|section|third|of))", "upper"),
+    (('south',), r"\bsouth(?:ern)?\b(?=\s+(?:part|portion|half|side|edge|region|area|corner|section|third|of))", "lower"),
+    (('east',), r"\beast(?:ern)?\b(?=\s+(?:part|portion|half|side|edge|region|area|corner|section|third|of))", "right"),
+    (('west',), r"\bwest(?:ern)?\b(?=\s+(?:part|portion|half|side|edge|region|area|corner|section|third|of))", "left"),
+    (('high', 'low'), r"\b(high|low)\s+(?:up\s+|down\s+)?(?=in\s+the\s+(?:image|frame|picture|scene|field|view|sky)|on\s+the\s+(?:left|right)|up\b|down\b)", r"\1_pos "),
 ]
-# a rule runs only when one of its trigger words is in the text (regex scans cost ~15 µs each)
-_TRIGGERS: list[tuple[str, ...] | None] = [None, None, ('‘', '’'), ('“', '”'), ('centre',), ('centred',), ('hand',), ('far',), ('more',), ('rather',), ('than',), ('apart',), ('top',), ('and',), ('and',), ('and',), ('and',), ('of',), ('above', 'below', 'than'), ('of',), ('above', 'below'), ('center',), ('level',), ('mid', 'half'), ('between',), ('between',), ('between',), ('halfway', 'midway'), ('across',), ('mid',), ('mid',), ('dead',), ('high', 'low')]
 _REWRITES: list[tuple[tuple[str, ...] | None, re.Pattern[str], str]] = [
-    (t, re.compile(p, re.IGNORECASE), r) for t, (p, r) in zip(_TRIGGERS, _REWRITE_RULES, strict=True)
+    (t, re.compile(p, re.IGNORECASE), r) for t, p, r in _REWRITE_RULES
 ]
 _TOKEN = re.compile(r"o'clock|\d+|[a-z_]+(?:'[a-z]+)?|\n|[.!?;:,()\"—–]")
 _CLOCK_WORDS = {**_NUMBERS, **{str(i): i for i in range(1, 13)}}
@@ -163,10 +174,13 @@ class Claim:
     v_scale: str = "plain"  # plain | half | third | near
     h_scale: str = "plain"
     clock: int | None = None  # 1..12: a direction from the image centre
+    alternatives: tuple[Claim, ...] = ()  # "upper left or upper center": any of them may hold
 
     @property
     def label(self) -> str:
         """Readable name: 'upper left', 'center', 'center right', 'left', 'upper', '2 o'clock'."""
+        if self.alternatives:
+            return " or ".join(a.label for a in self.alternatives)
         if self.clock is not None:
             return f"{self.clock} o'clock"
         if self.vertical == "center" and self.horizontal == "center":
@@ -186,6 +200,9 @@ class Claim:
 
     def bounds(self, tolerance: float = 0.0, strictness: str = "broad") -> tuple[float, float, float, float]:
         """(row0, row1, col0, col1) of the region, widened by `tolerance` on each constrained side."""
+        if self.alternatives:  # the box around all alternatives
+            boxes = np.array([a.bounds(tolerance, strictness) for a in self.alternatives])
+            return (float(boxes[:, 0].min()), float(boxes[:, 1].max()), float(boxes[:, 2].min()), float(boxes[:, 3].max()))
         r0, r1 = self._axis(self.vertical, self.v_scale, strictness)
         c0, c1 = self._axis(self.horizontal, self.h_scale, strictness)
         t = tolerance
@@ -194,6 +211,8 @@ class Claim:
     def contains(self, points: np.ndarray, tolerance: float = 0.0, strictness: str = "broad") -> np.ndarray:
         """Which of the normalised (row, col) points (N×2) lie in the region (bool N)."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if self.alternatives:
+            return np.any([a.contains(points, tolerance, strictness) for a in self.alternatives], axis=0)
         rows, cols = points[:, 0], points[:, 1]
         if self.clock is not None:
             dy, dx = 0.5 - rows, cols - 0.5
@@ -210,6 +229,8 @@ class Claim:
     def distance(self, points: np.ndarray, strictness: str = "broad") -> np.ndarray:
         """Euclidean distance (in image fractions) of each normalised point to the region; 0 inside."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if self.alternatives:
+            return np.min([a.distance(points, strictness) for a in self.alternatives], axis=0)
         if self.clock is not None:
             inside = self.contains(points, 0.0, strictness)
             return np.where(inside, 0.0, np.hypot(points[:, 0] - 0.5, points[:, 1] - 0.5))
@@ -282,6 +303,8 @@ def _position_word(tokens: list[str], i: int) -> _Pos | None:
         return None
     if nxt == "than":  # "lower than the other": a comparison, no region
         return None
+    if tok in ("lower", "upper") and prev in _DEGREE and nxt not in _PLACE_AFTER:
+        return None  # "one slightly lower": a comparison with the other target
     if tok == "right" and nxt in _RIGHT_INTENSIFIED and prev not in _SIDE_PRE:
         return None  # "right at the left edge", "right next to a cloud"
     if tok == "left" and prev not in _SIDE_PRE and (prev in _LEFT_VERB_PRE or nxt in _LEFT_VERB_POST):
@@ -383,8 +406,8 @@ def _phrases(tokens: list[str], lo: int, hi: int) -> list[_Phrase]:
         tok = tokens[i]
         pos = _position_word(tokens, i)
         if pos is None:
-            if _negates(tokens, i):
-                close()  # "centre rather than the upper left": two phrases, the second negated
+            if _negates(tokens, i) or tok == "or":
+                close()  # "centre rather than the upper left", "upper left or center": two phrases
                 continue
             if not phrase.empty():
                 if tok in _HALF_WORDS:
@@ -556,10 +579,20 @@ def _parse_cached(text: str) -> ParsedText:
         topic: str | None = None  # owner of the sentence's latest position phrase
         for lo, hi, _rel in sentence:
             items: list[tuple[int, Claim, bool, str | None, bool]] = []
+            prev_end = -1
             for ph in _phrases(tokens, lo, hi):
                 owner, neg = _owner(tokens, lo, hi, ph.start, ph.end)
                 claim, inferred = ph.claim(set())
-                items.append((ph.start, claim, inferred, owner, neg))
+                between = tokens[prev_end + 1: ph.start] if prev_end >= 0 else []
+                if items and "or" in between and not any(_negates(tokens, k) for k in range(prev_end + 1, ph.start)):
+                    # "in the upper left or upper center": one claim with alternatives
+                    first = items[-1][1]
+                    alts = (first.alternatives or (first,)) + (claim,)
+                    merged = Claim(first.vertical, first.horizontal, f"{first.phrase} or {claim.phrase}", alternatives=alts)
+                    items[-1] = (items[-1][0], merged, False, items[-1][3], items[-1][4])
+                else:
+                    items.append((ph.start, claim, inferred, owner, neg))
+                prev_end = ph.end
             for at, claim in _clock_claims(tokens, lo, hi):
                 owner, neg = _owner(tokens, lo, hi, at, at + 1)
                 items.append((at, claim, False, owner, neg))
