@@ -68,12 +68,33 @@ _VERTICAL = frozenset({"upper", "lower"})
 _HORIZONTAL = frozenset({"left", "right"})
 _SUPERLATIVE = frozenset({"leftmost", "rightmost", "topmost", "uppermost", "bottommost", "lowermost"})
 
-TARGET_NOUNS = frozenset(["target", "targets", "it", "itself", "object", "objects", "spot", "spots", "dot", "dots", "blob", "blobs", "point", "points", "speck", "specks", "source", "sources", "signature", "signatures", "aircraft", "airplane", "aeroplane", "plane", "planes", "jet", "drone", "drones", "uav", "uavs", "helicopter", "bird", "birds", "missile", "ship", "ships", "boat", "boats", "vessel", "vessels", "hotspot", "hotspots", "blip", "blips", "one", "ones", "pixel", "pixels", "cluster"])
-OTHER_NOUNS = frozenset(["cloud", "clouds", "cirrus", "cumulus", "bank", "tree", "trees", "treeline", "treetops", "forest", "foliage", "vegetation", "bush", "bushes", "grass", "horizon", "building", "buildings", "structure", "structures", "house", "houses", "roof", "roofs", "rooftop", "rooftops", "roofline", "tower", "towers", "mast", "masts", "pole", "poles", "antenna", "chimney", "wall", "walls", "bridge", "crane", "cranes", "road", "roads", "street", "sky", "ground", "land", "terrain", "earth", "hill", "hills", "hillside", "mountain", "mountains", "ridge", "ridges", "cliff", "cliffs", "rock", "rocks", "sea", "ocean", "water", "waves", "wave", "coast", "coastline", "shore", "shoreline", "island", "background", "clutter", "haze", "fog", "mist", "smoke", "sun", "glare", "glint", "reflection", "reflections", "noise", "contrail", "trail", "streak", "wire", "wires", "cable", "cables", "powerline", "field", "fields", "city", "skyline", "vehicle", "vehicles", "car", "cars", "window", "windows", "lamp", "lights", "feature", "features", "texture"])
+TARGET_NOUNS = frozenset([
+    "target", "targets", "it", "itself", "object", "objects", "spot", "spots", "dot", "dots", "blob", "blobs",
+    "point", "points", "speck", "specks", "source", "sources", "signature", "signatures", "aircraft", "airplane",
+    "aeroplane", "plane", "planes", "jet", "drone", "drones", "uav", "uavs", "helicopter", "bird", "birds",
+    "missile", "ship", "ships", "boat", "boats", "vessel", "vessels", "hotspot", "hotspots", "blip", "blips", "one",
+    "ones", "pixel", "pixels", "cluster", "anomaly", "anomalies", "emitter", "emitters", "patch", "glow", "flare",
+    "vehicle", "vehicles", "car", "cars", "truck"
+])
+OTHER_NOUNS = frozenset([
+    "cloud", "clouds", "cirrus", "cumulus", "bank", "tree", "trees", "treeline", "treetops", "forest", "foliage",
+    "vegetation", "bush", "bushes", "grass", "horizon", "building", "buildings", "structure", "structures", "house",
+    "houses", "roof", "roofs", "rooftop", "rooftops", "roofline", "tower", "towers", "mast", "masts", "pole",
+    "poles", "antenna", "chimney", "wall", "walls", "bridge", "crane", "cranes", "road", "roads", "street", "sky",
+    "ground", "land", "terrain", "earth", "hill", "hills", "hillside", "mountain", "mountains", "ridge", "ridges",
+    "cliff", "cliffs", "rock", "rocks", "sea", "ocean", "water", "waves", "wave", "coast", "coastline", "shore",
+    "shoreline", "island", "background", "clutter", "haze", "fog", "mist", "smoke", "sun", "glare", "glint",
+    "reflection", "reflections", "noise", "contrail", "trail", "streak", "wire", "wires", "cable", "cables",
+    "powerline", "field", "fields", "city", "skyline", "window", "windows", "lamp", "lights", "texture"
+])
 # other things that are also where the target is seen: "a target in the sky on the right"
 CONTAINER_OTHERS = frozenset({"sky", "background", "air", "distance", "haze", "clutter"})
 # containers and parts of the image: never the owner of a position
-PLACE_NOUNS = frozenset(["image", "images", "frame", "picture", "photo", "photograph", "scene", "view", "field", "region", "area", "part", "portion", "section", "zone", "corner", "corners", "side", "sides", "edge", "edges", "half", "quadrant", "third", "border", "borders", "margin", "boundary", "location", "position"])
+PLACE_NOUNS = frozenset([
+    "image", "images", "frame", "picture", "photo", "photograph", "scene", "view", "field", "region", "area",
+    "part", "portion", "section", "zone", "corner", "corners", "side", "sides", "edge", "edges", "half", "quadrant",
+    "third", "border", "borders", "margin", "boundary", "location", "position"
+])
 _PROXIMITY = frozenset({"near", "next", "beside", "by", "close", "adjacent", "among", "amid", "amidst", "atop",
                         "alongside", "within", "inside", "embedded", "surrounded", "front"})
 _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "nor", "without", "outside",
@@ -87,10 +108,18 @@ _SUBORDINATE = frozenset({"which", "who", "that", "where", "with", "although", "
 # a clause without a noun that opens with one of these continues the sentence's main subject
 # ("…, is located in the centre"); other noun-less clauses continue the previous phrase's owner
 # ("the blob on the left, close to the top")
-_VERB_OPENERS = frozenset(["is", "are", "was", "were", "lies", "lie", "sits", "sit", "appears", "appear", "seems", "seem", "can", "could", "may", "might", "located", "positioned", "situated", "visible", "found", "seen", "placed", "stands", "shows", "it's", "its", "remains", "hovers", "floats"])
+_VERB_OPENERS = frozenset([
+    "is", "are", "was", "were", "lies", "lie", "sits", "sit", "appears", "appear", "seems", "seem", "can", "could",
+    "may", "might", "located", "positioned", "situated", "visible", "found", "seen", "placed", "stands", "shows",
+    "it's", "its", "remains", "hovers", "floats"
+])
 _SENTENCE_MARKS = frozenset({".", "!", "?", ";", "\n"})
 _CLAUSE_MARKS = frozenset({",", ":", "(", ")", "—", "–", '"'})
-_RIGHT_INTENSIFIED = frozenset(["at", "next", "by", "on", "in", "above", "below", "beside", "near", "there", "here", "along", "up", "against", "over", "under", "where", "into", "onto", "inside", "beneath", "behind", "across", "before", "after", "away", "now", "around", "through", "off", "to", "within", "between", "adjacent", "alongside", "atop"])
+_RIGHT_INTENSIFIED = frozenset([
+    "at", "next", "by", "on", "in", "above", "below", "beside", "near", "there", "here", "along", "up", "against",
+    "over", "under", "where", "into", "onto", "inside", "beneath", "behind", "across", "before", "after", "away",
+    "now", "around", "through", "off", "to", "within", "between", "adjacent", "alongside", "atop"
+])
 _SIDE_PRE = frozenset({"the", "far", "upper", "lower", "top", "bottom", "center", "middle", "mid", "to", "extreme",
                        "very", "central", "its", "their", "image's", "frame's"})
 _LEFT_VERB_PRE = frozenset({"has", "have", "had", "having", "been", "who", "just", "being"})
