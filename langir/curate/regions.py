@@ -539,7 +539,11 @@ def _negates(tokens: list[str], k: int) -> bool:
 
 
 def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[str | None, bool]:
-    """Owner kind ('T', 'D' or None: no noun in the clause) of the phrase at [start, end], and whether it is negated."""
+    """Owner kind of the phrase at [start, end] and whether it is negated.
+
+    'T' the target, 'D' another thing, 'DT' another thing named after the target in the clause
+    (a fallback claim), None: no noun in the clause.
+    """
     negated = any(_negates(tokens, k) for k in range(lo, start))
     for j in range(start - 1, lo - 1, -1):
         kind = _noun_kind(tokens, j)
@@ -554,6 +558,10 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
             if has_target and any(t in _PROXIMITY for t in between[-4:]):
                 away = any(t in ("away", "far", "outside", "rather_than", "instead") for t in between)
                 return ("T", negated) if not away else ("D", True)
+            if has_target and not any(t in ("away", "far", "outside", "from") for t in between):
+                # "a target sits above the tree line on the left side": the place may be either's;
+                # it counts for the target only when the text places the target nowhere else
+                return "DT", negated
             return "D", negated
     for j in range(end + 1, min(hi, end + 4)):  # "the area on the left is background clutter"
         kind = _noun_kind(tokens, j)
@@ -578,6 +586,7 @@ def _parse_cached(text: str) -> ParsedText:
     ones = 0  # "one … one …" speaks of two targets
     default_owner = "T"
 
+    fallback: list[Claim] = []  # places of things the target is said to be by ("above the tree line on the left")
     first_plural: list[bool] = []  # per mention: its first claim is in a sentence about several targets
     marked: list[bool] = []  # per mention in parsed.mentions: opened by a marker ("one", "another", …)
     opened_by_marker = False
@@ -639,7 +648,7 @@ def _parse_cached(text: str) -> ParsedText:
                 if tok == "another" and nxt in OTHER_NOUNS:
                     continue
                 ordinal = tok in _ORDINALS and prev in ("a", "an", "the") and nxt != "of"  # "a third target", not "the left third"
-                one = tok == "one" and (_noun_kind(tokens, j) == "T" or any(
+                one = tok == "one" and nxt not in ("third", "quarter", "half", "fifth", "fourth") and (_noun_kind(tokens, j) == "T" or any(
                     _noun_kind(tokens, k) == "T" for k in range(j + 1, min(hi, j + 4))))  # "one small target"
                 if ordinal or tok in _MENTION_ORDINALS or one or (
                     tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()
@@ -664,6 +673,8 @@ def _parse_cached(text: str) -> ParsedText:
                         later = [k for j, k in first_noun_at if j > lo]
                         owner = later[0] if later else default_owner
                 topic = owner
+                if owner == "DT" and not neg:
+                    fallback.append(claim)
                 if owner != "T" or neg:
                     continue
                 inferred_center[len(parsed.claims)] = inferred
@@ -672,6 +683,10 @@ def _parse_cached(text: str) -> ParsedText:
                 mention.append(len(parsed.claims))
                 parsed.claims.append(claim)
     new_mention()
+    if not parsed.claims and fallback:
+        parsed.claims = list(fallback)
+        parsed.mentions = [list(range(len(fallback)))]
+        marked, first_plural = [False], [False]
     count = stated_count(text)
     # "two targets near the top: one centred, another further right": the plural header's claims
     # hold for every target it introduces
