@@ -98,7 +98,7 @@ PLACE_NOUNS = frozenset([
 _PROXIMITY = frozenset({"near", "next", "beside", "by", "close", "adjacent", "among", "amid", "amidst", "atop",
                         "alongside", "within", "inside", "embedded", "surrounded", "front"})
 _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "nor", "without", "outside",
-                       "nowhere", "instead", "rather_than", "except", "excluding", "unlike"})
+                       "nowhere", "instead", "rather_than", "unlike"})
 _NEGATOR_BEFORE_FROM = frozenset({"away", "far"})  # "away from", "far from"
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "with", "which", "who", "that",
                            "where", "yet", "because", "since", "whilst", "then", "plus", "as"})

@@ -41,6 +41,7 @@ _NO_TARGET = re.compile(
         \bno\s+{_ADJ}*{_TARGET_WORD}\b
       | \b(no|not\s+any)\s+{_ADJ}*(objects?|targets?)\s+(is|are|can\s+be|could\s+be|was|were|appears?)\s+(visible|seen|found|detected|present|identified|discernible|evident)\b
       | \btarget\s+(is\s+)?(not|cannot\s+be|can't\s+be|could\s+not\s+be)\s+(visible|seen|found|detected|present|identified|located)\b
+            (?!\s+(in|at|on|near|toward|towards|within|along|by)\b)  # "not located in the upper right; it is …"
       | \b(there\s+is|there's|there\s+are)\s+no\s+{_ADJ}*{_TARGET_WORD}
       | \b(cannot|can\s*not|can't|can’t|unable\s+to|could\s+not|couldn't|couldn’t|do\s+not|don't|don’t|did\s+not|didn't)\s+(identify|locate|detect|see|find|spot|make\s+out|discern)\s+(any|a|an)\s+{_ADJ}*{_TARGET_WORD}
       | \b(does|do|did)\s*(not|n't|n’t)\s+(appear\s+to\s+|seem\s+to\s+)?(contain|show|include|have|be)\s+(a|any|an)\s+{_ADJ}*{_TARGET_WORD}
@@ -76,9 +77,23 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text)) and not says_no_target(text)
 
 
+# "no obvious targets except a faint spot …", "no clear target, but a speck might be …": an exception follows
+_EXCEPTION = re.compile(r"\b(except|but|however|apart\s+from|besides|other\s+than|although|though|save\s+for|unless)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+
+
 def says_no_target(text: str) -> bool:
-    """True when the text states that no target is visible (the valid answer for an empty mask)."""
-    return bool(_NO_TARGET.search(text))
+    """True when the text states that no target is visible (the valid answer for an empty mask).
+
+    A statement followed in its sentence by an exception ("no obvious targets except a faint spot
+    near the lower right") is none.
+    """
+    for m in _NO_TARGET.finditer(text):
+        rest = text[m.end():]
+        end = _SENTENCE_END.search(rest)
+        if not _EXCEPTION.search(rest[: end.start() if end else len(rest)]):
+            return True
+    return False
 
 
 def stated_count(text: str) -> int | None:
@@ -97,9 +112,19 @@ def stated_count(text: str) -> int | None:
     return best
 
 
-def mentions_plural_target(text: str) -> bool:
-    """True when the text speaks of several targets ('targets', 'two small targets', 'multiple objects').
+_PLURAL = re.compile(r"\b(targets|objects)\b|\b(two|three|four|five|several|multiple|many)\s+(small\s+|bright\s+)*(targets?|objects?)\b", re.IGNORECASE)
 
-    Negated and generic plurals are not: "no other objects are visible", "no targets".
+
+def mentions_plural_target(text: str) -> bool:
+    """True when the text uses plural target wording ('targets', 'two small targets', 'multiple objects').
+
+    The wording test of the paper's §5.6.6 (describe keeps its texts singular); negated and generic
+    plurals are not plural wording: "no other objects are visible", "no targets". `validate`
+    checks counts against the mask with `stated_count` instead.
     """
-    return (stated_count(text) or 0) >= 2
+    for m in _PLURAL.finditer(text):
+        if not _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]) and not re.search(
+            r"\bother\s+$", text[max(0, m.start() - 8): m.start()], re.IGNORECASE
+        ):
+            return True
+    return False
