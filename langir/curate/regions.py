@@ -558,7 +558,9 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
             if has_target and any(t in _PROXIMITY for t in between[-4:]):
                 away = any(t in ("away", "far", "outside", "rather_than", "instead") for t in between)
                 return ("T", negated) if not away else ("D", True)
-            if has_target and not any(t in ("away", "far", "outside", "from") for t in between):
+            t_at = max(k for k in range(lo, j) if _noun_kind(tokens, k) == "T") if has_target else j
+            link = tokens[t_at + 1: j]
+            if has_target and not any(t in ("away", "far", "outside", "from", "of", "than") or canonical(t) for t in link):
                 # "a target sits above the tree line on the left side": the place may be either's;
                 # it counts for the target only when the text places the target nowhere else
                 return "DT", negated

@@ -64,7 +64,7 @@ _COUNT = re.compile(
     re.IGNORECASE,
 )
 _PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b", re.IGNORECASE)
-_NEGATED_PLURAL = re.compile(r"\b(no|not\s+any|without|neither)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
+_NEGATED_PLURAL = re.compile(r"\b(no|any|without|neither|nor)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
 
 
 def word_count(text: str) -> int:
@@ -107,8 +107,11 @@ def stated_count(text: str) -> int | None:
         noun = m.group(3).lower()
         if word in ("several", "multiple", "many", "numerous", "both", "a") or noun.endswith("s") or n >= 2:
             best = max(best or 0, n)
-    if best is None and _PLURAL_TARGETS.search(text):
-        best = 2
+    if best is None:
+        for m in _PLURAL_TARGETS.finditer(text):
+            if not _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]):
+                best = 2
+                break
     return best
 
 
