@@ -36,6 +36,38 @@ GROUPS = {
 }
 
 
+def fake_vlm(sirst: Path, seed: int = 0) -> dict[str, dict[str, list[int]]]:
+    """A fake VLM that names a wrong 3×3 cell for every single-target SIRST image (and the right one).
+
+    Text: "The small target lies in the <cell> of the image." Returns, per strictness, [caught,
+    total] for the wrong cells and [agreeing, total] for the right cells.
+    """
+    import random
+
+    from langir.curate.validate import judge_text
+    from langir.data.positions import cell_phrase
+    from tests.curate.corpus_eval import mask_centroids
+
+    rng = random.Random(seed)
+    out = {s: {"wrong cell flagged": [0, 0], "right cell agrees": [0, 0]} for s in ("broad", "grid")}
+    for path in sorted((sirst / "masks").glob("*_pixels0.png")):
+        sid = path.name[: -len("_pixels0.png")]
+        cents = mask_centroids(sirst, sid)
+        if len(cents) != 1 or sid == "Misc_111":
+            continue
+        r, c = (min(int(3 * x), 2) for x in cents[0])
+        wrong = rng.choice([(i, j) for i in range(3) for j in range(3) if (i, j) != (r, c)])
+        for cell, key in (((r, c), "right cell agrees"), (wrong, "wrong cell flagged")):
+            name = cell_phrase(cell)
+            text = f"The small target lies in the {'center' if name == 'center' else name} of the image."
+            for s in ("broad", "grid"):
+                failures = judge_text(text, cents, strictness=s).failures
+                hit = ("contradicts" in failures) if key.startswith("wrong") else not failures
+                out[s][key][0] += hit
+                out[s][key][1] += 1
+    return out
+
+
 def _pct(right: int, total: int) -> str:
     return f"{100 * right / total:.1f} % ({right}/{total})" if total else "–"
 
@@ -72,7 +104,9 @@ def main() -> None:
                         groups[key][0] += right
                         groups[key][1] += len(rows)
 
+    fake = fake_vlm(args.sirst)
     figures = {
+        "fake_vlm": fake,
         "texts": len(records), "families": len(per_family), "held_out_families": sorted(held),
         "per_family": {f: {s: v for s, v in d.items()} for f, d in sorted(per_family.items())},
         "groups": {f"{s}|{g}|{p}": v for (s, g, p), v in groups.items()},
@@ -96,6 +130,11 @@ def main() -> None:
             b, g = groups.get(("broad", group, part), [0, 0]), groups.get(("grid", group, part), [0, 0])
             if b[1] or g[1]:
                 lines.append(f"| {group} | {part} | {_pct(*b) if b[1] else 'n/a'} | {_pct(*g)} |")
+    lines += ["", "A fake VLM naming a random *wrong* 3×3 cell (and, separately, the right one) for every "
+              "single-target SIRST image (\"The small target lies in the upper center of the image.\"):", "",
+              "| fake VLM | broad | grid |", "|---|---:|---:|"]
+    for key in ("wrong cell flagged", "right cell agrees"):
+        lines.append(f"| {key} | {_pct(*fake['broad'][key])} | {_pct(*fake['grid'][key])} |")
     lines += ["", "| family | broad | grid |", "|---|---:|---:|"]
     for family, d in sorted(per_family.items()):
         name = f"{family} (held out)" if family in held else family

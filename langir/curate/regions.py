@@ -126,6 +126,7 @@ _LEFT_VERB_PRE = frozenset({"has", "have", "had", "having", "been", "who", "just
 _LEFT_VERB_POST = frozenset({"behind", "a", "an", "its", "their", "his", "her", "no", "nothing", "little", "over",
                              "unexplored", "alone", "traces", "marks"})
 _HALF_WORDS = frozenset({"half", "quadrant", "side", "sides", "hand", "halves"})
+_PART_WORDS = frozenset({"part", "portion", "region", "area", "section", "zone", "parts", "areas"})
 _THIRD_WORDS = frozenset({"third", "edge", "edges", "corner", "border", "margin", "boundary", "far", "extreme",
                           "periphery", "very", "rim"})
 _MENTION_ORDINALS = frozenset({"another", "other"})
@@ -388,6 +389,10 @@ class _Phrase:
         self.end = pos.index
         self.words.append(pos.raw)
 
+    def single_side(self) -> bool:
+        """One side axis named and nothing else ('upper', not 'upper left' or 'upper center')."""
+        return self.center is None and (self.vertical is None) != (self.horizontal is None)
+
     def scale(self, scale: str) -> None:
         """A scale word after the phrase ('half', 'third', 'edge', 'corner') applies to its side axes."""
         for axis in ("v", "h"):
@@ -439,8 +444,8 @@ def _phrases(tokens: list[str], lo: int, hi: int) -> list[_Phrase]:
                 close()  # "centre rather than the upper left", "upper left or center": two phrases
                 continue
             if not phrase.empty():
-                if tok in _HALF_WORDS:
-                    phrase.scale("half")
+                if tok in _HALF_WORDS or (tok in _PART_WORDS and phrase.single_side()):
+                    phrase.scale("half")  # "left side", "upper part of the image": broad by their words
                 elif tok in _THIRD_WORDS and tok not in ("far", "very", "extreme"):
                     phrase.scale("third")
                 gap += 1
