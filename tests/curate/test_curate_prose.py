@@ -49,6 +49,13 @@ def labels(text: str) -> list[str]:
         ("Relative to the image centre, the target is at about two o'clock.", ["2 o'clock"]),
         ("The target is slightly left of centre.", ["left"]),
         ("Relative to the image center, the target is up and to the left.", ["upper left"]),
+        ("The target is about 30% from the left and 20% from the top.", ["left", "upper"]),
+        ("It sits roughly two-thirds of the way down from the top, on the right.", ["lower", "right"]),
+        # alternatives, compass words, a place the target is only said to be by
+        ("The target is in the upper left or upper center.", ["upper left or upper center"]),
+        ("A small target in the northeast corner.", ["upper right"]),
+        ("A bright target sits above the tree line on the left side of the image.", ["left"]),
+        ("Two targets: one in the upper left and one slightly lower, near the left edge.", ["upper left", "left"]),
     ],
 )
 def test_target_claims(text, expected):
