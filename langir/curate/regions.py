@@ -6,7 +6,8 @@ claims whose subject is the target count. The reader works in four steps (docs/c
 1. **Normalise** (`_REWRITES`): markdown marks dropped; fixed expressions rewritten to their
    meaning — "up and to the left (of centre)" → upper left, "slightly left of centre" → a
    near-centre claim, "on top of a cloud" → no position, "relative to the image centre" → a
-   reference, not a claim, "not far from" → near.
+   reference, not a claim, "not far from" → near, "30 % from the left" / "two-thirds of the way
+   down" → the cell they name, "northeast" → upper right.
 2. **Split** into sentences (. ! ? ; new line, list items) and clauses (, : ( ) — and conjunctions
    and, but, while, whereas, although, with, which, that, …). No parser library fits: spaCy and
    Stanza need model downloads and are slow for 10,000 texts; a clause splitter of a few rules is
@@ -15,17 +16,22 @@ claims whose subject is the target count. The reader works in four steps (docs/c
    target, it, spot, dot, blob, object, heat source, aircraft …; other nouns: cloud, tree line,
    horizon, building, structure, sky, ground …). A target claim counts; another thing's does not,
    unless that thing is tied to the target by a proximity word ("the target sits right next to a
-   cloud in the upper left"). A phrase with no noun before it takes the first noun after it in the
-   clause, then the sentence's main subject, and the target when the sentence names nothing.
+   cloud in the upper left"). A phrase with no noun before it takes a noun just after it ("the
+   area on the left is clutter"), a relative clause's antecedent, the previous phrase's owner
+   ("the blob on the left, close to the top"), the sentence's main subject, and the target when the
+   sentence names nothing. A thing's place that follows the target in its clause ("the target sits
+   above the tree line on the left side") counts only when the text places the target nowhere else.
    Negation before the phrase in its clause (not, isn't, never, neither/nor, rather than, instead
    of, away from, far from, outside, nowhere near, without) removes it.
 4. **Word senses**: "right" before at/next/by/on/in/above/below/… is an intensifier; "left" after
    has/had/have or before behind/a/its is a verb; a position word followed by "than" ("lower than the
-   other") or "of <a thing>" ("left of the cloud") is relative, not a region.
+   other", "one slightly lower") or "of <a thing>" ("left of the cloud") is relative, not a region.
+
+Phrases joined by "or" are one claim with alternatives ("upper left or upper center").
 
 A phrase (position words at most `MAX_GAP` words apart) becomes a `Claim` with a value per axis
 (upper/center/lower × left/center/right) and a *scale* per axis that decides its interval:
-``half`` (half, quadrant, side: a half-plane), ``third`` (upper third, edge, corner, border, far),
+``half`` (half, quadrant, side; "the upper part": a half-plane), ``third`` (upper third, edge, corner, border, far),
 ``near`` (slightly left of centre: from 1/6 to 1/2), ``plain`` (upper left: the half-plane under
 ``broad`` strictness, the 3×3 grid third under ``grid``). "center" is the middle third. Clock
 positions ("at about two o'clock", relative to the centre) are directions: ±45° (grid) or ±60°
@@ -35,7 +41,8 @@ halfway / level with the middle → vertical; horizontally → horizontal.
 Claims are grouped into *mentions* (one per target the text speaks of): "one … another …", "the
 first … the second …", "target 1 … target 2", "a second target", list items. `ParsedText.distinct`
 says whether the text insists on several distinct targets (then `grounding` matches mentions one
-to one to mask components).
+to one to mask components); a plural header's claims ("two targets near the top: one …, another
+…") hold for every target it introduces.
 """
 
 from __future__ import annotations
