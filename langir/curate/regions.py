@@ -32,7 +32,7 @@ Phrases joined by "or" are one claim with alternatives ("upper left or upper cen
 A phrase (position words at most `MAX_GAP` words apart) becomes a `Claim` with a value per axis
 (upper/center/lower × left/center/right) and a *scale* per axis that decides its interval:
 ``half`` (half, quadrant, side; "the upper part": a half-plane), ``third`` (upper third, edge, corner, border, far),
-``near`` (slightly left of centre: from 1/6 to 1/2), ``plain`` (upper left: the half-plane under
+``near`` (slightly left of centre: from 1/6 to 1/2 under grid, the half under broad), ``plain`` (upper left: the half-plane under
 ``broad`` strictness, the 3×3 grid third under ``grid``). "center" is the middle third. Clock
 positions ("at about two o'clock", relative to the centre) are directions: ±45° (grid) or ±60°
 (broad) around the hour. Axis qualifiers pin "center" to an axis: vertically / mid-height /
@@ -141,6 +141,7 @@ _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "sixth", "
 _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
 _PLURAL_WORDS = frozenset({"targets", "objects", "spots", "dots", "blobs", "points", "sources", "two", "three", "both",
                            "several", "multiple", "pair"})
+_NEAR_MARKS = frozenset({"slightly", "somewhat", "marginally", "offcenter", "bit", "little"})
 _DEGREE = frozenset({"slightly", "bit", "little", "somewhat", "much", "further", "farther", "even", "marginally", "lot"})
 _PLACE_AFTER = frozenset({"left", "right", "center", "middle", "half", "part", "portion", "corner", "third", "edge",
                           "region", "area", "side", "quadrant", "section", "border"})
@@ -184,6 +185,7 @@ _REWRITE_RULES: list[tuple[tuple[str, ...] | None, str, str]] = [
     (('mid',), r"\bmid[- ]?(?=left|right)", "center "),
     (('mid',), r"\bmid[- ]?(?=top|bottom|upper|lower)", "center "),
     (('dead',), r"\bdead\s+center\b", "center"),
+    (('off',), r"\boff[- ]?cent(?:er|re)(?:ed)?\b", "offcenter"),
     (('east',), r"\bnorth[- ]?east(?:ern)?\b", "upper right"),
     (('west',), r"\bnorth[- ]?west(?:ern)?\b", "upper left"),
     (('east',), r"\bsouth[- ]?east(?:ern)?\b", "lower right"),
@@ -229,9 +231,9 @@ class Claim:
             return 0.0, 1.0
         if value == "center":
             return CENTER_INTERVAL
-        if scale == "near":
+        if scale == "near" and strictness == "grid":
             return _NEAR[value]
-        if scale == "half" or (scale == "plain" and strictness == "broad"):
+        if scale in ("half", "near") or (scale == "plain" and strictness == "broad"):
             return _HALF[value]
         return _THIRD[value]
 
@@ -438,7 +440,7 @@ class _Phrase:
             value = self.vertical if axis == "v" else self.horizontal
             if value and value != "center":
                 current = self.v_scale if axis == "v" else self.h_scale
-                if current == "plain" or (current == "third" and scale == "half"):
+                if current in ("plain", "near") or (current == "third" and scale == "half"):
                     if axis == "v":
                         self.v_scale = scale
                     else:
@@ -494,6 +496,8 @@ def _phrases(tokens: list[str], lo: int, hi: int) -> list[_Phrase]:
         # scale words before the phrase ("the far left", "the extreme right")
         if i > lo and tokens[i - 1] in ("far", "extreme", "very") and pos.value != "center":
             pos.scale = "third"
+        elif pos.value != "center" and pos.scale == "plain" and _NEAR_MARKS & set(tokens[max(lo, i - 4): i]):
+            pos.scale = "near"  # "slightly to the left", "just off-centre toward the upper right"
         if pos.value == "center":
             window = tokens[max(lo, i - 3): min(hi, i + 3)]
             if "vertically" in window:

@@ -165,4 +165,11 @@ HANDWRITTEN = [
     ("hand-probe", "wrong", "CL", "", "A bright target sits above the tree line on the left side of the image."),
     ("hand-probe", "wrong", "LL", "", "The small target is not located in the upper-right; it's in the lower-left portion."),
     ("hand-probe", "wrong", "UR", "", "Upper-right corner: small bright blob (likely target). Lower half: urban clutter."),
+    ("hand-probe", "correct", "C", "", "The target is located near the center of the image, slightly offset to the right."),
+    ("hand-probe", "correct", "LL", "", "## Analysis\n\n**Target:** A small, bright object is visible.\n\n**Position:** It's located in the lower-left quadrant of the image.\n\n**Context:** The background shows a cloudy sky."),
+    ("hand-probe", "correct", "UR", "", "The target's position is in the upper-right area."),
+    ("hand-probe", "correct", "UL", "", "The target is situated at the top-left corner region, close to the frame's upper boundary."),
+    ("hand-probe", "correct", "UL", "", "Small target: upper left. Clutter: lower right (buildings)."),
+    ("hand-probe", "wrong", "UR", "", "The target's position is in the upper-right area."),
+    ("hand-probe", "wrong", "UL", "", "Small target: upper left. Clutter: lower right (buildings)."),
 ]
