@@ -751,6 +751,16 @@ def _parse_cached(text: str) -> ParsedText:
                 parsed.claims.append(parsed.claims[i])
             groups.append(copies + group)
         parsed.mentions = groups
+    elif (count or 0) >= 2:
+        # "the targets are in the upper left and the lower right": a plural subject's places are
+        # one per target, not all true of one
+        split: list[list[int]] = []
+        for k, group in enumerate(parsed.mentions):
+            if not marked[k] and first_plural[k] and _clash([parsed.claims[i] for i in group]):
+                split.extend([i] for i in group)
+            else:
+                split.append(group)
+        parsed.mentions = split
     # a centre that filled both axes by default yields the axes a sibling claim names ("in the left
     # part, near the middle" → vertical centre); with both axes named elsewhere it only modifies
     keep: dict[int, Claim] = {}
@@ -772,6 +782,15 @@ def _parse_cached(text: str) -> ParsedText:
     parsed.mentions = [g for g in parsed.mentions if g]
     parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
     return parsed
+
+
+def _clash(claims: list[Claim]) -> bool:
+    """Two claims give one axis different values ('upper left' and 'lower right')."""
+    for axis in ("vertical", "horizontal"):
+        values = {getattr(c, axis) for c in claims if c.clock is None and not c.alternatives} - {None}
+        if len(values) > 1:
+            return True
+    return False
 
 
 def parse_claims(text: str) -> list[Claim]:

@@ -81,6 +81,14 @@ def test_several_targets_matched_one_to_one():
     # singular wording on a two-target mask stays allowed; repeating its place is no second target
     assert ground("The target is in the upper left. It is a bright dot near the top left corner.", two).verdict == "agrees"
     assert parse_text("Two targets: one on the left, one on the right.").distinct
+    # a plural subject's places, one per target; attributes of both stay together
+    assert ground("The targets are in the upper left and lower right.", two).verdict == "agrees"
+    assert ground("Two targets are in the upper left and upper right.", two).verdict == "contradicts"
+    assert ground("Two small targets are on the right side, near the top.", two).verdict == "contradicts"
+    # a plural header's place holds for each target it introduces
+    top = np.array([[0.1, 0.5], [0.15, 0.9]])
+    assert ground("Two targets near the top: one roughly centred, another further to the right.", top).verdict == "agrees"
+    assert ground("Two targets near the bottom: one roughly centred, another further to the right.", top).verdict == "contradicts"
 
 
 def test_counts_and_phrases():
