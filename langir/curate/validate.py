@@ -154,9 +154,9 @@ def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tol
     words, refusal, says_none, count = _text_facts(text)
     if words > max_words:
         failures.append("too-long")
-    if refusal:
-        failures.append("refusal")
     parsed = parse_text(text)
+    if refusal and not parsed.claims:  # "I can't determine it exactly, but it seems to be in the upper left" is a hedge
+        failures.append("refusal")
     other = STRICTNESS[1 - STRICTNESS.index(strictness)]
     g = ground(parsed, centroids, tolerance, strictness, says_none)
     g_other = ground(parsed, centroids, tolerance, other, says_none)

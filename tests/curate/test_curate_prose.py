@@ -100,6 +100,8 @@ def test_counts_and_phrases():
     assert "plural-mismatch" in judge_text("Two faint targets in the upper left.", one).failures
     assert is_refusal("Unfortunately, I cannot complete this request.")
     assert is_refusal("I'm afraid I can't help with that.")
+    hedge = "I can't determine it exactly, but the target seems to be in the upper left."
+    assert is_refusal(hedge) and judge_text(hedge, one).failures == []  # a hedge with a place is an answer
     for text in ("There does not appear to be any target in this image.", "The scene has no identifiable small target.",
                  "I don't see any target.", "The frame appears to be empty of targets."):
         assert says_no_target(text) and not is_refusal(text), text
