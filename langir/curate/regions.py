@@ -520,7 +520,8 @@ def _phrases(tokens: list[str], lo: int, hi: int) -> list[_Phrase]:
         j = ph.end + 1
         while j < hi and tokens[j] in _HALF_WORDS | _THIRD_WORDS | {"part", "portion", "region", "area", "section"}:
             j += 1
-        if j < hi and tokens[j] == "of":
+        if j < hi and (tokens[j] == "of" or (tokens[j] in ("in", "on", "within") and ph.center and not (ph.vertical or ph.horizontal))):
+            # "left of the cloud", "centered in a gap between clouds": placed relative to a thing
             k = j + 1
             while k < hi and k < j + 5 and tokens[k] not in TARGET_NOUNS | OTHER_NOUNS | PLACE_NOUNS:
                 k += 1
