@@ -141,3 +141,20 @@ def test_strictness_in_library_and_cli(tmp_path, cli):
     assert (tmp_path / "redo.txt").read_text().split() == ["loose"]
     res = cli("validate", root)
     assert "broad 100.0 %" in res.stdout and "grid 66.7 %" in res.stdout
+
+
+def test_any_text_is_judged_without_error():
+    # random word salad from the corpus, punctuation, clock words, empty and huge texts
+    import random
+
+    from langir.curate.grounding import VERDICTS
+    from tests.curate.corpus_eval import load_corpus
+
+    words = " ".join(r["text"] for r in load_corpus()).split() + ["o'clock", "13", "-", "—", "**", "\n", "or", "not"]
+    rng = random.Random(1)
+    masks = [np.zeros((0, 2)), UL, np.array([[0.1, 0.1], [0.9, 0.9], [0.5, 0.2]])]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 60))) for _ in range(150)]
+    for text in texts + ["", "....", "13 o'clock", "left " * 300, "one " * 40]:
+        for cents in masks:
+            judged = judge_text(text, cents)
+            assert judged.verdict in VERDICTS and judged.grounding.claims == judged.other.claims
