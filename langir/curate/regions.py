@@ -446,7 +446,7 @@ class _Phrase:
                     else:
                         self.h_scale = scale
 
-    def claim(self, free: set[str]) -> tuple[Claim, bool]:
+    def claim(self) -> tuple[Claim, bool]:
         """The claim, and whether its centre fills axes only by default (no axis word pinned it)."""
         vertical, horizontal = self.vertical, self.horizontal
         inferred = False
@@ -671,7 +671,7 @@ def _parse_cached(text: str) -> ParsedText:
             prev_end = -1
             for ph in _phrases(tokens, lo, hi):
                 owner, neg = _owner(tokens, lo, hi, ph.start, ph.end)
-                claim, inferred = ph.claim(set())
+                claim, inferred = ph.claim()
                 between = tokens[prev_end + 1: ph.start] if prev_end >= 0 else []
                 if items and "or" in between and not any(_negates(tokens, k) for k in range(prev_end + 1, ph.start)):
                     # "in the upper left or upper center": one claim with alternatives
