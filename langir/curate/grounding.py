@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from langir.curate.regions import STRICTNESS, Claim, ParsedText, parse_text
 from langir.data.text_rules import says_no_target
@@ -79,6 +78,9 @@ def ground(text: str | ParsedText, centroids: np.ndarray, tolerance: float = DEF
     cost = np.array([np.where(holds[k], 0.0, 1.0 + dist[g].max(axis=0)) for k, g in enumerate(mentions)]).reshape(len(mentions), n)
     target_of = [-1] * len(mentions)
     if parsed.distinct and len(mentions) > 1:
+        # imported here: scipy.optimize costs ~0.5 s of start-up, and most texts speak of one target
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows, cols, strict=True):
             target_of[r] = int(c)
