@@ -142,6 +142,11 @@ _COMPARE_PRE = frozenset({"than", "of", "from", "to", "as", "with"})
 _PLURAL_WORDS = frozenset({"targets", "objects", "spots", "dots", "blobs", "points", "sources", "two", "three", "both",
                            "several", "multiple", "pair"})
 _NEAR_MARKS = frozenset({"slightly", "somewhat", "marginally", "offcenter", "bit", "little"})
+_NOT_PLACES = frozenset({
+    "contrast", "intensity", "intensities", "temperature", "temperatures", "resolution", "signal", "brightness",
+    "priority", "angle", "angles", "limit", "bound", "case", "atmosphere", "altitude", "altitudes", "level", "levels",
+    "values", "value", "energy", "frequency", "quality", "confidence", "probability", "likelihood", "answer", "choice",
+})
 _DEGREE = frozenset({"slightly", "bit", "little", "somewhat", "much", "further", "farther", "even", "marginally", "lot"})
 _PLACE_AFTER = frozenset({"left", "right", "center", "middle", "half", "part", "portion", "corner", "third", "edge",
                           "region", "area", "side", "quadrant", "section", "border"})
@@ -374,6 +379,8 @@ def _position_word(tokens: list[str], i: int) -> _Pos | None:
         return None
     if nxt == "than":  # "lower than the other": a comparison, no region
         return None
+    if nxt in _NOT_PLACES:
+        return None  # "lower contrast", "top priority", "right angle", "upper atmosphere"
     if tok in ("lower", "upper") and prev in _DEGREE and nxt not in _PLACE_AFTER:
         return None  # "one slightly lower": a comparison with the other target
     if tok == "right" and nxt in _RIGHT_INTENSIFIED and prev not in _SIDE_PRE:
@@ -594,6 +601,13 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
     (a fallback claim), None: no noun in the clause.
     """
     negated = any(_negates(tokens, k) for k in range(lo, start))
+    # a position word that modifies the next noun ("the upper cloud layer", "the left building")
+    for j in range(end + 1, min(hi, end + 3)):
+        kind = _noun_kind(tokens, j)
+        if kind == "D" and tokens[j] not in CONTAINER_OTHERS:
+            return "D", negated
+        if kind or tokens[j] in ("of", "is", "are", "in", "at", "on", "near", "and", "there"):
+            break
     for j in range(start - 1, lo - 1, -1):
         kind = _noun_kind(tokens, j)
         if kind == "T":
@@ -666,6 +680,7 @@ def _parse_cached(text: str) -> ParsedText:
         if list_item and mention:
             new_mention()
         topic: str | None = None  # owner of the sentence's latest position phrase
+        subject: str | None = None  # first noun of the latest clause that has one
         for lo, hi, _rel in sentence:
             items: list[tuple[int, Claim, bool, str | None, bool]] = []
             prev_end = -1
@@ -719,7 +734,10 @@ def _parse_cached(text: str) -> ParsedText:
                     owner = next((_noun_kind(tokens, j) for j in range(lo - 2, sentence[0][0] - 1, -1)
                                   if _noun_kind(tokens, j)), None)
                 if owner is None:
-                    owner = main if tokens[lo] in _VERB_OPENERS or topic is None else topic
+                    # "the target below the upper cloud layer, in the lower right": the previous clause's
+                    # subject; "the blob, close to the top": the previous phrase's owner
+                    continuing = subject if subject is not None else topic
+                    owner = main if tokens[lo] in _VERB_OPENERS or continuing is None else continuing
                     if owner is None:
                         later = [k for j, k in first_noun_at if j > lo]
                         owner = later[0] if later else default_owner
@@ -733,6 +751,9 @@ def _parse_cached(text: str) -> ParsedText:
                     first_plural.append(plural_sentence)
                 mention.append(len(parsed.claims))
                 parsed.claims.append(claim)
+            first = next((_noun_kind(tokens, j) for j in range(lo, hi) if _noun_kind(tokens, j)), None)
+            if first is not None:
+                subject = first
     new_mention()
     if not parsed.claims and fallback:
         parsed.claims = list(fallback)

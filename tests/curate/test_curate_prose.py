@@ -56,6 +56,10 @@ def labels(text: str) -> list[str]:
         ("A small target in the northeast corner.", ["upper right"]),
         ("A bright target sits above the tree line on the left side of the image.", ["left"]),
         ("Two targets: one in the upper left and one slightly lower, near the left edge.", ["upper left", "left"]),
+        # a position word modifying another thing's noun; words that are no places
+        ("A small target below the upper cloud layer, in the lower right.", ["lower right"]),
+        ("The left building is bright; the target is in the upper right.", ["upper right"]),
+        ("The target has lower contrast than the clouds and sits in the top left.", ["upper left"]),
     ],
 )
 def test_target_claims(text, expected):
