@@ -12,13 +12,15 @@ claims whose subject is the target count. The reader works in four steps (docs/c
    and, but, while, whereas, although, with, which, that, …). No parser library fits: spaCy and
    Stanza need model downloads and are slow for 10,000 texts; a clause splitter of a few rules is
    enough here because only the *owner* of each position phrase matters.
-3. **Owner** of each position phrase: the nearest noun before it in its clause (target nouns:
+3. **Owner** of each position phrase: the noun it modifies ("the upper cloud layer", "the left
+   building"), else the nearest noun before it in its clause (target nouns:
    target, it, spot, dot, blob, object, heat source, aircraft …; other nouns: cloud, tree line,
    horizon, building, structure, sky, ground …). A target claim counts; another thing's does not,
    unless that thing is tied to the target by a proximity word ("the target sits right next to a
    cloud in the upper left"). A phrase with no noun before it takes a noun just after it ("the
    area on the left is clutter"), a relative clause's antecedent, the previous phrase's owner
-   ("the blob on the left, close to the top"), the sentence's main subject, and the target when the
+   or the previous clause's subject ("the target below the upper cloud layer, in the lower right";
+   "the blob on the left, close to the top"), the sentence's main subject, and the target when the
    sentence names nothing. A thing's place that follows the target in its clause ("the target sits
    above the tree line on the left side") counts only when the text places the target nowhere else.
    Negation before the phrase in its clause (not, isn't, never, neither/nor, rather than, instead
