@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,18 +27,26 @@ from langir.cli.common import (
 )
 
 
+class Strictness(str, Enum):
+    grid = "grid"
+    broad = "broad"
+
+
 def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
 def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: int = 10) -> None:
-    table = Table(title="Grounding agreement", title_justify="left")
+    table = Table(title=f"Grounding agreement ({summary['strictness']})", title_justify="left")
     for head in ("split", "images", "graded", "agreeing", "agreement", "failing"):
         table.add_column(head, justify="left" if head == "split" else "right")
     for name, block in [("all", summary), *summary["per_split"].items()]:
         table.add_row(name, str(block["images"]), str(block["graded"]), str(block["agreeing"]),
                       _pct(block["agreement"]), str(block["failing"]))
     out.print(table)
+    both = summary["agreement_by_strictness"]
+    out.print("agreement by strictness: " + ", ".join(f"{k} {_pct(v)}" for k, v in both.items())
+              + f" (verdicts use {summary['strictness']})")
     out.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items()))
     kinds = {k: v for k, v in summary["failures"].items() if v}
     out.print("failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"))
@@ -57,6 +66,7 @@ def validate(
     split: SplitOpt = None,
     max_words: Annotated[int, typer.Option("--max-words", min=1, help="Longest allowed description in words (paper: 50).")] = 50,
     tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=0.5, help="Slack around claimed regions, as a fraction of the image side.")] = 0.05,
+    strictness: Annotated[Strictness, typer.Option("--strictness", help="grid: 'upper left' is the 3×3 cell VLMs name; broad: the half-planes (quadrants). Half/quadrant/side words are half-planes in both.", case_sensitive=False)] = Strictness.grid,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Exit with code 1 when more images than this fail.")] = 0,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Failure kind that does not make an image fail (repeatable), e.g. too-long.", show_default=False)] = None,
     out_csv: Annotated[Path | None, typer.Option("--out", help="Write the per-image table as CSV (atomically).", show_default=False)] = None,
@@ -67,10 +77,12 @@ def validate(
     """Check each description and ground it in its mask: agrees / contradicts / vague / no-target.
 
     Per image: description present, UTF-8, non-empty, at most --max-words words, not a refusal,
-    names a region, singular wording unless the mask has several targets; then every region the
-    text claims ("upper left", "near the center", "lower right corner", "top-left quadrant") must
-    hold a target centroid (quadrants and 3×3 grid of langir.data.positions). Unreadable or
-    missing files are reported per id. Exit code 1 when more than --max-errors images fail.
+    names a region for the target, counts no more targets than the mask has; then every region the
+    text claims for the target ("upper left", "near the center", "at two o'clock", "top-left
+    quadrant") must hold a target centroid. Positions of other things (clouds, tree line,
+    buildings) and negated places ("not in the lower half") are not claims; several targets are
+    matched one to one. Unreadable or missing files are reported per id. Exit code 1 when more than
+    --max-errors images fail.
 
     [bold]Example:[/] langir validate datasets/demo --out validate.csv --write-ids redo.txt --max-errors 5
     """
@@ -86,7 +98,8 @@ def validate(
     ids = selected_ids(ds, selected)
     with progress_bar() as bar:
         task = bar.add_task("validating", total=len(ids), status="")
-        result = validate_dataset(ds, ids, max_words, tolerance, ignore, on_item=lambda _: bar.advance(task))
+        result = validate_dataset(ds, ids, max_words, tolerance, ignore, on_item=lambda _: bar.advance(task),
+                                  strictness=strictness.value)
     summary = result.summary()
     failing = result.failing
     if out_csv is not None:

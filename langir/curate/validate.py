@@ -4,13 +4,17 @@ Per image, in this order (the failure kinds of the per-image table, see `FAILURE
 
 - the description file: ``missing``, ``not-utf8``, ``empty`` (or ``unreadable``: an I/O error);
 - the text: ``too-long`` (more than `max_words` words, `text_rules.word_count`), ``refusal``
-  (`text_rules.is_refusal`), ``no-position`` (no region claimed at all), ``plural-mismatch`` (the
-  text speaks of several targets, `text_rules.mentions_plural_target`, while the mask has at most
-  one component — the hallucination of the paper's §5.6.6);
+  (`text_rules.is_refusal`), ``no-position`` (no region claimed for the target), ``plural-mismatch``
+  (the text counts more targets than the mask has components — "two targets", "several targets"
+  over one component, `text_rules.stated_count`: the hallucination of the paper's §5.6.6; singular
+  wording over several components is allowed);
 - the mask: ``missing-mask``, ``unreadable`` (corrupt image or mask, or sizes that differ);
 - grounding (`grounding.ground`): ``contradicts`` (a claimed region holds no target),
   ``says-no-target`` (the text says none is visible over a non-empty mask), ``claims-target``
   (the mask is empty but the text does not say so).
+
+Grounding runs at both strictness levels (``broad``: half-planes, ``grid``: the 3×3 cells); the
+chosen one decides the verdict and the failures, the other is reported alongside in the summary.
 
 An image *fails* when it has any failure kind not in `ignore`. The agreement rate is
 (agrees + no-target images whose text says none is visible) / graded images, where graded means
@@ -19,6 +23,7 @@ description and mask were both readable.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,13 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from langir.curate.grounding import DEFAULT_TOLERANCE, ground
-from langir.curate.regions import parse_claims
+from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE, Grounding, ground
+from langir.curate.regions import STRICTNESS, parse_claims, parse_text
 from langir.curate.texts import read_description_file
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, read_mask
 from langir.data.positions import EIGHT_CONNECTIVITY, cell_phrase, grid_cell
-from langir.data.text_rules import is_refusal, mentions_plural_target, says_no_target, word_count
+from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError
 
 MAX_WORDS = 50
@@ -48,7 +53,7 @@ REDESCRIBE_FAILURES = frozenset(FILE_FAILURES + TEXT_FAILURES + GROUNDING_FAILUR
 
 COLUMNS = (
     "id", "splits", "verdict", "ok", "failures", "words", "targets", "claims", "claim_ok",
-    "target_regions", "covered", "distance", "description", "error",
+    "target_regions", "covered", "distance", "agrees_broad", "agrees_grid", "description", "error",
 )
 
 
@@ -104,6 +109,7 @@ class ValidationResult:
     ignore: tuple[str, ...] = ()
     split_of: dict[str, list[str]] = field(default_factory=dict)
     split_names: list[str] = field(default_factory=list)  # the layout's order
+    strictness: str = DEFAULT_STRICTNESS
 
     @property
     def failing(self) -> pd.DataFrame:
@@ -118,6 +124,58 @@ class ValidationResult:
         return summarize(self)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_facts(text: str) -> tuple[int, bool, bool, int | None]:
+    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times."""
+    return word_count(text), is_refusal(text), says_no_target(text), stated_count(text)
+
+
+@dataclass
+class TextJudgement:
+    """Verdict and failure kinds of one text against one mask's targets (see the module docstring)."""
+
+    verdict: str
+    failures: list[str]
+    grounding: Grounding
+    other: Grounding  # the grounding at the other strictness level
+
+    def agrees(self, grounding: Grounding | None = None) -> bool:
+        """Agreement as the summary counts it: agrees, or an empty mask with a text that says so."""
+        g = grounding or self.grounding
+        return g.verdict == "agrees" or (g.verdict == "no-target" and g.says_none)
+
+
+def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tolerance: float = DEFAULT_TOLERANCE,
+               strictness: str = DEFAULT_STRICTNESS) -> TextJudgement:
+    """Judge one description against normalised target centroids (N×2): the per-text part of `validate_dataset`."""
+    if strictness not in STRICTNESS:
+        raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
+    failures: list[str] = []
+    words, refusal, says_none, count = _text_facts(text)
+    if words > max_words:
+        failures.append("too-long")
+    parsed = parse_text(text)
+    if refusal and not parsed.claims:  # "I can't determine it exactly, but it seems to be in the upper left" is a hedge
+        failures.append("refusal")
+    other = STRICTNESS[1 - STRICTNESS.index(strictness)]
+    g = ground(parsed, centroids, tolerance, strictness, says_none)
+    g_other = ground(parsed, centroids, tolerance, other, says_none)
+    n = len(np.asarray(centroids).reshape(-1, 2))
+    if n == 0:
+        if not says_none:
+            failures.append("claims-target")
+    else:
+        if says_none:
+            failures.append("says-no-target")
+        elif not g.claims:
+            failures.append("no-position")
+        elif g.verdict == "contradicts":
+            failures.append("contradicts")
+        if count is not None and count > n and not says_none:
+            failures.append("plural-mismatch")
+    return TextJudgement(g.verdict, failures, g, g_other)
+
+
 def _failures_list(cell: str) -> list[str]:
     return [f for f in cell.split(";") if f]
 
@@ -129,8 +187,15 @@ def validate_dataset(
     tolerance: float = DEFAULT_TOLERANCE,
     ignore: Iterable[str] = (),
     on_item: Callable[[str], None] | None = None,
+    strictness: str = DEFAULT_STRICTNESS,
 ) -> ValidationResult:
-    """Validate the descriptions of `ids` (see the module docstring); never raises for one bad file."""
+    """Validate the descriptions of `ids` (see the module docstring); never raises for one bad file.
+
+    `strictness`: ``broad`` (half-planes) or ``grid`` (3×3 cells) decides the verdicts; the summary
+    reports the agreement at both.
+    """
+    if strictness not in STRICTNESS:
+        raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
     ignore = tuple(ignore)
     unknown = sorted(set(ignore) - set(FAILURE_KINDS))
     if unknown:
@@ -140,25 +205,26 @@ def validate_dataset(
     target_rows: list[tuple] = []
     claim_rows: list[tuple] = []
     for sample_id in ids:
-        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows))
+        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness))
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # typed even when empty, so boolean masks stay masks (an empty object column would select columns)
-    table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float})
+    table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float,
+                          "agrees_broad": bool, "agrees_grid": bool})
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
     )
-    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names)
+    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness)
 
 
-def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows) -> dict:
+def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness) -> dict:
     failures: list[str] = []
     errors: list[str] = []
     row = dict.fromkeys(COLUMNS, "")
     row.update(id=sample_id, splits=";".join(split_of.get(sample_id, [])), words=0, targets=-1,
-               covered=0, distance=np.nan, verdict="n/a")
+               covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False)
     desc = read_description_file(ds, sample_id)
     text = desc.text
     if text is None:
@@ -167,10 +233,6 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
     else:
         row["description"] = text
         row["words"] = word_count(text)
-        if row["words"] > max_words:
-            failures.append("too-long")
-        if is_refusal(text):
-            failures.append("refusal")
     try:
         found = load_targets(ds, sample_id)
     except DataError as error:
@@ -187,8 +249,12 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
         for (r, c), area, cell in zip(found.centroids, found.areas, cells, strict=True):
             target_rows.append((sample_id, float(r), float(c), int(area), cell[0], cell[1]))
         if text is not None:
-            g = ground(text, found.centroids, tolerance)
+            judged = judge_text(text, found.centroids, max_words, tolerance, strictness)
+            g = judged.grounding
+            failures.extend(judged.failures)
             row["verdict"] = g.verdict
+            row["agrees_" + strictness] = judged.agrees()
+            row["agrees_" + STRICTNESS[1 - STRICTNESS.index(strictness)]] = judged.agrees(judged.other)
             row["claims"] = ";".join(c.label for c in g.claims)
             row["claim_ok"] = ";".join("1" if ok else "0" for ok in g.consistent)
             row["covered"] = g.covered
@@ -196,20 +262,12 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
             for claim, ok, near in zip(g.claims, g.consistent, g.nearest, strict=True):
                 mr, mc = cells[near] if near >= 0 else (-1, -1)
                 claim_rows.append((sample_id, claim.label, claim.vertical or "", claim.horizontal or "", ok, mr, mc))
-            if n == 0:
-                if not g.says_none:
-                    failures.append("claims-target")
-            else:
-                if g.says_none:
-                    failures.append("says-no-target")
-                elif not g.claims:
-                    failures.append("no-position")
-                elif g.verdict == "contradicts":
-                    failures.append("contradicts")
-                if mentions_plural_target(text) and n <= 1:
-                    failures.append("plural-mismatch")
     elif text is not None:
         # no mask to ground in: still judge what the text alone can tell
+        if row["words"] > max_words:
+            failures.append("too-long")
+        if is_refusal(text):
+            failures.append("refusal")
         claims = parse_claims(text)
         row["claims"] = ";".join(c.label for c in claims)
         if not claims and not says_no_target(text):
@@ -250,8 +308,14 @@ def summarize(result: ValidationResult) -> dict:
         for name in names:
             per_split[name] = block(table[split_lists.map(lambda names, n=name: n in names)])
     verdicts = table["verdict"].value_counts().to_dict()
+    graded = table[table["verdict"] != "n/a"]
+    by_strictness = {
+        s: (round(float(graded[f"agrees_{s}"].mean()), 6) if len(graded) else None) for s in STRICTNESS
+    }
     return {
         **block(table),
+        "strictness": result.strictness,
+        "agreement_by_strictness": by_strictness,
         "verdicts": {k: int(verdicts.get(k, 0)) for k in ("agrees", "contradicts", "vague", "no-target", "n/a")},
         "failures": failure_counts,
         "ignored": list(result.ignore),

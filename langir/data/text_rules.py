@@ -13,33 +13,58 @@ NO_TARGET_SENTENCE = "No small target is visible in the infrared image."
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
 
 # Openings the LangIR paper saw ("As an AI assistant, I am unable to do this task", §5.3.2) and the
-# usual variants of VLM refusals and deflections.
+# usual ways VLMs decline ("Unfortunately, I cannot complete this request.", "I'm afraid I can't help").
 _REFUSAL = re.compile(
     r"""(
-        \bas\s+an?\s+(ai|artificial\s+intelligence|language\s+model|assistant)\b
-      | \bi\s*(am|'m|’m)\s+(unable|not\s+able|sorry)\b
-      | \bi\s+(cannot|can\s*not|can't|can’t|won't|won’t|will\s+not)\s+(help|assist|do|provide|identify|locate|detect|analy[sz]e|determine|comply|view|see)\b
-      | \bi\s+(do\s+not|don't|don’t)\s+have\s+the\s+ability\b
-      | \bunable\s+to\s+(assist|help|comply|process|analy[sz]e)\b
+        \bas\s+an?\s+(ai|artificial\s+intelligence|(large\s+)?language\s+model|assistant)\b
+      | \bi\s*(am|'m|’m)\s+(unable|not\s+able|sorry|afraid|not\s+comfortable|not\s+in\s+a\s+position)\b
+      | \bi\s+(cannot|can\s*not|can't|can’t|won't|won’t|will\s+not|could\s+not|couldn't|couldn’t|must|have\s+to)\s+
+            (help|assist|do|provide|identify|locate|detect|analy[sz]e|determine|comply|view|see|complete|fulfil+|process
+             |perform|answer|describe|respond|decline|support|carry\s+out|proceed|be\s+of\s+help|be\s+able)\b
+      | \bi\s+(do\s+not|don't|don’t)\s+have\s+the\s+(ability|capability|means)\b
+      | \b(unable|not\s+able)\s+to\s+(assist|help|comply|process|analy[sz]e|complete|fulfil+|provide|perform|do\s+(this|that))\b
+      | \b(this|that|the|your)\s+request\s+(cannot|can't|can’t|could\s+not)\s+be\b
       | \bsorry,?\s+(but\s+)?i\b
+      | \bsorry\s*[—–-]\s*i\b
       | \bi\s+apologi[sz]e\b
+      | \b(isn't|is\s+not)\s+something\s+i\s+(can|could|am\s+able\s+to)\b
+      | \bi\s+(must|have\s+to)\s+decline\b
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
 
+# adjectives that may stand between "no" and "target" ("no identifiable small target")
+_ADJ = r"(?:(?:small|visible|discernible|discernable|clear|clearly|distinct|obvious|identifiable|detectable|apparent|evident|noticeable|recogni[sz]able|definite|real|actual|infrared|thermal|bright|point|point-like|notable|significant|such|single|likely|potential|possible|specific)\s+)"
+_TARGET_WORD = r"(?:targets?|objects?\s+of\s+interest)"
 _NO_TARGET = re.compile(
-    r"""(
-        \bno\s+(small\s+|visible\s+|discernible\s+|clear\s+|distinct\s+|obvious\s+)*(infrared\s+)?target\b
-      | \b(no|not\s+any)\s+(small\s+)?(objects?|targets?)\s+(is|are|can\s+be)\s+(visible|seen|found|detected|present)\b
-      | \btarget\s+(is\s+)?(not|cannot\s+be|can't\s+be)\s+(visible|seen|found|detected|present|identified|located)\b
-      | \b(there\s+is|there's)\s+no\s+(visible\s+)?(small\s+)?target\b
-      | \b(cannot|can\s*not|can't|can’t|unable\s+to|could\s+not|couldn't)\s+(identify|locate|detect|see|find|spot)\s+(any|a)\s+(visible\s+)?(small\s+)?target\b
-      | \bdoes\s+not\s+(contain|show|include)\s+(a|any)\s+(visible\s+)?(small\s+)?target\b
+    rf"""(
+        \bno\s+{_ADJ}*{_TARGET_WORD}\b
+      | \b(no|not\s+any)\s+{_ADJ}*(objects?|targets?)\s+(is|are|can\s+be|could\s+be|was|were|appears?)\s+(visible|seen|found|detected|present|identified|discernible|evident)\b
+      | \btarget\s+(is\s+)?(not|cannot\s+be|can't\s+be|could\s+not\s+be)\s+(visible|seen|found|detected|present|identified|located)\b
+            (?!\s+(in|at|on|near|toward|towards|within|along|by)\b)  # "not located in the upper right; it is …"
+      | \b(there\s+is|there's|there\s+are)\s+no\s+{_ADJ}*{_TARGET_WORD}
+      | \b(cannot|can\s*not|can't|can’t|unable\s+to|could\s+not|couldn't|couldn’t|do\s+not|don't|don’t|did\s+not|didn't)\s+(identify|locate|detect|see|find|spot|make\s+out|discern)\s+(any|a|an)\s+{_ADJ}*{_TARGET_WORD}
+      | \b(does|do|did)\s*(not|n't|n’t)\s+(appear\s+to\s+|seem\s+to\s+)?(contain|show|include|have|be)\s+(a|any|an)\s+{_ADJ}*{_TARGET_WORD}
+      | \b(does|do)\s*(not|n't|n’t)\s+(appear|seem)\s+to\s+be\s+(a|any|an)\s+{_ADJ}*{_TARGET_WORD}
+      | \b(there\s+)?(appears|seems)\s+to\s+be\s+no\s+{_ADJ}*{_TARGET_WORD}
+      | \b(empty|devoid|free)\s+of\s+(any\s+)?{_ADJ}*{_TARGET_WORD}
+      | \bnothing\s+(\w+\s+){{0,4}}?(that\s+|which\s+)?(resembl\w+|looks?\s+like|like|could\s+be|appears\s+to\s+be)\s+(a|an|any)\s+{_ADJ}*{_TARGET_WORD}
+      | \b(no|without\s+any)\s+sign\s+of\s+(a|an|any)\s+{_ADJ}*{_TARGET_WORD}
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
 
-_PLURAL = re.compile(r"\b(targets|objects)\b|\b(two|three|four|five|several|multiple|many)\s+(small\s+|bright\s+)*(targets?|objects?)\b", re.IGNORECASE)
+_TARGET_NOUNS = r"(?:targets?|objects?|spots?|dots?|blobs?|points?|sources?|signatures?|regions?|hot\s*spots?|specks?)"
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                "pair": 2, "both": 2, "several": 2, "multiple": 2, "many": 3, "numerous": 3}
+_COUNT = re.compile(
+    r"\b(?<!no\s)(two|three|four|five|six|seven|eight|nine|ten|\d+|several|multiple|many|numerous|both(?:\s+the)?|a\s+pair\s+of)\s+"
+    r"((?:small|tiny|bright|faint|dim|distinct|separate|possible|potential|point-like|point|infrared|thermal|hot|visible|small,|bright,)\s+){0,3}"
+    r"(targets?|objects?|spots?|dots?|blobs?|points?|sources?|signatures?|regions?|hot\s*spots?|specks?)\b",
+    re.IGNORECASE,
+)
+_PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b", re.IGNORECASE)
+_NEGATED_PLURAL = re.compile(r"\b(no|any|without|neither|nor)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
 
 
 def word_count(text: str) -> int:
@@ -52,11 +77,57 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text)) and not says_no_target(text)
 
 
+# "no obvious targets except a faint spot …", "no clear target, but a speck might be …": an exception follows
+_EXCEPTION = re.compile(r"\b(except|but|however|apart\s+from|besides|other\s+than|although|though|save\s+for|unless)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+
+
 def says_no_target(text: str) -> bool:
-    """True when the text states that no target is visible (the valid answer for an empty mask)."""
-    return bool(_NO_TARGET.search(text))
+    """True when the text states that no target is visible (the valid answer for an empty mask).
+
+    A statement followed in its sentence by an exception ("no obvious targets except a faint spot
+    near the lower right") is none.
+    """
+    for m in _NO_TARGET.finditer(text):
+        rest = text[m.end():]
+        end = _SENTENCE_END.search(rest)
+        if not _EXCEPTION.search(rest[: end.start() if end else len(rest)]):
+            return True
+    return False
+
+
+def stated_count(text: str) -> int | None:
+    """How many targets the text says there are ("two small targets" → 2, "several targets" → 2), or None."""
+    best = None
+    for m in _COUNT.finditer(text):
+        if _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]):
+            continue  # "no two targets", "without several ..." are no counts
+        word = m.group(1).lower().split()[0]
+        n = int(word) if word.isdigit() else _COUNT_WORDS.get(word, 2)
+        noun = m.group(3).lower()
+        if word in ("several", "multiple", "many", "numerous", "both", "a") or noun.endswith("s") or n >= 2:
+            best = max(best or 0, n)
+    if best is None:
+        for m in _PLURAL_TARGETS.finditer(text):
+            if not _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]):
+                best = 2
+                break
+    return best
+
+
+_PLURAL = re.compile(r"\b(targets|objects)\b|\b(two|three|four|five|several|multiple|many)\s+(small\s+|bright\s+)*(targets?|objects?)\b", re.IGNORECASE)
 
 
 def mentions_plural_target(text: str) -> bool:
-    """True when the text speaks of several targets ('targets', 'two small targets', 'multiple objects')."""
-    return bool(_PLURAL.search(text))
+    """True when the text uses plural target wording ('targets', 'two small targets', 'multiple objects').
+
+    The wording test of the paper's §5.6.6 (describe keeps its texts singular); negated and generic
+    plurals are not plural wording: "no other objects are visible", "no targets". `validate`
+    checks counts against the mask with `stated_count` instead.
+    """
+    for m in _PLURAL.finditer(text):
+        if not _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]) and not re.search(
+            r"\bother\s+$", text[max(0, m.start() - 8): m.start()], re.IGNORECASE
+        ):
+            return True
+    return False

@@ -27,7 +27,8 @@ from langir.data.positions import cell_phrase, grid_cell, quadrant
         ("the target is on the left side, far from anything", [(None, "left")]),
         ("the leftmost part of the image", [(None, "left")]),
         ("A warm object against a cloudy sky.", []),
-        ("It is bright, lying in the upper part, partly hidden by the right tree.", [("upper", None), (None, "right")]),
+        # the tree's position is the tree's, not the target's (the old reader counted it)
+        ("It is bright, lying in the upper part, partly hidden by the right tree.", [("upper", None)]),
     ],
 )
 def test_parse_claims(text, expected):
@@ -63,10 +64,15 @@ def test_ground_verdicts_and_tolerance():
     assert ground("A warm object over the sea.", left_target).verdict == "vague"
     assert ground("No small target is visible in the infrared image.", left_target).verdict == "contradicts"
     assert ground("The target is in the upper left.", np.zeros((0, 2))).verdict == "no-target"
-    # a centroid just past the half line: contradicts without slack, agrees with 5 % slack
+    # broad: a centroid just past the half line contradicts without slack, agrees with 5 % slack
     edge = np.array([[0.2, 0.53]])
-    assert ground("on the left", edge, tolerance=0.0).verdict == "contradicts"
-    assert ground("on the left", edge, tolerance=0.05).verdict == "agrees"
+    assert ground("on the left", edge, tolerance=0.0, strictness="broad").verdict == "contradicts"
+    assert ground("on the left", edge, tolerance=0.05, strictness="broad").verdict == "agrees"
+    # grid: "left" is the left third (a half only with half / side / quadrant)
+    assert ground("on the left", edge, strictness="grid").verdict == "contradicts"
+    assert ground("on the left", np.array([[0.2, 0.37]]), tolerance=0.05, strictness="grid").verdict == "agrees"
+    assert ground("on the left side", edge, strictness="grid").verdict == "agrees"
+    assert ground("in the top-left quadrant", np.array([[0.45, 0.45]]), strictness="grid").verdict == "agrees"
     # several targets: each claim needs some target; an unmentioned target is no contradiction
     two = np.array([[0.2, 0.1], [0.8, 0.9]])
     g = ground("One target is in the upper left. Another is in the lower right.", two)

@@ -1,0 +1,62 @@
+"""The labelled VLM-style corpus (tests/curate/corpus/): per family, ≥ 95 % of texts get their verdict.
+
+Truth comes from the real SIRST masks; labels by construction (tests/curate/make_corpus.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.curate.corpus_eval import evaluate, load_corpus
+
+MIN_RIGHT = 0.95
+
+
+@pytest.fixture(scope="module")
+def judged(sirst_root_module):
+    return {s: evaluate(sirst_root_module, s) for s in ("broad", "grid")}
+
+
+@pytest.fixture(scope="module")
+def sirst_root_module():
+    from tests.conftest import SIRST
+
+    if not (SIRST / "masks").is_dir():
+        pytest.skip(f"real SIRST dataset not found at {SIRST}")
+    return SIRST
+
+
+def test_corpus_is_large_and_varied():
+    records = load_corpus()
+    families = {r["family"] for r in records}
+    assert len(records) >= 300 and len(families) >= 30
+    kinds = {r["kind"] for r in records}
+    assert {"correct", "wrong", "vague", "refusal", "too-long", "no-target", "claims-target", "says-no-target",
+            "count-mismatch", "grid-wrong"} <= kinds
+    assert len({r["family"] for r in records if r["held_out"]}) >= 8
+
+
+@pytest.mark.parametrize("strictness", ["broad", "grid"])
+def test_every_family_gets_its_verdicts(judged, strictness):
+    bad = []
+    for (family, kind), rows in sorted(judged[strictness].items()):
+        right = sum(r for r, _, _ in rows)
+        if right < MIN_RIGHT * len(rows):
+            wrong = [(rec["text"][:90], f) for r, rec, f in rows if not r][:3]
+            bad.append(f"{family}/{kind}: {right}/{len(rows)} e.g. {wrong}")
+    assert not bad, "\n".join(bad)
+
+
+def test_grid_catches_neighbour_cells_broad_does_not(judged):
+    # a neighbouring 3×3 cell in the same half-planes: only grid can tell
+    rows = judged["grid"][("grid-neighbour", "grid-wrong")]
+    assert sum(r for r, _, _ in rows) == len(rows) >= 8
+    assert ("grid-neighbour", "grid-wrong") not in judged["broad"]
+
+
+def test_held_out_families_reported_separately(judged):
+    records = load_corpus()
+    held = {r["family"] for r in records if r["held_out"]}
+    for strictness in ("broad", "grid"):
+        rows = [r for (fam, _), rs in judged[strictness].items() if fam in held for r, _, _ in rs]
+        assert len(rows) >= 80 and sum(rows) >= MIN_RIGHT * len(rows)
