@@ -59,7 +59,10 @@ def report(
         task = bar.add_task("validating", total=len(ids), status="")
         done = write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title,
                             on_item=lambda _: bar.advance(task), license=license)
-    for reason, members in done.skipped.items():
+    for reason, all_members in done.skipped.items():
+        members = [i for i in all_members if i not in done.broken]  # those are listed with their file below
+        if not members:
+            continue
         shown = ", ".join(members[:10]) + (f" … (+{len(members) - 10})" if len(members) > 10 else "")
         warn(f"not graded, {reason}: {shown}")
     for sample_id, problem in done.broken.items():

@@ -455,8 +455,9 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     if skipped:
         card.p("Not graded: " + "; ".join(f"{reason}: {_id_list(members)}" for reason, members in skipped.items()) + ".")
     if broken:
-        card.p(f"Skipped, {len(broken)} sample(s) with a missing or unreadable file (left out of every plot): "
-               + "; ".join(f"`{problem}`" for problem in list(broken.values())[:12])
+        card.p(f"Skipped, {len(broken)} sample(s) with a missing or unreadable file (not graded, not in the target "
+               "plots or the gallery; a readable description still counts in Table 1 and the lengths): "
+               + "; ".join(f"`{_relative(problem, ds.root)}`" for problem in list(broken.values())[:12])
                + (" …" if len(broken) > 12 else "") + ".")
     if not has_masks:
         card.p("No masks were found, so there are no target positions and no grounding: the target heat-map and "
@@ -513,6 +514,11 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     write_text_atomic(html_path, card.html())
     files += [md_path, html_path]
     return ReportFiles(out_dir, files, stats, result, skipped, broken)
+
+
+def _relative(text: str, root: Path) -> str:
+    """Paths inside the dataset relative to it: a card is shared, the local folder is nobody's business."""
+    return text.replace(f"{root}/", "").replace(f"{root.resolve()}/", "")
 
 
 def _id_list(ids: Sequence[str], limit: int = 12) -> str:
