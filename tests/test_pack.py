@@ -98,6 +98,28 @@ def test_refuses_to_overwrite_and_leaves_nothing_half_written(described: Path, t
     assert not (out / "keep.txt").exists() and (out / "README.md").is_file()
 
 
+def test_broken_samples_are_left_out_and_listed_and_a_full_disk_leaves_nothing(
+        described: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    (described / "images" / "ir_00003.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(described / "masks" / "ir_00007.png")  # wrong size
+    out = tmp_path / "packed"
+    result = cli("pack", described, out, "--format", "jsonl", "--json")
+    assert result.code == 1, result.stderr  # finished, with per-item failures
+    assert "skipped ir_00003: " in result.stderr and "images/ir_00003.png" in result.stderr
+    assert "skipped ir_00007: " in result.stderr and "masks/ir_00007.png" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["skipped"] == ["ir_00003", "ir_00007"] and summary["images"] == 30
+    ids = {json.loads(line)["id"] for split in ("trainval", "test") for line in (out / "data" / f"{split}.jsonl").open()}
+    assert len(ids) == 30 and not ids & {"ir_00003", "ir_00007"}
+    assert not (out / "images" / "ir_00003.png").exists()
+    # a full disk while the pack is being written: one line naming OUT, no staging folder, no OUT
+    monkeypatch.setenv("LANGIR_FAULT_INJECT", "ENOSPC@metadata.jsonl")
+    full = cli("pack", described, tmp_path / "again")
+    assert full.code == 2 and "Traceback" not in full.stderr
+    assert f"error: cannot write {tmp_path / 'again'}: " in full.stderr and "disk full" in full.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "packed"]
+
+
 def _ledger(root: Path, columns: str, rows: list[tuple]) -> None:
     (root / ".langir").mkdir(exist_ok=True)
     db = sqlite3.connect(root / ".langir" / "describe.sqlite")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from langir.cli.common import (
     DatasetArg,
@@ -41,6 +42,8 @@ def pack(
 
     Splits: the selected ones (--split NAME), else the layout's splits that share no image (SIRST: trainval and test), else one split 'full'.
 
+    Exit codes: 0 packed; 1 packed, but samples with a missing or unreadable image, mask or description were left out (listed); 2 nothing written (bad dataset or option, OUT not writable).
+
     README.md is a Hugging Face dataset card (YAML front matter, configs per split, provenance from the describe ledger), so `datasets.load_dataset(OUT)` reads the folder.
 
     [bold]Example:[/] langir pack datasets/demo packed/demo --format parquet
@@ -52,13 +55,16 @@ def pack(
         task = bar.add_task("validating", total=None, status="")
         result = pack_dataset(ds, out_dir, fmt, selected, license, title, overwrite, on_item=lambda _: bar.advance(task))
     for sample_id in result.skipped:
-        warn(f"skipped {sample_id}: image unreadable")
+        warn(f"skipped {sample_id}: {result.broken.get(sample_id, 'missing or unreadable file')}")
     if as_json:
         print_json(result.to_dict())
-        return
-    parts = ", ".join(f"{name} {count}" for name, count in result.splits.items())
-    out.print(f"packed {len(result.records)} images ({parts}) as {fmt} into {out_dir}"
-              + (f"; skipped {len(result.skipped)}" if result.skipped else ""), highlight=False)
+    else:
+        parts = ", ".join(f"{name} {count}" for name, count in result.splits.items())
+        out.print(escape(f"packed {len(result.records)} images ({parts}) as {fmt} into {out_dir}"
+                         + (f"; skipped {len(result.skipped)}" if result.skipped else "")), highlight=False)
+    if result.skipped:
+        warn(f"{len(result.skipped)} sample(s) left out for a missing or unreadable file (listed above)")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

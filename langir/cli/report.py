@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from langir.cli.common import (
     DatasetArg,
@@ -46,6 +47,8 @@ def report(
 
     README.md carries Hugging Face dataset-card metadata and the provenance of the texts (describe ledger); card.html embeds the images. Images that could not be graded are listed.
 
+    Exit codes: 0 report written; 1 written, but samples with a missing or unreadable image, mask or description were skipped (listed, also in the card); 2 nothing could be done (bad dataset or option, --out not writable: the files this run created are removed again).
+
     [bold]Example:[/] langir report datasets/demo --out reports/demo
     """
     from langir.curate.report import write_report
@@ -56,15 +59,23 @@ def report(
         task = bar.add_task("validating", total=len(ids), status="")
         done = write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title,
                             on_item=lambda _: bar.advance(task), license=license)
-    for reason, members in done.skipped.items():
+    for reason, all_members in done.skipped.items():
+        members = [i for i in all_members if i not in done.broken]  # those are listed with their file below
+        if not members:
+            continue
         shown = ", ".join(members[:10]) + (f" … (+{len(members) - 10})" if len(members) > 10 else "")
         warn(f"not graded, {reason}: {shown}")
+    for sample_id, problem in done.broken.items():
+        warn(f"skipped {sample_id}: {problem}")
     if as_json:
         print_json(done.to_dict())
-        return
-    agreement = done.validation.summary()["agreement"]
-    out.print(f"wrote {len(done.files)} files to {out_dir} (card: {out_dir / 'README.md'}); grounding agreement "
-              + ("–" if agreement is None else f"{100 * agreement:.1f} %"), highlight=False)
+    else:
+        agreement = done.validation.summary()["agreement"]
+        out.print(escape(f"wrote {len(done.files)} files to {out_dir} (card: {out_dir / 'README.md'}); grounding agreement "
+                         + ("–" if agreement is None else f"{100 * agreement:.1f} %")), highlight=False)
+    if done.broken:
+        warn(f"{len(done.broken)} sample(s) skipped for a missing or unreadable file (listed above and in the card)")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

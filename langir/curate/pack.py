@@ -16,7 +16,11 @@ count), targets (count, centroids in pixels as [row, col], areas in pixels), the
 failures (';'-joined) and ok flag, and provenance from the describe ledger (provider, model, prompt
 style, prompt text hash, attempt, cost, date, edited-after-describe; '' and 0 where the ledger has no
 entry). The output folder is built beside OUT and renamed into place: a failed
-run leaves nothing half-written.
+run (full disk, read-only folder: one `OutputError` naming OUT) leaves nothing half-written.
+
+A sample with a missing or unreadable image, mask or description (`report.broken_samples`: the same
+rule as `langir report`) is left out of the pack and listed in `PackResult.broken`; a file `datasets`
+cannot decode must not reach the people who load the pack.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +39,10 @@ from langir.curate.provenance import FIELDS as PROVENANCE_FIELDS
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
 from langir.curate.stats import disjoint_splits
 from langir.curate.validate import validate_dataset
+from langir.data.atomic import ensure_dir, write_text_atomic
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info
-from langir.errors import ConfigError
+from langir.errors import ConfigError, LangirError, OutputError
 
 FORMATS = ("hf", "jsonl", "parquet")
 UNSPLIT = "full"  # split name when the layout defines none ('all' is reserved by `datasets`)
@@ -57,12 +62,13 @@ class PackResult:
     out: Path
     format: str
     splits: dict[str, int]  # split -> images
-    skipped: list[str]  # ids without a readable image
+    skipped: list[str]  # ids left out: a missing or unreadable file
     records: list[dict]
+    broken: dict[str, str] = field(default_factory=dict)  # id -> the problem, naming the file
 
     def to_dict(self) -> dict:
         return {"out": str(self.out), "format": self.format, "splits": self.splits, "skipped": self.skipped,
-                "images": len(self.records)}
+                "broken": self.broken, "images": len(self.records)}
 
 
 def pack_splits(ds: LangIRDataset, selected: Sequence[str] = ()) -> dict[str, list[str]]:
@@ -80,11 +86,20 @@ def build_records(
     ds: LangIRDataset,
     splits: dict[str, list[str]],
     on_item: Callable[[str], None] | None = None,
+    broken: dict[str, str] | None = None,
     **validate_options,
 ) -> list[dict]:
-    """One JSON-ready record per (split, image): files, text, targets, verdict, provenance."""
+    """One JSON-ready record per (split, image): files, text, targets, verdict, provenance.
+
+    Samples with a missing or unreadable file get no record; `broken` (when given) receives them.
+    """
+    from langir.curate.report import broken_samples
+
     ids = list(dict.fromkeys(i for members in splits.values() for i in members))
     result = validate_dataset(ds, ids, on_item=on_item, **validate_options)
+    bad = broken_samples(result.table)
+    if broken is not None:
+        broken.update(bad)
     strictness = getattr(result, "strictness", None)
     table = result.table.set_index("id")
     targets = {k: g for k, g in result.targets.groupby("id")} if len(result.targets) else {}
@@ -94,11 +109,16 @@ def build_records(
     records = []
     for split, members in splits.items():
         for sample_id in members:
+            if sample_id in bad:
+                continue
             row = table.loc[sample_id]
             image_path = ds.image_path(sample_id)
             try:
                 width, height, _ = image_info(image_path)
-            except Exception:  # noqa: BLE001 - unreadable image: the record is skipped and listed
+            except LangirError as error:  # validate read only the header of masked samples' images
+                bad[sample_id] = str(error)
+                if broken is not None:
+                    broken[sample_id] = str(error)
                 continue
             found = targets.get(sample_id)
             cents = [] if found is None else np.round(found[["row", "col"]].to_numpy() * [height, width], 3).tolist()
@@ -235,13 +255,11 @@ def dataset_card(
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def _copy(src: Path, dst: Path) -> None:
+    # inside the private staging folder: the folder's rename is the atomic step
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
 
@@ -311,26 +329,35 @@ def pack_dataset(
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} is a file; pack writes a folder")
+        raise OutputError(out, "exists and is not a folder; pack writes a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"{out} exists and is not empty (use --overwrite to replace it)")
     if out.resolve() == ds.root.resolve() or ds.root.resolve() in out.resolve().parents:
         raise ConfigError(f"{out} is inside the dataset {ds.root}; pack to another folder")
     splits = pack_splits(ds, selected)
-    records = build_records(ds, splits, on_item, **validate_options)
+    broken: dict[str, str] = {}
+    records = build_records(ds, splits, on_item, broken, **validate_options)
     all_ids = [i for members in splits.values() for i in members]
     packed = {(r["split"], r["id"]) for r in records}
     skipped = sorted({i for s, members in splits.items() for i in members if (s, i) not in packed})
     if not records:
-        raise ConfigError(f"nothing to pack: no readable image among {len(all_ids)} ids of {ds.root}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        raise ConfigError(f"nothing to pack: no readable sample among {len(all_ids)} ids of {ds.root}")
+    ensure_dir(out.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as error:
+        raise OutputError(out, error.strerror or str(error)) from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
-        {"hf": _write_hf, "jsonl": _write_jsonl_format, "parquet": _write_parquet}[fmt](ds, records, tmp)
-        (tmp / "README.md").write_text(dataset_card(ds, fmt, records, license, title), encoding="utf-8")
+        try:
+            {"hf": _write_hf, "jsonl": _write_jsonl_format, "parquet": _write_parquet}[fmt](ds, records, tmp)
+            write_text_atomic(tmp / "README.md", dataset_card(ds, fmt, records, license, title))
+        except OutputError as error:  # name what the user asked for, not our staging folder
+            raise OutputError(out, error.problem) from None
+        except OSError as error:  # copies and Parquet writes: a full disk, a read-only folder
+            raise OutputError(out, error.strerror or str(error)) from None
         if out.exists():  # swap: the old folder goes only once the new one is complete
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "x")
@@ -342,4 +369,5 @@ def pack_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     counts = {s: sum(r["split"] == s for r in records) for s in splits}
-    return PackResult(out, fmt, counts, skipped, records)
+    return PackResult(out, fmt, counts, skipped, records, broken)
+

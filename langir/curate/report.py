@@ -1,12 +1,15 @@
 """`report`: PNG plots, a Markdown dataset card and the same card as HTML.
 
 Plots use matplotlib's object API (`Figure` + the Agg canvas): no pyplot state, no GUI backend,
-safe in threads and on headless machines. Every file is written atomically.
+safe in threads and on headless machines. Every file is written atomically; when an output cannot
+be written (full disk, read-only folder) the files this run created are removed again, so a failed
+run leaves no new half-report behind.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import textwrap
 from collections.abc import Callable, Sequence
@@ -32,9 +35,9 @@ from langir.curate.validate import (
     ValidationResult,
     validate_dataset,
 )
-from langir.data.atomic import atomic_path, write_text_atomic
+from langir.data.atomic import ensure_dir, save_figure_atomic, write_text_atomic
 from langir.data.dataset import LangIRDataset
-from langir.errors import ConfigError, DataError
+from langir.errors import DataError, OutputError
 
 AXIS_VALUES = {"vertical": ("upper", "center", "lower"), "horizontal": ("left", "center", "right")}
 PLOT_FILES = ("table1.png", "word_counts.png", "failures.png", "target_heatmap.png", "region_confusion.png", "gallery.png")
@@ -44,8 +47,7 @@ _VERDICT_ORDER = {"contradicts": 0, "vague": 1, "no-target": 2, "agrees": 3}
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+    save_figure_atomic(path, fig, format="png", dpi=110)
     return path
 
 
@@ -329,10 +331,11 @@ class ReportFiles:
     stats: DatasetStats
     validation: ValidationResult
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> ids left out of the plots
+    broken: dict[str, str] = field(default_factory=dict)  # id -> the missing or unreadable file, in words
 
     def to_dict(self) -> dict:
         return {"out": str(self.out_dir), "files": [str(p) for p in self.files], "validation": self.validation.summary(),
-                "skipped": self.skipped}
+                "skipped": self.skipped, "broken": self.broken}
 
 
 def skipped_images(table: pd.DataFrame) -> dict[str, list[str]]:
@@ -346,6 +349,27 @@ def skipped_images(table: pd.DataFrame) -> dict[str, list[str]]:
             if kind in kinds:
                 reasons.setdefault(reason, []).append(row.id)
     return reasons
+
+
+# Per-file failure kinds of validate that make a sample "broken" for the exit code: a file that is
+# there but cannot be read, or one that is missing while other samples have theirs.
+_UNREADABLE = ("unreadable", "not-utf8", "unreadable-text")
+_MISSING = ("missing-mask", "missing")
+
+
+def broken_samples(table: pd.DataFrame) -> dict[str, str]:
+    """Samples with a missing or unreadable image, mask or description, each with the problem naming the file.
+
+    A kind of file that no sample has (a set without masks, or not yet described) is a property of
+    the dataset, said once in the card, not a failure of every sample.
+    """
+    kinds = [set(str(f).split(";")) for f in table["failures"]]
+    everywhere = {k for k in _MISSING if kinds and all(k in ks for ks in kinds)}
+    broken: dict[str, str] = {}
+    for row, ks in zip(table.itertuples(index=False), kinds, strict=True):
+        if ks & set(_UNREADABLE) or (ks & set(_MISSING)) - everywhere:
+            broken[row.id] = str(row.error) or ", ".join(sorted(ks & set(_UNREADABLE + _MISSING)))
+    return broken
 
 
 def write_report(
@@ -363,15 +387,42 @@ def write_report(
 ) -> ReportFiles:
     """Compute stats and validation for `ids`, write the plots, README.md (card) and card.html into `out_dir`."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is a file; the report needs a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    made_dir = not out_dir.is_dir()
+    before = _existing(out_dir)
+    ensure_dir(out_dir)
+    try:
+        return _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license)
+    except (OutputError, KeyboardInterrupt):
+        _roll_back(out_dir, before, made_dir)
+        raise
+
+
+def _existing(folder: Path) -> set[str]:
+    try:
+        return {p.name for p in folder.iterdir()}
+    except OSError:
+        return set()
+
+
+def _roll_back(out_dir: Path, before: set[str], made_dir: bool) -> None:
+    """Remove the plots this failed run created (each is whole, but a card-less set of new plots is litter)."""
+    for name in PLOT_FILES + ("README.md", "card.html"):
+        if name not in before:
+            with contextlib.suppress(OSError):
+                (out_dir / name).unlink()
+    if made_dir:
+        with contextlib.suppress(OSError):
+            out_dir.rmdir()  # only when empty: never anything the user put there
+
+
+def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license) -> ReportFiles:
     stats = compute_stats([ds], selected, synonyms, max_words)
     result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item)
     summary = result.summary()
     strictness = getattr(result, "strictness", None)
     judged = f"judged as validate did: tolerance {tolerance:g}" + (f", strictness {strictness}" if strictness else "")
     skipped = skipped_images(result.table)
+    broken = broken_samples(result.table)
     has_targets = bool(len(result.targets))
     has_masks = bool((result.table["targets"] >= 0).any())
     split_rows = [n for n in stats.table["split"].unique() if n != "all"]
@@ -403,6 +454,11 @@ def write_report(
            f"at least one check. Made with `langir report {ds.root}`.")
     if skipped:
         card.p("Not graded: " + "; ".join(f"{reason}: {_id_list(members)}" for reason, members in skipped.items()) + ".")
+    if broken:
+        card.p(f"Skipped, {len(broken)} sample(s) with a missing or unreadable file (not graded, not in the target "
+               "plots or the gallery; a readable description still counts in Table 1 and the lengths): "
+               + "; ".join(f"`{_relative(problem, ds.root)}`" for problem in list(broken.values())[:12])
+               + (" …" if len(broken) > 12 else "") + ".")
     if not has_masks:
         card.p("No masks were found, so there are no target positions and no grounding: the target heat-map and "
                "the region confusion are left out.")
@@ -451,12 +507,18 @@ def write_report(
            "and the LangIR paper for the description method.")
     for stale in PLOT_FILES:  # a plot an earlier run wrote but this one has nothing for
         if out_dir / stale not in files and (out_dir / stale).is_file():
-            (out_dir / stale).unlink()
+            with contextlib.suppress(OSError):  # a leftover we cannot remove is no reason to fail
+                (out_dir / stale).unlink()
     md_path, html_path = out_dir / "README.md", out_dir / "card.html"
     write_text_atomic(md_path, card.markdown())
     write_text_atomic(html_path, card.html())
     files += [md_path, html_path]
-    return ReportFiles(out_dir, files, stats, result, skipped)
+    return ReportFiles(out_dir, files, stats, result, skipped, broken)
+
+
+def _relative(text: str, root: Path) -> str:
+    """Paths inside the dataset relative to it: a card is shared, the local folder is nobody's business."""
+    return text.replace(f"{root}/", "").replace(f"{root.resolve()}/", "")
 
 
 def _id_list(ids: Sequence[str], limit: int = 12) -> str:

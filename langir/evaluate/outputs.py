@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from langir.data.atomic import write_bytes_atomic, write_text_atomic
+from langir.data.atomic import save_image_atomic, write_text_atomic
 from langir.errors import ConfigError
 
 TARGET_FIELDS = ["image", "target", "x", "y", "area", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "peak_prob", "mean_prob", "status"]
@@ -79,14 +79,6 @@ def check_out_file(path: Path, flag: str) -> Path:
     return path
 
 
-def _png_bytes(array: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def target_rows(sample_id: str, prob: np.ndarray, binary: np.ndarray, status: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per 8-connected component of ``binary``: centroid (x, y), area, box, peak and mean probability."""
     from langir.evaluate.metrics import components
@@ -131,12 +123,12 @@ class PredictionWriter:
         binary = prob > self.threshold
         top = 65535 if self.prob_bits == 16 else 255
         dtype = np.uint16 if self.prob_bits == 16 else np.uint8
-        write_bytes_atomic(self.out / "prob" / f"{sample_id}.png", _png_bytes((np.clip(prob, 0, 1) * top + 0.5).astype(dtype)))
-        write_bytes_atomic(self.out / "mask" / f"{sample_id}.png", _png_bytes(binary.astype(np.uint8) * 255))
+        save_image_atomic(self.out / "prob" / f"{sample_id}.png", (np.clip(prob, 0, 1) * top + 0.5).astype(dtype))
+        save_image_atomic(self.out / "mask" / f"{sample_id}.png", binary.astype(np.uint8) * 255)
         if self.overlays:
             picture = overlay(image, target if target is not None and target.shape == binary.shape else None, binary,
                               pd_distance=self.pd_distance, pd_matching=self.pd_matching)
-            write_bytes_atomic(self.out / "overlay" / f"{sample_id}.png", _png_bytes(picture))
+            save_image_atomic(self.out / "overlay" / f"{sample_id}.png", picture)
         rows = target_rows(sample_id, prob, binary, self._status(binary, target))
         self.rows.extend(rows)
         return rows

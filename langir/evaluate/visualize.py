@@ -9,14 +9,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from langir.data.atomic import atomic_path
+from langir.data.atomic import save_figure_atomic, save_image_atomic
 from langir.data.imageio import to_uint8
 
 
 def save_png(array: np.ndarray, path: Path) -> None:
-    """Write a uint8/uint16 array as PNG atomically (no half-written file on failure)."""
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format="PNG")
+    """Write a uint8/uint16 array as PNG atomically (no half-written file; a full disk is one OutputError)."""
+    save_image_atomic(path, array, format="PNG")
 
 
 # Okabe–Ito colours (distinguishable with common colour-vision deficiencies).
@@ -129,6 +128,7 @@ def plot_curves(rows: list[dict[str, Any]], path: Path, title: str = "") -> None
     b.set(xlabel="recall", ylabel="precision", title="PR", xlim=(0, 1.02), ylim=(0, 1.02))
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    try:
+        save_figure_atomic(path, fig, format="png", dpi=120)
+    finally:
+        plt.close(fig)

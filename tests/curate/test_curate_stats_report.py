@@ -90,7 +90,8 @@ def test_report_files(tmp_path, cli):
     Image.fromarray(np.zeros((3, 3), dtype=np.uint8)).save(root / "masks" / "gone.png")  # size mismatch
     out = tmp_path / "rep"
     res = cli("report", root, "--out", out, "--json", "--gallery", "3")
-    assert res.code == 0, res.stderr
+    assert res.code == 1, res.stderr  # finished, with a per-item failure: gone's mask does not fit its image
+    assert "skipped gone: " in res.stderr and "masks/gone.png" in res.stderr
     done = json.loads(res.stdout)
     names = sorted(p.split("/")[-1] for p in done["files"])
     assert names == sorted(["table1.png", "word_counts.png", "failures.png", "target_heatmap.png", "region_confusion.png",
@@ -106,6 +107,8 @@ def test_report_files(tmp_path, cli):
     html = (out / "card.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and '<img src="data:image/png;base64,' in html and "<table" in html
     assert done["skipped"] == {"unreadable image or mask": ["gone"], "no description": ["gone"]}
+    assert list(done["broken"]) == ["gone"] and "masks/gone.png" in done["broken"]["gone"]
+    assert "Skipped, 1 sample(s)" in card and "masks/gone.png" in card
     assert done["validation"]["verdicts"] == {"agrees": 1, "contradicts": 1, "vague": 1, "no-target": 1, "n/a": 1}
     # worst grounded first: the contradiction, then the vague one
     from langir.curate.report import worst_grounded
@@ -128,4 +131,5 @@ def test_empty_dataset_and_bad_out(tmp_path, cli):
     assert cli("report", root, "--out", tmp_path / "rep").code == 0
     (tmp_path / "file").write_text("x")
     res = cli("report", root, "--out", tmp_path / "file")
-    assert res.code == 2 and "is a file" in res.stderr
+    assert res.code == 2 and f"{tmp_path / 'file'}: exists and is not a folder" in res.stderr
+    assert (tmp_path / "file").read_text() == "x"
