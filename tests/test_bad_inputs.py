@@ -251,13 +251,9 @@ KIND_BY_NAME = {k.name: k for k in KINDS}
 
 # Cases whose fix lies outside the data layer, with the part of the project that owns it.
 _DESCRIBE = "describe: reads image/mask files directly (runner._file_sha) or writes its ledger unguarded (describe helper)"
-_MAIN = "cli main(): error text is read as rich markup (langir/cli/__init__.py helper escapes it)"
 KNOWN_GAPS: dict[tuple[str, str], str] = {
     **{("describe", name): _DESCRIBE for name in ("fifo-image", "folder-image", "symlink-loop", "missing-mask",
                                                   "missing-image", "readonly-dataset", "full-disk", "markup-id")},
-    **{(cmd, "toml-unknown-key"): _MAIN for cmd in DATASET_WIDE},
-    ("validate", "readonly-dataset"): "validate --quarantine: mkdir/rename outside langir.data.atomic (curate/validate.py)",
-    ("validate", "markup-id"): "validate: prints failing ids as rich markup (cli/validate.py `[red]{sample_id}[/]`)",
 }
 
 CASES = [(cmd, kind.name) for kind in KINDS for cmd in kind.expect]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from langir.cli.common import (
     LayoutOpt,
     MasksOpt,
     SplitOpt,
+    literal,
     notice,
     open_dataset,
     out,
@@ -27,7 +28,7 @@ from langir.cli.common import (
 )
 
 
-class Strictness(str, Enum):
+class Strictness(StrEnum):
     grid = "grid"
     broad = "broad"
 
@@ -52,7 +53,7 @@ def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: in
     out.print("failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"))
     for sample_id, kinds_text, error in failing[:shown]:
         detail = f" ({error})" if error else ""
-        out.print(f"  [red]{sample_id}[/]: {kinds_text}{detail}", highlight=False)
+        out.print(f"  [red]{literal(sample_id)}[/]: {literal(kinds_text)}{literal(detail)}", highlight=False)
     if len(failing) > shown:
         out.print(f"  … and {len(failing) - shown} more (see --out CSV)")
 

@@ -36,11 +36,12 @@ from scipy import ndimage
 from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE, Grounding, ground
 from langir.curate.regions import STRICTNESS, parse_claims, parse_text
 from langir.curate.texts import read_description_file
+from langir.data.atomic import ensure_dir
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, read_mask
 from langir.data.positions import EIGHT_CONNECTIVITY, cell_phrase, grid_cell
 from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
-from langir.errors import ConfigError, DataError
+from langir.errors import ConfigError, DataError, OutputError
 
 MAX_WORDS = 50
 FILE_FAILURES = ("missing", "not-utf8", "empty", "unreadable-text")
@@ -335,13 +336,15 @@ def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = ".quarantine
         src = ds.description_path(sample_id)
         if not src.is_file():
             continue
-        dest_dir = src.parent / folder
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest_dir = ensure_dir(src.parent / folder)
         dest = dest_dir / src.name
         n = 1
         while dest.exists():  # an earlier quarantined version stays; number the new one
             dest = dest_dir / f"{src.name}.{n}"
             n += 1
-        os.replace(src, dest)
+        try:
+            os.replace(src, dest)
+        except OSError as error:  # read-only dataset, full disk: one line naming the file
+            raise OutputError(dest, error.strerror or str(error)) from None
         moved.append((src, dest))
     return moved

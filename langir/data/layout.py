@@ -20,16 +20,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langir.errors import ConfigError, DataError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CONFIG_FILE = "langir.toml"
 SPLIT_STEMS = ("trainval", "train", "val", "test", "trainvaltest")
