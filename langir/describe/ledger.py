@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langir.data.atomic import ensure_dir
 from langir.errors import LangirError
 
 LEDGER_DIR = ".langir"
@@ -208,10 +209,7 @@ class Ledger:
 
     def _open_writable(self) -> sqlite3.Connection:
         self._check_paths()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise LedgerError(f"{self.path.parent}: cannot create the ledger folder ({error.strerror})") from None
+        ensure_dir(self.path.parent)  # read-only dataset, full disk: one OutputError naming the folder
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -456,8 +454,8 @@ class DatasetLock:
         folder = self.path.parent
         if folder.exists() and not folder.is_dir():
             raise LedgerError(f"{folder}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
+        ensure_dir(folder)  # read-only dataset, full disk: one OutputError naming the folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             # a lock file, not data: it must stay the same inode, so no atomic replace here
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
@@ -475,8 +473,9 @@ class DatasetLock:
                     f"another langir describe/curate run (PID {pid}) is using {self.path.parent.parent}; "
                     "wait for it to finish, or pass --wait") from None
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # the PID only names the holder in messages; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd
         return self
 
