@@ -408,7 +408,14 @@ def repair(root: str | Path, descriptions: Callable[[], Iterable[tuple[str, str]
     `descriptions` yields (id, text) of the description files present; each becomes a `restored`
     done row, so the provenance of what is on disk stays answerable. Returns (moved paths, rows).
     """
-    root = Path(root)
+    try:
+        return _repair(Path(root), descriptions)
+    except OSError as error:  # a read-only or full dataset: one line naming the path, nothing half-moved matters
+        raise LedgerError(f"{error.filename or Path(root) / LEDGER_DIR}: cannot repair the describe ledger "
+                          f"({error.strerror or error})") from None
+
+
+def _repair(root: Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -> tuple[list[Path], int]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     moved: list[Path] = []
     folder = root / LEDGER_DIR
