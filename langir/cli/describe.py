@@ -282,7 +282,7 @@ def failing_ids(ds, ids: list[str], max_words: int, strictness: str | None) -> l
 
 def repair_ledger(ds, wait: bool = False) -> None:
     """--repair: move a broken ledger aside and rebuild it from the description files (a good one is kept)."""
-    from langir.describe.ledger import DatasetLock, Ledger, LedgerError, repair
+    from langir.describe.ledger import REPAIR_HINT, DatasetLock, Ledger, LedgerError, repair
 
     def present():
         for image_id in ds.all_ids():
@@ -298,7 +298,7 @@ def repair_ledger(ds, wait: bool = False) -> None:
         notice(f"ledger {ds.root / '.langir' / 'describe.sqlite'} is fine; nothing to repair")
         return
     except LedgerError as error:
-        notice(f"repairing: {error}")
+        notice(f"repairing: {str(error).replace('; ' + REPAIR_HINT, '')}")  # the hint says to do what we now do
     folder = ds.root / ".langir"
     if folder.is_dir():
         with DatasetLock(ds.root, wait):
