@@ -16,7 +16,8 @@ SIRST = Path(os.environ.get("LANGIR_SIRST", REPO.parent / "shared" / "datasets" 
 DEMO = REPO / "datasets" / "demo"
 
 os.environ.setdefault("COLUMNS", "200")  # rich tables unwrapped in captured output
-for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
+            "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
     os.environ.pop(key, None)  # a developer's real keys must never reach a test
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from langir.cli.common import (
     DatasetArg,
@@ -19,6 +18,7 @@ from langir.cli.common import (
     SkipBadOpt,
     SplitOpt,
     err,
+    literal,
     open_dataset,
     out,
     print_json,
@@ -51,6 +51,7 @@ from langir.cli.describe import (
     at_least,
     build_run,
     run_with_progress_async,
+    stop_line,
 )
 
 _LOOP = "Loop"
@@ -105,7 +106,11 @@ def curate(
     reached. Prints a table per round (agreement, calls, cost). Exit 0 when all agree, 1 when some
     still fail (listed), 2 could not run, 130 interrupted.
 
-    [bold]Example:[/] langir curate ~/data/sirst --provider openai --rounds 3 --max-cost 5 --json
+    [bold]Examples:[/]
+    [dim]# offline and free: template descriptions agree with their masks by construction[/]
+    langir curate datasets/demo --provider template
+    [dim]# a VLM, at most 3 rounds and $5 in all; round 3 gives the VLM the mask's regions as a hint[/]
+    langir curate ~/data/sirst --provider openai --rounds 3 --max-cost 5 --redo-styles same,grounded
     """
     from langir.curate.validate import validate_dataset
     from langir.describe.ledger import DatasetLock, Ledger
@@ -155,7 +160,7 @@ def curate(
     if result.stopped == "interrupted":
         sys.exit(130)
     if result.stopped == "api":
-        err.print(f"[bold red]stopped:[/] {escape(str(result.api_error))}", highlight=False)
+        err.print(stop_line(str(result.api_error), result.api_error_kind, prov.name), highlight=False, soft_wrap=True)
         sys.exit(2)
     if result.failing_ids:
         sys.exit(1)
@@ -171,7 +176,7 @@ def _show(data: dict) -> None:
         strategy = r["strategy"] if r["strategy"] in ("first", r["prompt_style"]) else f"{r['strategy']} ({r['prompt_style']})"
         if r["strategy"] == "first":
             strategy = f"describe ({r['prompt_style']})"
-        table.add_row(str(r["round"]), escape(strategy), str(r["asked"]), str(r["answers"]), str(r["calls"]),
+        table.add_row(str(r["round"]), literal(strategy), str(r["asked"]), str(r["answers"]), str(r["calls"]),
                       f"${r['cost_usd']:.4f}", f"${r['total_cost_usd']:.4f}", _pct(r["agreement"]), str(r["failing"]))
     out.print(table)
     reasons = {"all-agree": "every graded description agrees with its mask", "rounds": "--rounds reached",
@@ -180,7 +185,7 @@ def _show(data: dict) -> None:
     out.print(f"stopped: {reasons.get(data['stopped'], data['stopped'])}; {data['calls']} calls, ${data['cost_usd']:.4f}",
               highlight=False)
     for image_id in data["failing_ids"][:20]:
-        err.print(f"  [red]still failing[/] {escape(image_id)}", highlight=False)
+        err.print(f"  [red]still failing[/] {literal(image_id)}", highlight=False)
     if len(data["failing_ids"]) > 20:
         err.print(f"  … and {len(data['failing_ids']) - 20} more (langir validate lists them)")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from langir.cli.common import (
     DatasetArg,
@@ -23,6 +22,7 @@ from langir.cli.common import (
     SkipBadOpt,
     SplitOpt,
     err,
+    literal,
     notice,
     open_dataset,
     out,
@@ -31,6 +31,7 @@ from langir.cli.common import (
     selected_ids,
     warn,
 )
+from langir.describe.providers import DEFAULT_MODELS, REGISTRY, provider_names
 from langir.errors import ConfigError, LangirError
 
 _API = "API and limits"
@@ -59,9 +60,12 @@ def above(flag: str, low: float) -> Callable[[Any], Any]:
 def _read_ids(path: Path) -> list[str]:
     from langir.data.dataset import read_split_file
 
-    return read_split_file(path)
-def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side: int | None):
-    """Few-shot examples: (image, description) pairs from a described split or an id file."""
+    return read_split_file(path, "ids file")
+
+
+def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side: int | None, provider: Any = None):
+    """Few-shot examples: (image, description) pairs from a described split or an id file, encoded
+    within `provider`'s image limits like the image they accompany."""
     from langir.describe.images import encode_array
     from langir.describe.prompts import Shot
 
@@ -72,7 +76,7 @@ def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side
     for sid in ids:
         text = ds.read_description(sid)
         if text:
-            shots.append(Shot(encode_array(ds.read_image(sid), max_side).png, text))
+            shots.append(Shot(encode_array(ds.read_image(sid), max_side, provider).png, text))
         if len(shots) >= k:
             break
     if not shots:
@@ -81,8 +85,22 @@ def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side
 
 
 # Options shared with `langir curate`.
-ProviderOpt = Annotated[str, typer.Option("--provider", help="auto | template | openai | anthropic | … (auto: a key in the environment picks its provider, else template).")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name (each provider has a default).", show_default=False)]
+# The choices come from the provider registry: listed in --help, checked when the command runs (so a
+# provider registered later, a plugin or a test's, is accepted too).
+def _provider_choice(value: str) -> str:
+    from langir.describe.providers import AUTO, provider_class
+
+    if value != AUTO:
+        provider_class(value)  # ConfigError naming the choices
+    return value
+
+
+_KEYS = ", ".join(f"${cls.key_env} → {name}" for name, cls in REGISTRY.items() if cls.key_env)
+_COMPATIBLE = next(name for name, cls in REGISTRY.items() if cls.keyless_base_url)
+_OFFLINE = next(name for name, cls in REGISTRY.items() if not cls.remote)
+_MODELS = "; ".join(f"{name}: {model}" for name, model in DEFAULT_MODELS.items() if REGISTRY[name].remote)
+ProviderOpt = Annotated[str, typer.Option("--provider", metavar="[" + "|".join(provider_names()) + "]", callback=_provider_choice, help=f"Who writes the descriptions. auto: the first key set in the environment picks its provider ({_KEYS}); --base-url picks {_COMPATIBLE}; no key: {_OFFLINE} (offline, from the masks, free).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help=f"Model name. Defaults: {_MODELS}.", show_default=False)]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server (vLLM, Ollama, LM Studio), e.g. http://localhost:11434/v1.", show_default=False)]
 KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="Read the key from this environment variable instead.", show_default=False)]
 PromptStyleOpt = Annotated[str, typer.Option("--prompt-style", help="system | few-shot | zero-shot | grounded (files in prompts/; grounded gives the VLM the mask's regions as a hint).", rich_help_panel=_PROMPT)]
@@ -103,6 +121,8 @@ PricesOpt = Annotated[Path | None, typer.Option("--prices", help="JSON price tab
 FallbackOpt = Annotated[bool, typer.Option("--no-target-fallback/--leave-undescribed", help="Empty mask and every answer claims a target: write the template's no-target sentence (recorded in the ledger), or leave the image undescribed.", rich_help_panel=_REDO)]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait for another run on this dataset to finish instead of exiting 2.")]
 RepairOpt = Annotated[bool, typer.Option("--repair", help="Move a corrupt ledger aside (describe.sqlite.corrupt-DATE) and rebuild it from the description files.", rich_help_panel=_REDO)]
+BatchMaxRequestsOpt = Annotated[int | None, typer.Option("--batch-max-requests", help="With --batch: at most N requests per submitted batch (default: the provider's documented limit; lower it for a smaller quota).", rich_help_panel=_API, show_default=False, callback=at_least("--batch-max-requests", 1))]
+BatchMaxBytesOpt = Annotated[int | None, typer.Option("--batch-max-bytes", help="With --batch: at most N bytes per submitted batch file (default: the provider's documented limit).", rich_help_panel=_API, show_default=False, callback=at_least("--batch-max-bytes", 1024))]
 StrictnessOpt = Annotated[str | None, typer.Option("--strictness", help="Grounding strictness for `failing` (broad | grid; default: validate's).", rich_help_panel=_REDO, show_default=False)]
 
 
@@ -141,6 +161,8 @@ def describe(
     prices: PricesOpt = None,
     batch: Annotated[bool, typer.Option("--batch", help="Use the provider's batch API (half price, resumable).", rich_help_panel=_API)] = False,
     poll: Annotated[float, typer.Option("--poll", help="Seconds between batch status checks.", rich_help_panel=_API, callback=above("--poll", 0))] = 30.0,
+    batch_max_requests: BatchMaxRequestsOpt = None,
+    batch_max_bytes: BatchMaxBytesOpt = None,
     redo: Annotated[str | None, typer.Option("--redo", help="Ask these ids anew (a new paid request each; the ledger keeps every answer): FILE of ids, or `failing` = the ids `langir validate` would flag.", rich_help_panel=_REDO, show_default=False)] = None,
     strictness: StrictnessOpt = None,
     no_target_fallback: FallbackOpt = True,
@@ -155,14 +177,21 @@ def describe(
 ) -> None:
     """Describe where the small target is in each image (VLM or offline template), with a resumable ledger.
 
-    Providers: openai (Chat Completions), anthropic (Messages), any OpenAI-compatible server via
-    --base-url, template (offline, from the masks). Keys come only from the environment
-    (OPENAI_API_KEY, ANTHROPIC_API_KEY, … or --api-key-env) and are never written anywhere. Every
-    paid answer is kept in DATASET/.langir/describe.sqlite: a re-run makes no call for done work;
-    a killed run resumes; --redo asks chosen ids anew. One run per dataset at a time.
+    Providers (--provider): openai, anthropic, gemini, any OpenAI-compatible server via --base-url
+    (vLLM, Ollama), and template (offline, from the masks, free). Keys come only from the environment
+    (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, or --api-key-env) and are never written anywhere.
+    Every paid answer is kept in DATASET/.langir/describe.sqlite: a re-run makes no call for done work;
+    a killed run resumes; --redo asks chosen ids anew. One run per dataset at a time. See docs/describe.md.
     Exit codes: 0 all described, 1 some image failed (listed), 2 could not run, 130 interrupted.
 
-    [bold]Example:[/] langir describe datasets/demo --provider template --json
+    [bold]Examples:[/]
+    [dim]# offline, free, from the masks[/]
+    langir describe datasets/demo --provider template
+    [dim]# what a VLM run would cost (no key needed, nothing sent)[/]
+    langir describe ~/data/sirst --provider openai --dry-run
+    [dim]# a hard budget; then ask anew the ones validate flags, with the mask's regions as a hint[/]
+    langir describe ~/data/sirst --provider gemini --max-cost 2
+    langir describe ~/data/sirst --provider gemini --redo failing --prompt-style grounded
     """
     from langir.describe.ledger import DatasetLock, Ledger
     from langir.describe.runner import dry_run as plan_dry_run
@@ -211,12 +240,13 @@ def describe(
     args = (ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
             shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
             backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run)
+    limits = {"batch_max_requests": batch_max_requests, "batch_max_bytes": batch_max_bytes}
     if dry_run:
         import asyncio
 
         ledger = Ledger.for_dataset(ds.root, readonly=True)  # first: a broken ledger is the only line printed
         try:
-            prov, prompt, opts = build_run(*args)
+            prov, prompt, opts = build_run(*args, **limits)
             report = plan_dry_run(ds, ids, prov, prompt, opts, ledger, batch, redo=redo_ids)
             asyncio.run(prov.aclose())
         finally:
@@ -226,7 +256,7 @@ def describe(
     with DatasetLock(ds.root, wait):
         ledger = Ledger.for_dataset(ds.root)
         try:
-            prov, prompt, opts = build_run(*args)
+            prov, prompt, opts = build_run(*args, **limits)
             if redo_ids is not None and not as_json:
                 notice(f"asking {len(redo_ids)} image(s) anew ({'failing validation' if redo == 'failing' else redo})")
             if batch and prov.remote:
@@ -252,7 +282,7 @@ def failing_ids(ds, ids: list[str], max_words: int, strictness: str | None) -> l
 
 def repair_ledger(ds, wait: bool = False) -> None:
     """--repair: move a broken ledger aside and rebuild it from the description files (a good one is kept)."""
-    from langir.describe.ledger import DatasetLock, Ledger, LedgerError, repair
+    from langir.describe.ledger import REPAIR_HINT, DatasetLock, Ledger, LedgerError, repair
 
     def present():
         for image_id in ds.all_ids():
@@ -268,7 +298,7 @@ def repair_ledger(ds, wait: bool = False) -> None:
         notice(f"ledger {ds.root / '.langir' / 'describe.sqlite'} is fine; nothing to repair")
         return
     except LedgerError as error:
-        notice(f"repairing: {escape(str(error))}")
+        notice(f"repairing: {str(error).replace('; ' + REPAIR_HINT, '')}")  # the hint says to do what we now do
     folder = ds.root / ".langir"
     if folder.is_dir():
         with DatasetLock(ds.root, wait):
@@ -282,17 +312,22 @@ def repair_ledger(ds, wait: bool = False) -> None:
 
 def build_run(ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
               shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
-              backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run):
-    """Provider, prompt and options from the command line (shared by describe and curate)."""
+              backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run,
+              batch_max_requests: int | None = None, batch_max_bytes: int | None = None):
+    """Provider, prompt and options from the command line (shared by describe and curate).
+
+    A dry run sends nothing, so an explicitly named remote provider needs no key for it.
+    """
     from langir.describe.pricing import load_prices
     from langir.describe.prompts import load_prompt
     from langir.describe.providers import choose_provider, make_provider
     from langir.describe.runner import DescribeOptions, RetryPolicy, check_prices
 
-    choice = choose_provider(provider, api_key_env, base_url) if not dry_run else _dry_choice(provider, api_key_env, base_url)
+    choice = choose_provider(provider, api_key_env, base_url, require_key=not dry_run)
     notice(choice.notice)
-    prov = make_provider(choice, model, base_url, timeout, template_style)
-    shots = _shots(ds, shots_from, shots_file, num_shots, max_side or None) if prov.remote else ()
+    prov = make_provider(choice, model, base_url, timeout, template_style,
+                         batch_max_requests=batch_max_requests, batch_max_bytes=batch_max_bytes)
+    shots = _shots(ds, shots_from, shots_file, num_shots, max_side or None, prov) if prov.remote else ()
     prompt = load_prompt(prompt_style, prompt_file, max_words, shots) if prov.remote else load_prompt(
         prompt_style if prompt_style != "few-shot" else "system", prompt_file, max_words)
     opts = DescribeOptions(
@@ -303,18 +338,6 @@ def build_run(ds, provider, model, base_url, api_key_env, timeout, template_styl
     )
     check_prices(prov, opts)
     return prov, prompt, opts
-
-
-def _dry_choice(provider: str, api_key_env: str | None, base_url: str | None):
-    """For --dry-run an explicit remote provider needs no key: nothing is sent."""
-    from langir.describe.providers import Choice, choose_provider
-
-    try:
-        return choose_provider(provider, api_key_env, base_url)
-    except ConfigError as error:
-        if provider in ("auto", "template") or "unknown" in str(error):  # only a missing key is forgiven
-            raise
-        return Choice(provider, None, f"provider {provider} (dry run: nothing is sent)")
 
 
 class Progress:
@@ -399,11 +422,11 @@ class Progress:
 
 
 def _on_bad(image_id: str, message: str) -> None:
-    warn(f"skipping {escape(image_id)}: {escape(message)}")
+    warn(f"skipping {image_id}: {message}")
 
 
 def _on_warn(message: str) -> None:
-    warn(escape(message))
+    warn(message)
 
 
 def run_with_progress(ds, ids, prov, prompt, opts, ledger, redo=None, label: str = "describing"):
@@ -438,13 +461,13 @@ def summary_line(summary: dict) -> str:
 
 def _finish(summary: dict, as_json: bool) -> None:
     for bad in summary.get("skipped_bad", []):
-        warn(f"skipped {escape(bad['id'])} (--skip-bad): {escape(str(bad['reason']))}")
+        warn(f"skipped {bad['id']} (--skip-bad): {bad['reason']}")
     if as_json:
         print_json(summary)
     else:
         out.print(summary_line(summary), highlight=False, markup=False)
         for failure in summary["failures"][:50]:
-            err.print(f"  [red]{failure['status']}[/] {escape(failure['id'])}: {escape(str(failure['reason']))}", highlight=False)
+            err.print(f"  [red]{failure['status']}[/] {literal(failure['id'])}: {literal(str(failure['reason']))}", highlight=False)
         if len(summary["failures"]) > 50:
             err.print(f"  … and {len(summary['failures']) - 50} more (see langir describe --status)")
     exit_with(summary)
@@ -458,11 +481,22 @@ def exit_with(summary: dict) -> None:
         sys.exit(130)
     if summary.get("stopped"):
         refused = summary.get("counts", {}).get("refused", 0)
-        err.print(f"[bold red]stopped:[/] {escape(summary['stopped'])} · {refused} request(s) refused, "
-                  f"{summary.get('not_sent', 0)} image(s) not sent", highlight=False)
+        counts = f"{refused} request(s) refused, {summary.get('not_sent', 0)} image(s) not sent"
+        err.print(stop_line(summary["stopped"], summary.get("stopped_kind"), summary.get("provider"), counts),
+                  highlight=False, soft_wrap=True)
         sys.exit(2)
     if summary["failed"]:
         sys.exit(1)
+
+
+def stop_line(message: str, kind: str | None, provider: str | None, counts: str = "") -> str:
+    """The one line for a run the API stopped (FatalError.kind decides the label and the advice)."""
+    from langir.describe.runner import stop_advice
+
+    label = {"auth": "key refused", "quota": "quota exhausted", "bad_request": "request refused"}.get(kind or "")
+    advice = stop_advice(kind, provider)
+    return (f"[bold red]stopped{f' ({label})' if label else ''}:[/] {literal(message)}"
+            + (f" · {literal(counts)}" if counts else "") + (f" · {literal(advice)}" if advice else ""))
 
 
 def _show_dry(report: dict) -> None:
@@ -484,11 +518,11 @@ def _show_status(summary: dict, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table(title=f"describe ledger {escape(summary['ledger'])}", title_justify="left")
+    table = Table(title=f"describe ledger {literal(summary['ledger'])}", title_justify="left")
     for col in ("provider", "model", "status", "requests", "attempts", "input_tokens", "output_tokens", "cost_usd"):
         table.add_column(col)
     for g in summary["groups"]:
-        table.add_row(*(escape(str(g[c])) for c in ("provider", "model", "status", "requests", "attempts", "input_tokens", "output_tokens", "cost_usd")))
+        table.add_row(*(literal(str(g[c])) for c in ("provider", "model", "status", "requests", "attempts", "input_tokens", "output_tokens", "cost_usd")))
     out.print(table)
     out.print(f"total cost ${summary['cost_usd']:.4f}; {summary['current']} current answers; "
               f"{len(summary['failures'])} image(s) without a valid answer", highlight=False)

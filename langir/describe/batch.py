@@ -29,8 +29,10 @@ from langir.describe.runner import (
     Job,
     Runner,
     plan_run,
+    stop_advice,
     summarize,
     write_cached,
+    write_file,
 )
 from langir.errors import DataError
 
@@ -91,7 +93,9 @@ def _call(opts: DescribeOptions, provider: Provider, fn: Callable[[], Any], subm
             with attempt:
                 return once()
     except (FatalError, RetryableError) as error:
-        raise DescribeError(f"batch API: {error}") from None
+        kind = getattr(error, "kind", None)
+        advice = stop_advice(kind, provider.name)
+        raise DescribeError(f"batch API: {error}" + (f"; {advice}" if advice else ""), kind) from None
 
 
 def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prompt, opts: DescribeOptions, ledger: Ledger,
@@ -191,8 +195,8 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
                     ledger.record(key, job.image_id, provider.name, provider.model, "invalid", error=problem, **fields)
                     continue
                 ledger.record(key, job.image_id, provider.name, provider.model, "done", error=None, **fields)
-                ds.write_description(job.image_id, got.text, overwrite=True)
-                job.status, job.text, job.error = "done", got.text, None
+                if write_file(ds, job, got.text):  # else that id's failure; the answer stays in the ledger
+                    job.status, job.text, job.error = "done", got.text, None
             ledger.close_batch(batch_id)
         open_batches = []
         waiting = set()

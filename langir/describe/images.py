@@ -41,7 +41,7 @@ class EncodedImage:
 
 
 def image_limits(provider: Any) -> tuple[int | None, int | None]:
-    """(max side px, max base64 bytes) of a provider given by name, class or instance."""
+    """(max side px, max base64 bytes) of a provider given by name, class or instance (None: no limits)."""
     if isinstance(provider, str):
         from langir.describe.providers import provider_class  # lazy: the providers import this module
 
@@ -53,7 +53,7 @@ def _b64_len(n: int) -> int:
     return 4 * ((n + 2) // 3)
 
 
-def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = "openai") -> EncodedImage:
+def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = None) -> EncodedImage:
     """Float/uint image (H×W or H×W×C) → 8-bit PNG, longest side ≤ min(max_side, provider limit),
     shrunk further (by 3/4 steps) until its base64 fits the provider's bytes-per-image limit."""
     side_limit, byte_limit = image_limits(provider)
@@ -71,6 +71,6 @@ def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, pro
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
 
 
-def encode_file(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = "openai") -> EncodedImage:
+def encode_file(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = None) -> EncodedImage:
     """Read any image file (any mode, 8/16-bit) and encode it (see `encode_array`)."""
     return encode_array(read_image(path), max_side, provider)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langir.data.atomic import ensure_dir
 from langir.errors import LangirError
 
 LEDGER_DIR = ".langir"
@@ -208,10 +209,7 @@ class Ledger:
 
     def _open_writable(self) -> sqlite3.Connection:
         self._check_paths()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise LedgerError(f"{self.path.parent}: cannot create the ledger folder ({error.strerror})") from None
+        ensure_dir(self.path.parent)  # read-only dataset, full disk: one OutputError naming the folder
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -410,7 +408,14 @@ def repair(root: str | Path, descriptions: Callable[[], Iterable[tuple[str, str]
     `descriptions` yields (id, text) of the description files present; each becomes a `restored`
     done row, so the provenance of what is on disk stays answerable. Returns (moved paths, rows).
     """
-    root = Path(root)
+    try:
+        return _repair(Path(root), descriptions)
+    except OSError as error:  # a read-only or full dataset: one line naming the path, nothing half-moved matters
+        raise LedgerError(f"{error.filename or Path(root) / LEDGER_DIR}: cannot repair the describe ledger "
+                          f"({error.strerror or error})") from None
+
+
+def _repair(root: Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -> tuple[list[Path], int]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     moved: list[Path] = []
     folder = root / LEDGER_DIR
@@ -456,8 +461,8 @@ class DatasetLock:
         folder = self.path.parent
         if folder.exists() and not folder.is_dir():
             raise LedgerError(f"{folder}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
+        ensure_dir(folder)  # read-only dataset, full disk: one OutputError naming the folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             # a lock file, not data: it must stay the same inode, so no atomic replace here
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
@@ -475,8 +480,9 @@ class DatasetLock:
                     f"another langir describe/curate run (PID {pid}) is using {self.path.parent.parent}; "
                     "wait for it to finish, or pass --wait") from None
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # the PID only names the holder in messages; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd
         return self
 

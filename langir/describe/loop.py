@@ -73,6 +73,7 @@ class CurateResult:
     stopped: str  # all-agree | rounds | max-cost | nothing-to-redo | api | interrupted
     failing_ids: list[str]
     api_error: str | None = None
+    api_error_kind: str | None = None  # FatalError.kind: auth | quota | bad_request | other
 
     @property
     def cost_usd(self) -> float:
@@ -82,7 +83,7 @@ class CurateResult:
         last = self.rounds[-1] if self.rounds else None
         return {
             "rounds": [{k: v for k, v in dataclasses.asdict(r).items() if k != "describe"} for r in self.rounds],
-            "stopped": self.stopped, "api_error": self.api_error,
+            "stopped": self.stopped, "api_error": self.api_error, "api_error_kind": self.api_error_kind,
             "agreement": last.agreement if last else None, "cost_usd": self.cost_usd,
             "calls": sum(r.calls for r in self.rounds), "answers": sum(r.answers for r in self.rounds),
             "failing_ids": self.failing_ids,
@@ -148,7 +149,7 @@ async def _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, valida
         if summary.get("interrupted"):
             return CurateResult(reports, "interrupted", failing)
         if summary.get("stopped"):
-            return CurateResult(reports, "api", failing, summary["stopped"])
+            return CurateResult(reports, "api", failing, summary["stopped"], summary.get("stopped_kind"))
         if not failing:
             return CurateResult(reports, "all-agree", failing)
         if summary.get("counts", {}).get("unaffordable"):

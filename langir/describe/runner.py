@@ -26,6 +26,7 @@ from typing import Any
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from langir.data.dataset import LangIRDataset
+from langir.data.imageio import read_file_bytes
 from langir.data.text_rules import NO_TARGET_SENTENCE
 from langir.describe.checks import reply_problem
 from langir.describe.images import DEFAULT_MAX_SIDE, encode_array
@@ -38,7 +39,28 @@ from langir.errors import ConfigError, DataError, LangirError
 
 
 class DescribeError(LangirError):
-    """The run stopped: a non-retryable API error (bad key, bad request, exhausted quota)."""
+    """The run stopped: a non-retryable API error (bad key, bad request, exhausted quota); `kind` as FatalError's."""
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+
+
+# What a person does about each FatalError.kind (one clause, appended to the one-line stop message).
+_ADVICE = {
+    "auth": "check the API key in ${env} (or name another variable with --api-key-env)",
+    "quota": "add credit or wait for the quota to reset, then run again (answers bought are kept)",
+    "bad_request": "the request itself was refused: check --model, --max-tokens, --detail and --base-url",
+}
+
+
+def stop_advice(kind: str | None, provider: str | None = None) -> str:
+    """The advice clause for a run stopped by a FatalError of `kind` ("" when there is none)."""
+    from langir.describe.providers import REGISTRY
+
+    cls = REGISTRY.get(provider or "")
+    env = (cls.key_env if cls else None) or "the key variable"
+    return _ADVICE.get(kind or "", "").replace("${env}", f"${env}" if cls and cls.key_env else env)
 
 
 @dataclass
@@ -177,10 +199,12 @@ class RateLimiter:
                 await asyncio.sleep(max(0.01, self.window - (now - self.events[0][0])))
 
 
-def _file_sha(paths: list[Any]) -> str:
+def _file_sha(files: list[tuple[Path, str]]) -> str:
+    """Hash of the files' bytes, read through the data layer's guard: a FIFO, folder, symlink loop or
+    missing file is one DataError naming it (never a hang, never a raw OSError)."""
     h = hashlib.sha256()
-    for path in paths:
-        h.update(path.read_bytes())
+    for path, what in files:
+        h.update(read_file_bytes(path, what))
     return h.hexdigest()[:24]
 
 
@@ -201,9 +225,9 @@ def quarantined(ds: LangIRDataset, image_id: str, text: str) -> bool:
         return False
     for moved in folder.glob(path.name + "*"):
         try:
-            if moved.read_text(encoding="utf-8-sig").strip() == text.strip():
+            if read_file_bytes(moved, "description").decode("utf-8-sig").strip() == text.strip():
                 return True
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, DataError):
             continue
     return False
 
@@ -230,21 +254,20 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
             jobs.append(Job(image_id, "", "skipped"))
             continue
         try:
-            paths = [ds.image_path(image_id)]
+            files = [(ds.image_path(image_id), "image")]
             if provider.needs_mask:
-                paths.append(ds.mask_path(image_id))
-            sha = _file_sha(paths)
-        except (OSError, DataError) as error:
+                files.append((ds.mask_path(image_id), "mask"))
+            sha = _file_sha(files)
+        except DataError as error:
+            # one unreadable sample is that id's failure (exit 1, listed), or skipped with --skip-bad
             message = str(error)
-            if not opts.skip_bad:
-                raise error if isinstance(error, DataError) else DataError(None, message, image_id) from None
-            if on_bad:
+            if opts.skip_bad and on_bad:
                 on_bad(image_id, message)
-            jobs.append(Job(image_id, "", "bad", error=message))
+            jobs.append(Job(image_id, "", "bad" if opts.skip_bad else "failed", error=message))
             continue
         if prompt.needs_mask and not provider.needs_mask:
-            with contextlib.suppress(OSError):  # the hint comes from the mask: its bytes decide the request too
-                sha += _file_sha([ds.mask_path(image_id)])
+            with contextlib.suppress(DataError):  # the hint comes from the mask: its bytes decide the request too
+                sha += _file_sha([(ds.mask_path(image_id), "mask")])
         base = request_key(sha, provider.name, provider.model, digest, params)
         jobs.append(Job(image_id, base, request=base, redo=forced))
     history = ledger.by_request([j.request for j in jobs if j.request])
@@ -322,7 +345,7 @@ class Runner:
         prompt = self.prompt
         if prompt.needs_mask:
             prompt = prompt.with_hint(region_hint(mask) if mask is not None else "")
-        encoded = None if not self.provider.remote else encode_array(image, self.opts.max_side, self.provider.name)
+        encoded = None if not self.provider.remote else encode_array(image, self.opts.max_side, self.provider)
         return Request(job.image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
 
@@ -548,9 +571,9 @@ def heal_files(ds: LangIRDataset, plan: Plan, ledger: Ledger) -> int:
         try:
             if row.text is None or row.updated is None or path.stat().st_mtime >= row.updated:
                 continue
-            if path.read_text(encoding="utf-8-sig").strip() == row.text.strip():
+            if read_file_bytes(path, "description").decode("utf-8-sig").strip() == row.text.strip():
                 continue
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, DataError):
             continue
         ds.write_description(image_id, row.text, overwrite=True)
         healed += 1
@@ -697,7 +720,10 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
         empty += bool(mask_empty)
         reasks += extra
         if provider.remote:
-            w, h, _ = image_info(ds.image_path(job.image_id))
+            try:
+                w, h, _ = image_info(ds.image_path(job.image_id))
+            except DataError:  # the real run lists it as that id's failure; it costs nothing
+                continue
             if opts.max_side and max(w, h) > opts.max_side:
                 scale = opts.max_side / max(w, h)
                 w, h = round(w * scale), round(h * scale)
@@ -716,4 +742,5 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
 
 
 __all__ = ["Budget", "DescribeError", "DescribeOptions", "Job", "Plan", "RateLimiter", "RetryPolicy", "Runner",
-           "check_prices", "describe_async", "describe_dataset", "dry_run", "plan_run", "revalidate", "summarize", "write_cached"]
+           "check_prices", "describe_async", "describe_dataset", "dry_run", "plan_run", "revalidate", "stop_advice",
+           "summarize", "write_cached"]

@@ -318,7 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.api.batches[bid].update(status="failed", errors={"object": "list", "data": [{
                 "code": "too_many_requests", "line": None, "param": None,
                 "message": f"The batch input file has {len(lines)} requests; the limit is {limit[0]}."}]})
-        time.sleep(self.api.batch_create_delay)
+        if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
+            time.sleep(self.api.batch_create_delay)
         self._send(200, self._openai_batch_obj(self.api.batches[bid]))
 
     def _openai_batch_get(self, bid: str) -> None:
@@ -360,7 +361,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                                "message": f"requests: at most {limit[0]} requests per batch"}})
         bid = "msgbatch_" + uuid.uuid4().hex[:10]
         self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs)}
-        time.sleep(self.api.batch_create_delay)
+        if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
+            time.sleep(self.api.batch_create_delay)
         self._send(200, self._anthropic_batch_obj(self.api.batches[bid]))
 
     def _anthropic_batch_get(self, bid: str) -> None:
@@ -404,7 +406,8 @@ class _Handler(BaseHTTPRequestHandler):
         bid = uuid.uuid4().hex[:12]
         self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
                                  "total": len(reqs), "kind": "gemini", "model": model}
-        time.sleep(self.api.batch_create_delay)
+        if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
+            time.sleep(self.api.batch_create_delay)
         self._send(200, self._gemini_batch_obj(self.api.batches[bid]))
 
     def _gemini_batch_get(self, bid: str) -> None:

@@ -14,7 +14,6 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,7 @@ import numpy as np
 from langir.data.imageio import read_image, read_mask
 from langir.data.positions import cell_phrase, find_targets, grid_cell
 from langir.describe.images import encode_array
-from tests.describe.fake_server import FakeAPI, FakeServer, _Handler
-
-_LOCAL = threading.local()
+from tests.describe.fake_server import FakeServer
 
 
 def _texts(node: Any, found: list[str]) -> list[str]:
@@ -42,38 +39,32 @@ def _texts(node: Any, found: list[str]) -> list[str]:
     return found
 
 
-class _BodyHandler(_Handler):
-    def _model_reply(self, body: dict[str, Any], flavour: str) -> None:
-        _LOCAL.body = body
-        try:
-            super()._model_reply(body, flavour)
-        finally:
-            _LOCAL.body = None
+def _prompt_text(body: dict[str, Any]) -> str:
+    """All prompt text of a request body, whichever provider's shape (messages / system / contents)."""
+    system = body.get("system")
+    parts = _texts(body.get("messages", []), []) + _texts(body.get("contents", []), [])
+    parts += _texts(body.get("systemInstruction", {}), []) + ([system] if isinstance(system, str) else [])
+    return "\n".join(parts)
 
 
 class VLMServer(FakeServer):
-    """FakeServer whose replies come from `vlm(image_sha, prompt_text, temperature)`."""
+    """FakeServer whose replies come from `vlm(image_sha, prompt_text, temperature)` (via the `reply_fn` hook,
+    so direct and batch requests of every provider are answered alike)."""
 
     def __init__(self, vlm: Callable[[str, str, float], str], latency: float = 0.0):
-        self.api = FakeAPI(latency)
+        super().__init__(latency)
         self.requests: list[dict[str, Any]] = []  # (sha, temperature, prompt) of every model request
         lock = threading.Lock()
 
-        def reply(sha: str) -> str:
-            body = getattr(_LOCAL, "body", None) or {}
-            prompt = "\n".join(_texts(body.get("messages", []), []) + ([body["system"]] if isinstance(body.get("system"), str) else []))
-            temperature = float(body.get("temperature") or 0.0)
-            text = vlm(sha, prompt, temperature)
+        def reply(info: dict[str, Any]) -> str:
+            prompt = _prompt_text(info["body"])
+            temperature = float(info.get("temperature") or 0.0)
+            text = vlm(info["sha"], prompt, temperature)
             with lock:
-                self.requests.append({"sha": sha, "temperature": temperature, "prompt": prompt, "text": text})
+                self.requests.append({"sha": info["sha"], "temperature": temperature, "prompt": prompt, "text": text})
             return text
 
-        self.api.reply = reply
-        handler = type("Handler", (_BodyHandler,), {"api": self.api})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.api.reply_fn = reply
 
 
 def image_sha(path: Path, max_side: int | None = 1024) -> str:

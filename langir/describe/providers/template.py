@@ -14,7 +14,7 @@ class TemplateProvider(Provider):
     default_model = "template"
     remote = False
     needs_mask = True
-    summary = "offline, from the masks (no key, no cost)"
+    summary = "offline, from the masks; no key, no cost"
     prices: ClassVar[dict[str, tuple[float, float]]] = {"template": (0.0, 0.0)}
 
     def __init__(self, model: str | None = None, style: str = "rich"):
