@@ -50,12 +50,12 @@ def test_info_json_on_made_up_tree(tmp_path: Path, cli) -> None:
     assert report["split_counts"] == {"trainval": 2, "test": 1}
     assert report["images_without_mask"] == ["b"]
     assert report["targets"] == 2 and report["target_area_px"]["max"] == 4
-    # selecting one split, and --strict turning a bad sample into an error
+    # selecting one split, and --strict turning a bad sample into exit 1 (finished, problems listed)
     (tmp_path / "images" / "c.png").write_bytes(b"")
     only = json.loads(cli("info", tmp_path, "--split", "trainval", "--json").stdout)
     assert only["checked"] == 2
     strict = cli("info", tmp_path, "--strict")
-    assert strict.code == 2 and "c.png" in strict.stderr
+    assert strict.code == 1 and "c.png" in strict.stderr
 
 
 def test_info_on_real_sirst_needs_no_flags(sirst_root: Path, cli) -> None:
