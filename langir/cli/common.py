@@ -32,7 +32,7 @@ err = Console(stderr=True, emoji=False)
 T = TypeVar("T")
 
 _PANEL = "Dataset layout"
-DatasetArg = Annotated[Path, typer.Argument(help="Dataset folder (images/, masks/, descriptions/, split files).", show_default=False)]
+DatasetArg = Annotated[Path, typer.Argument(help="Dataset folder (images/, masks/, descriptions/, split files).", metavar="DATASET", show_default=False)]
 LayoutOpt = Annotated[str, typer.Option("--layout", help=f"Naming preset: {' | '.join(LAYOUT_CHOICES)}.", rich_help_panel=_PANEL)]
 ImagesOpt = Annotated[str | None, typer.Option("--images", help="Image path pattern with {id}, e.g. 'mixed/{id}.png' ('.*' = any image type).", rich_help_panel=_PANEL, show_default=False)]
 MasksOpt = Annotated[str | None, typer.Option("--masks", help="Mask path pattern with {id}, e.g. 'annotations/masks/{id}_pixels0.png'.", rich_help_panel=_PANEL, show_default=False)]
