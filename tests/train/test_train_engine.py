@@ -17,8 +17,8 @@ from tests.train import tiny
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    tiny.install(monkeypatch)
+def registry():
+    tiny.register()
 
 
 @pytest.fixture(scope="module")
