@@ -36,8 +36,11 @@ from langir.train.predict import resolve_device
 
 console = Console(stderr=True)
 CSV_FIELDS = ["epoch", "train_loss", "lr", "images_per_s", "seconds", "val_iou", "val_niou", "val_pd", "val_fa"]
-# Files a run writes; an existing run folder holding any of them needs --resume or --overwrite.
+# Files a run writes; an existing run folder holding any of the results needs --resume or --overwrite
+# (phase-1 results only count for a run that would pretrain again: `--phase main` continues from them).
 RUN_FILES = ("last.pt", "best.pt", "metrics.csv", "config.toml", "loss_iou.png", "pretrain.pt", "pretrain.json")
+MAIN_RESULTS = ("last.pt", "best.pt", "metrics.csv")
+PRETRAIN_RESULTS = ("pretrain.pt",)
 
 
 class TrainingDiverged(LangirError):
@@ -115,11 +118,12 @@ def resolve_model(config: TrainConfig) -> tuple[Any, str, str, str, dict[str, An
     return info, loss, prior, phase, kwargs
 
 
-def prepare_run_folder(run: Path, resume: bool, overwrite: bool) -> None:
+def prepare_run_folder(run: Path, resume: bool, overwrite: bool, phase: str = "main") -> None:
     """Refuse to replace a run silently; remove stale temp files; ``overwrite`` clears the run's own files."""
     if run.exists() and not run.is_dir():
         raise ConfigError(f"--out {run} exists and is not a folder")
-    existing = [name for name in RUN_FILES if (run / name).exists()]
+    results = MAIN_RESULTS + (PRETRAIN_RESULTS if phase != "main" else ())
+    existing = [name for name in results if (run / name).exists()]
     if existing and not resume and not overwrite:
         raise ConfigError(f"{run} already holds a run ({', '.join(existing)}): pass --resume to continue it "
                           "or --overwrite to start over")
@@ -127,7 +131,7 @@ def prepare_run_folder(run: Path, resume: bool, overwrite: bool) -> None:
         for stale in [*run.glob(".*.tmp"), *run.glob("*.tmp")]:  # left by a kill during a write
             stale.unlink(missing_ok=True)
     if overwrite and not resume:
-        for name in existing:
+        for name in RUN_FILES if phase != "main" else [n for n in RUN_FILES if n not in ("pretrain.pt", "pretrain.json")]:
             (run / name).unlink(missing_ok=True)
         shutil.rmtree(run / "tb", ignore_errors=True)
 
@@ -153,8 +157,12 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
         device = f"cuda:{dist.local_rank}"
         torch.cuda.set_device(dist.local_rank)
     if dist.main:
-        prepare_run_folder(run, resume, overwrite)
+        prepare_run_folder(run, resume, overwrite, phase)
     dist.barrier()
+    if ("pretrain" in info.phases and phase == "main" and payload is None and not config.init_from
+            and not (run / "pretrain.pt").is_file()):
+        raise ConfigError(f"--phase main for {config.model!r} needs its pre-trained phase-1 weights: run with "
+                          f"--phase both (its default), or --phase pretrain into {run} first, or pass --init-from CKPT")
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     return RunSetup(config, run, device, dist, info, loss, prior, phase, kwargs, payload, quiet or not dist.main)
@@ -318,7 +326,7 @@ def load_weights(model: Any, path: str | Path, what: str) -> None:
 
 
 def run_pretrain_phase(setup: RunSetup, model: Any, loader: Any) -> None:
-    """The model's phase 1 (registry ``pretrain`` hook), or refuse ``--phase main`` without its result."""
+    """The model's phase 1 (registry ``pretrain`` hook), or load its result for ``--phase main``."""
     info, run = setup.info, setup.run
     if "pretrain" not in info.phases or setup.payload is not None:
         return
@@ -327,12 +335,8 @@ def run_pretrain_phase(setup: RunSetup, model: Any, loader: Any) -> None:
         getattr(importlib.import_module(module), function)(model, loader, setup.config, run if setup.dist.main else None, setup.device)
     elif setup.config.init_from:
         pass  # weights (pre-trained phase 1 included) come from --init-from
-    elif (run / "pretrain.pt").is_file():
-        state = torch.load(run / "pretrain.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    else:
-        raise ConfigError(f"--phase main for {setup.config.model!r} needs its pre-trained phase-1 weights: run with "
-                          f"--phase both (the default), or --phase pretrain first into {run}, or pass --init-from CKPT")
+    else:  # setup_run made sure it exists
+        model.load_state_dict(torch.load(run / "pretrain.pt", map_location="cpu", weights_only=True))
 
 
 # ---- optimiser / schedule -------------------------------------------------------------------------
