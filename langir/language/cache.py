@@ -183,23 +183,29 @@ class EmbeddingCache:
             return _l2(model.encode_image(batch).float().cpu().numpy())
 
     def fill_images(self, jobs: list[tuple[str, Callable[[], np.ndarray]]], workers: int = 0,
-                    wrap: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> None:
-        """Compute the missing image embeddings of ``jobs`` (digest, reader) through a DataLoader, in batches."""
+                    wrap: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> dict[str, str]:
+        """Compute the missing image embeddings of ``jobs`` (digest, reader) through a DataLoader, in batches.
+
+        Returns digest → error for images that could not be decoded (nothing is stored for them).
+        """
         if not jobs:
-            return
+            return {}
+        import torch
         from torch.utils.data import DataLoader
 
-        _, preprocess, _ = self._model()
+        model, preprocess, _ = self._model()
         loader = DataLoader(_ClipImages(jobs, preprocess), batch_size=self.batch_size, num_workers=workers)
-        import torch
-
-        model = self._model()[0]
-        batches = wrap(loader) if wrap else loader
-        for digests, pixels in batches:
+        failed: dict[str, str] = {}
+        for digests, pixels, errors in (wrap(loader) if wrap else loader):
+            ok = [k for k, e in enumerate(errors) if not e]
+            failed.update({digests[k]: errors[k] for k, e in enumerate(errors) if e})
+            if not ok:
+                continue
             with torch.no_grad():
-                embs = _l2(model.encode_image(pixels.to(self.device)).float().cpu().numpy())
-            for digest, emb in zip(digests, embs, strict=True):
-                self._save("image", digest, emb)
+                embs = _l2(model.encode_image(pixels[ok].to(self.device)).float().cpu().numpy())
+            for k, emb in zip(ok, embs, strict=True):
+                self._save("image", digests[k], emb)
+        return failed
 
 
 def _to_clip_input(image: np.ndarray, preprocess: Any) -> Any:
@@ -218,9 +224,15 @@ class _ClipImages:
     def __len__(self) -> int:
         return len(self.jobs)
 
-    def __getitem__(self, index: int) -> tuple[str, Any]:
+    def __getitem__(self, index: int) -> tuple[str, Any, str]:
         digest, read = self.jobs[index]
-        return digest, _to_clip_input(read(), self.preprocess)
+        try:
+            return digest, _to_clip_input(read(), self.preprocess), ""
+        except DataError as error:  # reported per id by compute_descriptors; the batch goes on
+            return digest, self._blank(), str(error)
+
+    def _blank(self) -> Any:
+        return _to_clip_input(np.zeros((8, 8), np.float32), self.preprocess)
 
 
 def check_descriptions(ds: Any, ids: Iterable[str]) -> None:
@@ -275,8 +287,15 @@ def compute_descriptors(ds: Any, ids: list[str], cache: EmbeddingCache, with_tex
                     texts.setdefault(_sha(variant.encode("utf-8")), variant)
     missing_images = missing_images[rank::world]
     missing_texts = [(d, t) for d, t in texts.items() if cache.lookup("text", d) is None][rank::world]
-    if missing_images:
-        cache.fill_images(missing_images, workers, wrap)
+    failed = cache.fill_images(missing_images, workers, wrap)
+    if failed:
+        bad = [(i, DataError(ds.image_path(i), failed[digests[i]].split(": ", 1)[-1], i)) for i in kept if digests[i] in failed]
+        if not skip_bad:
+            raise DataError(None, "; ".join(str(e) for _, e in bad[:10]) + " — pass --skip-bad to leave them out")
+        for sample_id, error in bad:
+            if on_skip:
+                on_skip(sample_id, error)
+        kept = [i for i in kept if digests[i] not in failed]
     for start in range(0, len(missing_texts), cache.batch_size):
         chunk = missing_texts[start:start + cache.batch_size]
         for (digest, _), emb in zip(chunk, cache.encode_texts([t for _, t in chunk]), strict=True):

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from langir.errors import ConfigError
-from langir.models.heads import init_head, init_mean_fuse
+from langir.models.heads import init_head, init_pass_through
 from langir.models.padding import crop, pad_to_multiple
 from langir.models.registry import register_model
 
@@ -247,10 +247,10 @@ class DGSPNet(nn.Module):
         return pad_to_multiple(image, self.multiple)[0]
 
     def init_output_bias(self, bias: float) -> None:
-        """Side heads at the prior and the fuse conv as their mean, so the fused logit starts there too."""
+        """Side heads at the prior and the fuse conv passing the full-resolution side through (see heads.py)."""
         for head in self.side_heads:
             init_head(head, bias)
-        init_mean_fuse(self.fuse)
+        init_pass_through(self.fuse, len(self.side_heads) - 1)  # heads run deepest → finest
 
     def encode_image(self, x: torch.Tensor, t: torch.Tensor | None) -> list[torch.Tensor]:
         """Encoder features per stage; text guidance applied when ``t`` is given."""

@@ -38,7 +38,7 @@ from torch import nn
 
 from langir.errors import ConfigError
 from langir.models.blocks import RSU, upsample_like
-from langir.models.heads import init_head, init_mean_fuse
+from langir.models.heads import init_head, init_pass_through
 from langir.models.padding import crop, pad_to_multiple
 from langir.models.registry import register_model
 
@@ -134,12 +134,12 @@ class LGNet(nn.Module):
 
     def init_output_bias(self, bias: float) -> None:
         """Side heads at the prior; the scaling weights start at σ(0) = 0.5 everywhere and the output
-        conv as the mean of the scaled sides, so the fused logit starts at the prior as well."""
+        conv passes the D1 side through, so the fused logit starts at the prior as well."""
         for side in self.sides:
             init_head(side, bias)
         nn.init.zeros_(self.scale[0].weight)
         nn.init.zeros_(self.scale[0].bias)
-        init_mean_fuse(self.out, gain=0.5)
+        init_pass_through(self.out, 0, gain=0.5)  # sides are ordered D1..D6
 
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
         if self.uses_language and td is None:
