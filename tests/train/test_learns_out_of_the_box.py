@@ -54,6 +54,7 @@ def test_default_training_reaches_non_trivial_test_iou(synth_root, tmp_path, mod
     summary = _train(synth_root, tmp_path / "run", model, language_prior=prior, model_kwargs=kwargs, loss=loss)
     assert summary["val_images"] == 8  # the synthetic set's test split
     iou = float(summary["rows"][-1]["val_iou"])
+    print(f"IOU {model} {prior} {iou:.3f}")
     assert iou >= THRESHOLD, (model, prior, iou)
 
 
@@ -62,4 +63,5 @@ def test_dgspnet_default_phase_learns(synth_root, tmp_path):
     summary = _train(synth_root, tmp_path / "run", "dgspnet", model_kwargs={"base": 8})
     assert summary["phase"] == "both" and (tmp_path / "run" / "pretrain.pt").is_file()
     iou = float(summary["rows"][-1]["val_iou"])
+    print(f"IOU dgspnet both {iou:.3f}")
     assert iou >= THRESHOLD, iou
