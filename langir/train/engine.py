@@ -506,17 +506,25 @@ def save_epoch(setup: RunSetup, model: Any, opt: Optimisation, epoch: int, rows:
 
 
 # ---- logging --------------------------------------------------------------------------------------
-def open_tensorboard(setup: RunSetup) -> Any:
-    """A SummaryWriter in RUN/tb, or None with one notice when tensorboard is not installed."""
-    if not setup.config.tensorboard or not setup.dist.main:
-        return None
+def check_tensorboard(setup: RunSetup) -> None:
+    """Tensorboard missing: one notice, and the run's config.toml records ``tensorboard = false``."""
+    if not setup.config.tensorboard:
+        return
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        import tensorboard  # noqa: F401
     except ImportError:
+        setup.config.tensorboard = False
         if not setup.quiet:
             console.print("[yellow]notice:[/] tensorboard is not installed: no RUN/tb logs "
                           "(pip install tensorboard, or --no-tensorboard to silence this)", highlight=False)
+
+
+def open_tensorboard(setup: RunSetup) -> Any:
+    """A SummaryWriter in RUN/tb (rank 0), or None when disabled / not installed."""
+    if not setup.config.tensorboard or not setup.dist.main:
         return None
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(str(setup.run / "tb"))
 
 
@@ -604,6 +612,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     if use_cl:
         model = model.to(memory_format=torch.channels_last)
     loader, sampler = make_loader(setup, data.samples)
+    check_tensorboard(setup)
     if dist.main:
         run.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run / "config.toml", dump_toml(config))

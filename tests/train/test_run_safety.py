@@ -133,3 +133,16 @@ def test_read_only_dataset_uses_user_cache(tmp_path, monkeypatch):
     finally:
         os.chmod(root, 0o755)
     assert summary["embeddings_computed"] > 0 and list((tmp_path / "usercache" / "langir" / "embeddings").rglob("*.npy"))
+
+
+def test_missing_tensorboard_is_one_notice_and_recorded(data_root, tmp_path, monkeypatch, capsys):
+    import sys
+
+    import tomllib
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if not installed: `import tensorboard` fails
+    engine.train(cfg(data_root, tmp_path / "run", tensorboard=True), quiet=False)
+    err = capsys.readouterr().err
+    assert err.count("tensorboard is not installed") == 1
+    assert tomllib.loads((tmp_path / "run" / "config.toml").read_text())["train"]["tensorboard"] is False
+    assert not (tmp_path / "run" / "tb").exists()
