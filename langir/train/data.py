@@ -26,9 +26,11 @@ Arrays = tuple[np.ndarray, np.ndarray]  # image float32 H×W in [0, 1], mask flo
 
 
 def check_samples(ds: Any, ids: list[str], skip_bad: bool,
-                  on_skip: Callable[[str, DataError], None] | None = None) -> tuple[dict[str, Arrays], list[tuple[str, DataError]]]:
+                  on_skip: Callable[[str, DataError], None] | None = None,
+                  keep: set[str] | None = None) -> tuple[dict[str, Arrays], list[tuple[str, DataError]]]:
     """Load every (image, mask) pair once, before training starts; returns the arrays and the bad ones.
 
+    Arrays are kept for ``keep`` (default: all ids; training keeps only its own, validation re-reads).
     Without ``skip_bad`` all bad pairs are reported at once in one DataError (not one per run).
     """
     arrays: dict[str, Arrays] = {}
@@ -39,7 +41,8 @@ def check_samples(ds: Any, ids: list[str], skip_bad: bool,
         except DataError as error:
             bad.append((sample_id, error))
             continue
-        arrays[sample_id] = (sample.image.astype(np.float32), sample.mask.astype(np.float32))
+        if keep is None or sample_id in keep:
+            arrays[sample_id] = (sample.image.astype(np.float32), sample.mask.astype(np.float32))
     if bad and not skip_bad:
         listed = "; ".join(str(error) for _, error in bad[:10]) + (f"; … (+{len(bad) - 10})" if len(bad) > 10 else "")
         raise DataError(None, f"{len(bad)} bad sample(s): {listed} — fix them or pass --skip-bad to train without them")

@@ -263,7 +263,7 @@ def prepare_data(setup: RunSetup) -> RunData:
         if not setup.quiet:
             console.print(f"[yellow]skipped[/] {escape(str(error))}", highlight=False)
 
-    arrays, bad = check_samples(ds, train_ids + val_ids, config.skip_bad, skipped)
+    arrays, bad = check_samples(ds, train_ids + val_ids, config.skip_bad, skipped, keep=set(train_ids))
     bad_ids = {sample_id for sample_id, _ in bad}
     train_ids = [i for i in train_ids if i not in bad_ids]
     val_ids = [i for i in val_ids if i not in bad_ids]
