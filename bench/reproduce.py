@@ -73,16 +73,32 @@ def working_copy(src: Path, dst: Path, descriptions_from: Path | None, limit: tu
     return dst
 
 
-def run_variant(data: Path, out: Path, model: str, prior: str, args: argparse.Namespace, seconds: float) -> dict:
+def _config(data: Path, out: Path, model: str, prior: str, args: argparse.Namespace) -> object:
     from langir.train.config import TrainConfig
-    from langir.train.engine import train
 
     kwargs = {"widths": [16, 16, 16, 16, 16]} if args.smoke else {}
-    config = TrainConfig(dataset=str(data), out=str(out), model=model, model_kwargs=kwargs, language_prior=prior,
+    return TrainConfig(dataset=str(data), out=str(out), model=model, model_kwargs=kwargs, language_prior=prior,
                          epochs=args.epochs, batch_size=args.batch_size, size=args.size, input="resize", lr=args.lr,
                          warmup_epochs=args.warmup_epochs, val_every=args.val_every, clip_model=args.clip_model,
                          clip_pretrained=args.clip_pretrained, device=args.device, skip_bad=True, tensorboard=False,
                          workers=args.workers, seed=args.seed)
+
+
+def fit_epochs(data: Path, out: Path, args: argparse.Namespace, seconds: float) -> int:
+    """Epochs that fit ``seconds`` per variant, from one timed epoch of LGNet (train-only), so the
+    cosine schedule completes inside the budget instead of being cut off at a high learning rate."""
+    from langir.train.engine import train
+
+    summary = train(_config(data, out / "probe", "lgnet", "train-only", args), overwrite=True, quiet=not args.verbose,
+                    stop_after_epoch=1)
+    per_epoch = float(summary["rows"][0]["seconds"]) + 0.2 * float(summary["rows"][0]["seconds"])  # + validation, roughly
+    return max(1, min(args.epochs, int(seconds / per_epoch)))
+
+
+def run_variant(data: Path, out: Path, model: str, prior: str, args: argparse.Namespace, seconds: float) -> dict:
+    from langir.train.engine import train
+
+    config = _config(data, out, model, prior, args)
     t0 = time.perf_counter()
     summary = train(config, overwrite=True, quiet=not args.verbose, stop_after_seconds=seconds)
     last = next((r for r in reversed(summary["rows"]) if r.get("val_iou") not in (None, "")), {})
@@ -130,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", dest="smoke", action="store_false", help="The real configuration (default with CUDA).")
     parser.add_argument("--descriptions-from", type=Path, default=None, help="Folder of ID.txt descriptions (e.g. VLM texts).")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--clip-model", dest="clip_model_override", default=None, help="Override the mode's CLIP (smoke langir-tiny, full ViT-B-16).")
+    parser.add_argument("--clip-pretrained", dest="clip_pretrained_override", default=None, help="Override the CLIP weights (full: openai; 'none' = untrained).")
     parser.add_argument("--epochs", type=int, default=None, help="Override the mode's epochs (smoke 6, full 600).")
     parser.add_argument("--limit", type=int, nargs=2, metavar=("TRAIN", "TEST"), default=None,
                         help="Use only the first TRAIN trainval and TEST test ids (smoke default 32 12).")
@@ -154,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args.size, args.batch_size, args.epochs, args.warmup_epochs, args.val_every, args.lr = 512, 8, 600, 10, 5, 1e-3
         args.clip_model, args.clip_pretrained, limit = "ViT-B-16", "openai", None
+    if args.clip_model_override is not None:
+        args.clip_model = args.clip_model_override
+    if args.clip_pretrained_override is not None:
+        args.clip_pretrained = "" if args.clip_pretrained_override.lower() == "none" else args.clip_pretrained_override
     if epochs is not None:
         if epochs < 1:
             print("error: --epochs must be ≥ 1", file=sys.stderr)
@@ -164,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     args.workers = args.workers if args.workers is not None else (0 if args.smoke else 4)
     data = working_copy(args.dataset, args.out / "data", args.descriptions_from, limit)
     share = args.budget_min * 60 / len(VARIANTS)
+    if not args.smoke and epochs is None:
+        args.epochs = fit_epochs(data, args.out, args, share)
+        args.warmup_epochs = min(args.warmup_epochs, max(0, args.epochs // 10))
+        args.val_every = min(args.val_every, args.epochs)
+        print(f"{args.epochs} epochs fit {share / 60:.1f} min per variant", file=sys.stderr, flush=True)
     results = []
     for label, model, prior, paper, source in VARIANTS:
         run = args.out / f"{model}_{prior}"
@@ -174,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 "split": f"trainval ({results[0]['train_images']}) → test ({results[0]['test_images']})",
                 "skipped bad samples": ", ".join(results[0]["skipped"]) or "none",
                 "input": f"resize to {args.size}×{args.size} (paper §5.2)", "batch": args.batch_size, "lr": args.lr,
-                "epochs (max; cosine schedule over this)": args.epochs, "warm-up epochs": args.warmup_epochs,
+                "epochs (cosine schedule over this; full mode: fitted to the budget from one timed epoch)": args.epochs,
+                "warm-up epochs": args.warmup_epochs,
                 "budget": f"{args.budget_min:g} min for all four ({share / 60:.1f} min each; the run stops after the epoch that passes it)",
                 "CLIP": f"{args.clip_model} / {args.clip_pretrained or 'untrained'}",
                 "descriptions": str(args.descriptions_from) if args.descriptions_from else "mask-derived template text",
@@ -186,5 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli() -> int:
+    """main() with user errors as one line and exit 2 (no traceback)."""
+    from langir.errors import LangirError
+
+    try:
+        return main()
+    except LangirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())
