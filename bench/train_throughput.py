@@ -3,7 +3,8 @@
     python bench/train_throughput.py                      # CPU fp32 (+ GPU bf16 / channels_last / compile when present)
     python bench/train_throughput.py --model unet --size 256 --steps 3
 
-Prints one JSON line per setting; the figures go to docs/bench-train.md with the machine named.
+Prints one JSON line per setting; the figures go to BENCHMARKS.md with the machine named.
+`bench/reproduce.py --smoke` gives the end-to-end figures (four SIRST trainings, table beside the paper's).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def measure(model_name: str, size: int, batch: int, steps: int, device: str, bf1
     from langir.train.losses import compute_loss
 
     info = model_info(model_name)
-    loss_name = info["default_loss"] if isinstance(info, dict) else info.default_loss
-    model = create_model(model_name).to(device)
+    loss_name = info.default_loss
+    model = create_model(model_name, **info.profile_kwargs).to(device)
     td = torch.randn(batch, model.td_dim, device=device) if getattr(model, "uses_language", False) else None
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

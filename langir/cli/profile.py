@@ -37,9 +37,8 @@ def profile(
 
     info = model_info(model)
     check_size(size, batch, resolve_device(device))
-    # Cost does not depend on weight values: DGSPNet's frozen CLIP text encoder may stay untrained here.
-    kwargs = {"allow_random_clip": True} if model == "dgspnet" else {}
-    net = create_model(model, **kwargs)
+    # Cost does not depend on weight values: the registry names the options that avoid downloading weights.
+    net = create_model(model, **info.profile_kwargs)
     result = profile_model(net, size, batch, device, torch.bfloat16 if bf16 else None, warmup=warmup, iters=iters)
     if info.uses_language and getattr(net, "uses_language", False) and clip.lower() != "none":
         result["clip_image"] = clip_image_cost(clip)

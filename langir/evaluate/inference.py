@@ -46,17 +46,6 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def pad_to_multiple(x: Any, multiple: int = 32) -> tuple[Any, int, int]:
-    """Zero-pad bottom/right to a multiple of ``multiple``; always applied (pad 0 is a no-op), so it traces.
-
-    Kept for callers that still pad outside the model; inference here leaves padding to the models.
-    """
-    import torch.nn.functional as F
-
-    h, w = x.shape[-2], x.shape[-1]
-    return F.pad(x, (0, (multiple - w % multiple) % multiple, 0, (multiple - h % multiple) % multiple)), h, w
-
-
 def eval_descriptor(entry: dict[str, np.ndarray] | None, language_prior: str) -> np.ndarray | None:
     """TD at evaluation: train+test → text+image, train-only → image alone, never → None."""
     from langir.language.cache import descriptor

@@ -45,6 +45,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from langir.errors import ConfigError
+from langir.models.heads import init_head, init_pass_through
+from langir.models.padding import crop, pad_to_multiple
+from langir.models.registry import register_model
 
 DEFAULT_COARSE_PROMPTS: tuple[str, ...] = ("infrared image", "small target")
 DEFAULT_TEMPLATE = "{tokens} small target in an infrared image"
@@ -241,9 +244,13 @@ class DGSPNet(nn.Module):
     def _pad(self, image: torch.Tensor) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 1:
             raise ValueError(f"dgspnet expects (B,1,H,W) input, got {tuple(image.shape)}")
-        h, w = image.shape[-2:]
-        ph, pw = (-h) % self.multiple, (-w) % self.multiple
-        return F.pad(image, (0, pw, 0, ph), mode="replicate") if ph or pw else image
+        return pad_to_multiple(image, self.multiple)[0]
+
+    def init_output_bias(self, bias: float) -> None:
+        """Side heads at the prior and the fuse conv passing the full-resolution side through (see heads.py)."""
+        for head in self.side_heads:
+            init_head(head, bias)
+        init_pass_through(self.fuse, len(self.side_heads) - 1)  # heads run deepest → finest
 
     def encode_image(self, x: torch.Tensor, t: torch.Tensor | None) -> list[torch.Tensor]:
         """Encoder features per stage; text guidance applied when ``t`` is given."""
@@ -289,7 +296,7 @@ class DGSPNet(nn.Module):
     # ---- forward passes -------------------------------------------------------------------
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False) -> Any:
         """Segmentation logits (B,1,H,W); ``td`` is ignored (no description needed)."""
-        h, w = image.shape[-2:]
+        size = (image.shape[-2], image.shape[-1])
         x = self._pad(image)
         _, t = self.guidance(x)
         feats = self.encode_image(x, t)
@@ -299,8 +306,8 @@ class DGSPNet(nn.Module):
             skip = feats[3 - k]
             y = guide(dec(torch.cat([up(y), skip], dim=1)), t)
             sides.append(F.interpolate(head(y), size=x.shape[-2:], mode="bilinear", align_corners=False))
-        fused = self.fuse(torch.cat(sides, dim=1))[..., :h, :w]
-        sides = [s[..., :h, :w] for s in sides]
+        fused = crop(self.fuse(torch.cat(sides, dim=1)), size)
+        sides = [crop(s, size) for s in sides]
         return (fused, sides) if return_aux else fused
 
     def prepare_main_phase(self) -> None:
@@ -315,11 +322,11 @@ class DGSPNet(nn.Module):
 
     def pretrain_forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Phase 1: reconstruction (B,1,H,W in [0,1]), fine text feature and visual embedding."""
-        h, w = image.shape[-2:]
+        size = (image.shape[-2], image.shape[-1])
         x = self._pad(image)
         fine, t = self.guidance(x)
         deep = self.encode_image(x, t)[-1]
-        recon = torch.sigmoid(self.recon_decoder(deep))[..., :h, :w]
+        recon = crop(torch.sigmoid(self.recon_decoder(deep)), size)
         visual = self.visual_proj(deep.mean(dim=(2, 3)))
         return {"recon": recon, "fine": fine, "visual": visual}
 
@@ -343,14 +350,9 @@ def main_phase_parameters(model: DGSPNet) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad and id(p) not in skip]
 
 
+@register_model("dgspnet", default_loss="bce", uses_language=False, needs_clip=True, phases=("pretrain", "main"),
+                default_phase="both", pretrain="langir.train.dgspnet_pretrain:run_pretrain", pad_multiple=16,
+                profile_kwargs={"allow_random_clip": True})
 def build_dgspnet(**kwargs: Any) -> DGSPNet:
-    """Registry constructor for ``dgspnet``."""
+    """DGSPNet: dual-granularity CLIP text prompts from a pre-trained inversion net (no description needed)."""
     return DGSPNet(**kwargs)
-
-
-try:  # the registry lands in a colleague's module; registering is additive when it exists
-    from langir.models.registry import register_model
-except ImportError:  # pragma: no cover - registry not there yet
-    pass
-else:
-    build_dgspnet = register_model("dgspnet", default_loss="bce", uses_language=False)(build_dgspnet)

@@ -38,8 +38,9 @@ from torch import nn
 
 from langir.errors import ConfigError
 from langir.models.blocks import RSU, upsample_like
+from langir.models.heads import init_head, init_pass_through
+from langir.models.padding import crop, pad_to_multiple
 from langir.models.registry import register_model
-from langir.models.unet import pad_to_multiple
 
 
 class PooledBatchNorm(nn.BatchNorm2d):
@@ -131,11 +132,20 @@ class LGNet(nn.Module):
         self.scale = nn.Sequential(nn.Conv2d(3, 1, 1), nn.Sigmoid())
         self.out = nn.Conv2d(6, 1, 1)
 
+    def init_output_bias(self, bias: float) -> None:
+        """Side heads at the prior; the scaling weights start at σ(0) = 0.5 everywhere and the output
+        conv passes the D1 side through, so the fused logit starts at the prior as well."""
+        for side in self.sides:
+            init_head(side, bias)
+        nn.init.zeros_(self.scale[0].weight)
+        nn.init.zeros_(self.scale[0].bias)
+        init_pass_through(self.out, 0, gain=0.5)  # sides are ordered D1..D6
+
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
         if self.uses_language and td is None:
             raise ConfigError("lgnet was built with use_language=True but got no target descriptor (td); "
                               "pass td or build it with use_language=False")
-        x, (h, w) = pad_to_multiple(image, 32)
+        x, size = pad_to_multiple(image, 32)
         encs = []
         y = x
         for i, enc in enumerate(self.encoders):
@@ -162,9 +172,9 @@ class LGNet(nn.Module):
         sides = [upsample_like(conv(d), x) for conv, d in zip(self.sides, decs, strict=True)]
         scale = self.scale(torch.cat(sides[:3], 1))
         fused = self.out(torch.cat([s * scale for s in sides], 1))
-        fused = fused[..., :h, :w]
+        fused = crop(fused, size)
         if return_aux:
-            return fused, [s[..., :h, :w] for s in sides]
+            return fused, [crop(s, size) for s in sides]
         return fused
 
 

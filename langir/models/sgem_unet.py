@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from langir.models.heads import init_head
+from langir.models.padding import crop, pad_to_multiple
 from langir.models.registry import register_model
-from langir.models.unet import DoubleConv, pad_to_multiple
+from langir.models.unet import DoubleConv
 
 
 class SGEM(nn.Module):
@@ -69,8 +71,11 @@ class SGEMUNet(nn.Module):
         self.sgem = SGEM(widths[2], widths[3])
         self.head = nn.Conv2d(widths[0], 1, 1)
 
+    def init_output_bias(self, bias: float) -> None:
+        init_head(self.head, bias)
+
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
-        x, (h, w) = pad_to_multiple(image, 16)
+        x, size = pad_to_multiple(image, 16)
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))
@@ -83,11 +88,11 @@ class SGEMUNet(nn.Module):
             y = up(torch.cat([F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
             if i == 0:
                 d1 = y
-        logits = self.head(y)[..., :h, :w]
+        logits = crop(self.head(y), size)
         return (logits, []) if return_aux else logits
 
 
-@register_model("sgem_unet", default_loss="softiou")
+@register_model("sgem_unet", default_loss="softiou", pad_multiple=16)
 def sgem_unet(**kwargs) -> SGEMUNet:
     """SGEM-UNet: U-Net with the semantic gap elimination module on the E3→D2 skip (SoftIoU)."""
     return SGEMUNet(**kwargs)

@@ -6,17 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from langir.models.heads import init_head
+from langir.models.padding import crop, pad_to_multiple
 from langir.models.registry import register_model
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Reflect-pad H and W up to a multiple (odd IR sizes like 338×251); returns the padding to crop back."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
 
 
 class DoubleConv(nn.Sequential):
@@ -42,8 +34,11 @@ class UNet(nn.Module):
         self.ups = nn.ModuleList(DoubleConv(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth)))
         self.head = nn.Conv2d(widths[0], 1, 1)
 
+    def init_output_bias(self, bias: float) -> None:
+        init_head(self.head, bias)
+
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
-        x, (h, w) = pad_to_multiple(image, 2**self.depth)
+        x, size = pad_to_multiple(image, 2**self.depth)
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))
@@ -51,11 +46,11 @@ class UNet(nn.Module):
         for up in self.ups:
             skip = skips.pop()
             y = up(torch.cat([F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
-        logits = self.head(y)[..., :h, :w]
+        logits = crop(self.head(y), size)
         return (logits, []) if return_aux else logits
 
 
-@register_model("unet", default_loss="bce")
+@register_model("unet", default_loss="bce", pad_multiple=16)
 def unet(**kwargs) -> UNet:
     """Plain U-Net baseline (BCE)."""
     return UNet(**kwargs)

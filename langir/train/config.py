@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from langir.errors import ConfigError
 
 SCHEDULES = ("cosine", "poly")
 LOSSES = ("auto", "bce_deep", "softiou", "bce")
 PRIORS = ("auto", "never", "train-only", "train+test")
-PHASES = ("main", "pretrain", "both")
+PHASES = ("auto", "main", "pretrain", "both")
+INPUTS = ("crop", "resize")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class TrainConfig:
     """Every knob of a training run; saved as RUN/config.toml."""
 
     dataset: str = ""
+    more_datasets: list[str] = field(default_factory=list)  # `langir train D1 D2 …`: each with its own layout/splits
     out: str = "runs/train"
     model: str = "lgnet"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -30,8 +31,9 @@ class TrainConfig:
     masks: str = ""
     descriptions: str = ""
     split_files: dict[str, str] = field(default_factory=dict)
-    train_split: str = ""  # "" → train, else trainval, else every image
-    val_split: str = ""  # "" → val, else test, else the training ids
+    train_split: str = ""  # "" → trainval when there is a test split (community protocol), else train, else all
+    val_split: str = ""  # "" → test after trainval, else val, else test, else the training ids
+    skip_bad: bool = False  # leave out unreadable samples / mismatched masks (listed) instead of stopping
     # optimisation (paper §5.2)
     epochs: int = 600
     batch_size: int = 8
@@ -44,10 +46,15 @@ class TrainConfig:
     loss: str = "auto"
     hflip: bool = True
     vflip: bool = True
+    transpose: bool = True
+    input: str = "crop"  # crop: size×size windows at native scale; resize: the whole image to size×size (paper §5.2)
+    target_crop: float = 0.5  # share of crops centred on a target (the rest are uniform but still hold one)
+    init_from: str = ""  # start from these weights (no optimizer state, epoch 1)
     # language prior (Table 2)
     language_prior: str = "auto"  # auto → train-only for models with a language input, else never
     clip_model: str = "ViT-B-16"
     clip_pretrained: str = "openai"
+    cache_dir: str = ""  # "" → DATASET/.langir/embeddings, or the user cache when the dataset is read-only
     # runtime
     device: str = "auto"
     amp: bool = True
@@ -58,7 +65,7 @@ class TrainConfig:
     val_every: int = 1
     threshold: float = 0.5
     tensorboard: bool = True
-    phase: str = "main"
+    phase: str = "auto"  # auto → the model's default (dgspnet: both)
 
     def validate(self) -> TrainConfig:
         """Raise ConfigError for values that cannot work."""
@@ -67,13 +74,19 @@ class TrainConfig:
             (self.batch_size >= 1, "batch size must be ≥ 1"),
             (self.size >= 32 and self.size % 32 == 0, f"size must be a multiple of 32 (≥ 32), got {self.size}"),
             (self.lr > 0, "lr must be > 0"),
+            (self.weight_decay >= 0, "weight_decay must be ≥ 0"),
+            (self.min_lr >= 0, "min_lr must be ≥ 0"),
+            (self.workers >= 0, "workers must be ≥ 0"),
+            (0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
+            (0.0 <= self.target_crop <= 1.0, "target_crop must be in [0, 1]"),
+            (self.input in INPUTS, f"input must be one of {', '.join(INPUTS)}"),
             (self.warmup_epochs >= 0, "warmup epochs must be ≥ 0"),
             (self.val_every >= 1, "val_every must be ≥ 1"),
             (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
             (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}"),
             (self.language_prior in PRIORS, f"language prior must be one of {', '.join(PRIORS)}"),
             (self.phase in PHASES, f"phase must be one of {', '.join(PHASES)}"),
-            (self.device in ("auto", "cpu") or self.device.startswith("cuda"), "device must be auto, cpu or cuda"),
+            (self.device in ("auto", "cpu", "mps") or self.device.startswith("cuda"), "device must be auto, cpu, cuda or mps"),
         ]
         for ok, message in checks:
             if not ok:
@@ -89,30 +102,52 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as error:
-            raise ConfigError(f"{where}: {error}") from error
+        return cls(**check_types(data, where))
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    # bool is an int in Python: `lr = true` must not pass as 1.0, nor `epochs = true` as 1.
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, dict):
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    if isinstance(default, list):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, type(default))
+
+
+def check_types(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Each value against its default's type (ints accepted for floats); ConfigError naming the key."""
+    defaults = TrainConfig().to_dict()
+    out = dict(data)
+    for key, value in data.items():
+        if key not in defaults:
+            continue
+        if not _type_ok(value, defaults[key]):
+            kind = {dict: "table", list: "list of strings"}.get(type(defaults[key]), type(defaults[key]).__name__)
+            raise ConfigError(f"{where}: {key} should be {kind}, got {value!r}")
+        if isinstance(defaults[key], float):
+            out[key] = float(value)
+    return out
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config; top-level keys or a [train] table."""
+    """Read a TOML config; top-level keys or a [train] table. Types are checked (key named on error)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise ConfigError(f"config file not found: {path}") from error
+    except IsADirectoryError as error:
+        raise ConfigError(f"config file is a folder: {path}") from error
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from error
     data = data.get("train", data)
-    defaults = TrainConfig().to_dict()
-    for key, value in data.items():
-        # TOML has no None, so empty strings stand for "unset"; types must match the defaults.
-        if key in defaults and defaults[key] is not None and not isinstance(value, type(defaults[key])):
-            if not (isinstance(defaults[key], float) and isinstance(value, int)):
-                raise ConfigError(f"{path}: {key} should be {type(defaults[key]).__name__}, got {value!r}")
-            data[key] = float(value)
-    return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: [train] should be a table")
+    return check_types(data, str(path))
 
 
 def _toml_value(value: Any) -> str:

@@ -100,12 +100,14 @@ def run_pretrain(model: DGSPNet, loader: Iterable[Any], config: Any, run_dir: st
     summary = {"phase": "pretrain", "epochs": epochs, "contrastive_weight": weight, "temperature": temperature,
                "history": history, "images": seen, "images_per_s": seen / elapsed if elapsed > 0 else 0.0}
     if run_dir is not None:
-        from langir.data.atomic import write_text_atomic
+        import io
+
+        from langir.data.atomic import write_bytes_atomic, write_text_atomic
 
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run_dir / "pretrain.json", json.dumps(summary, indent=2))
-        tmp = run_dir / "pretrain.pt.tmp"
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(run_dir / "pretrain.pt")
+        buf = io.BytesIO()
+        torch.save(model.state_dict(), buf)  # a plain state dict: loads with weights_only=True
+        write_bytes_atomic(run_dir / "pretrain.pt", buf.getvalue())
     return summary

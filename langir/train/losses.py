@@ -18,11 +18,18 @@ def bce(fused: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(_resize(fused, target).float(), target)
 
 
-def soft_iou(fused: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
-    """1 − (Σ p·t + s) / (Σ p + Σ t − Σ p·t + s), per image then averaged."""
+def soft_iou(fused: torch.Tensor, target: torch.Tensor, smooth: float = 1.0, per_image: bool = False) -> torch.Tensor:
+    """1 − (Σ p·t + s) / (Σ p + Σ t − Σ p·t + s), summed over the whole batch as BasicIRSTD does.
+
+    ``per_image=True`` takes the ratio per image, then the mean. Not the default: an image without
+    target then has loss 1 − s/(Σp + s), which drives every probability of it to 0 and, with the
+    output bias at the foreground prior, kept a U-Net at test IoU 0.000 after 96 steps where the
+    batch sum reached 0.633 (docs/train.md).
+    """
     prob = torch.sigmoid(_resize(fused, target).float())
-    inter = (prob * target).sum(dim=(1, 2, 3))
-    union = prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3)) - inter
+    dims = (1, 2, 3) if per_image else (0, 1, 2, 3)
+    inter = (prob * target).sum(dim=dims)
+    union = prob.sum(dim=dims) + target.sum(dim=dims) - inter
     return (1 - (inter + smooth) / (union + smooth)).mean()
 
 

@@ -83,3 +83,52 @@ def test_missing_descriptions_name_the_ids(tmp_path):
     cache = EmbeddingCache(root, "langir-tiny", None)
     with pytest.raises(ConfigError, match="XDU0"):
         compute_descriptors(nodesc, nodesc.all_ids(), cache)
+
+
+def test_batched_embeddings_equal_one_at_a_time(ds, tmp_path):
+    ids = ds.all_ids()
+    one = EmbeddingCache(ds.root, "langir-tiny", None, cache_dir=tmp_path / "one", batch_size=1)
+    many = EmbeddingCache(ds.root, "langir-tiny", None, cache_dir=tmp_path / "many", batch_size=3)
+    a = compute_descriptors(ds, ids, one)
+    b = compute_descriptors(ds, ids, many)
+    for i in ids:
+        for key in a[i]:
+            np.testing.assert_allclose(a[i][key], b[i][key], atol=1e-5)
+        assert np.allclose(a[i]["image"], one.image(ds.image_path(i), lambda s=i: ds.read_image(s)), atol=1e-6)
+
+
+def test_transposed_descriptions_swap_axes(ds, tmp_path):
+    from langir.language.cache import transposed_text
+
+    assert transposed_text("The target is in the upper right.") == "The target is in the left lower."
+    assert transposed_text("Top left corner") == "Left upper corner"
+    cache = EmbeddingCache(ds.root, "langir-tiny", None, cache_dir=tmp_path / "t")
+    sid = ds.all_ids()[0]
+    entry = compute_descriptors(ds, [sid], cache, transpose=True)[sid]
+    text = ds.read_description(sid)
+    assert np.allclose(descriptor(entry, transpose=True), entry["image"] + cache.text(flipped_text(text, False, False, True)))
+
+
+def test_unwritable_dataset_cache_falls_back_to_user_cache(tmp_path, monkeypatch):
+    root = make_dataset(tmp_path / "ro", n=2)
+    (root / ".langir").write_text("a file where the cache folder would go")  # cannot create folders under it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ro = LangIRDataset.open(root, "auto", None, None, None, None)
+    cache = EmbeddingCache(root, "langir-tiny", None)
+    assert cache.dir.is_relative_to(tmp_path / "xdg" / "langir" / "embeddings")
+    compute_descriptors(ro, ro.all_ids(), cache)
+    assert cache.computed > 0 and len(list(cache.dir.rglob("*.npy"))) == cache.computed
+
+
+def test_skip_bad_leaves_out_unreadable_images(tmp_path):
+    from langir.errors import DataError
+
+    root = make_dataset(tmp_path / "bad", n=3)
+    (root / "images" / "XDU1.png").write_bytes(b"")
+    bad_ds = LangIRDataset.open(root, "auto", None, None, None, None)
+    cache = EmbeddingCache(root, "langir-tiny", None, cache_dir=tmp_path / "c")
+    with pytest.raises(DataError, match="XDU1"):
+        compute_descriptors(bad_ds, bad_ds.all_ids(), cache)
+    skipped = []
+    done = compute_descriptors(bad_ds, bad_ds.all_ids(), cache, skip_bad=True, on_skip=lambda i, e: skipped.append(i))
+    assert skipped == ["XDU1"] and sorted(done) == ["XDU0", "XDU2"]

@@ -23,8 +23,9 @@ def test_default_losses_and_language_flags():
     assert model_info("sgem_unet").default_loss == "softiou"
     assert model_info("unet").default_loss == "bce"
     assert [model_info(n).uses_language for n in ("lgnet", "sgem_unet", "unet")] == [True, False, False]
-    # mapping-style access for callers that treat the entry as a dict
-    assert model_info("unet")["default_loss"] == model_info("unet").get("default_loss") == "bce"
+    dg = model_info("dgspnet")
+    assert dg.needs_clip and dg.default_phase == "both" and dg.pretrain and "pretrain" in dg.phases
+    assert model_info("lgnet").pad_multiple == 32 and model_info("unet").pad_multiple == 16
 
 
 def test_unknown_name_lists_known_models():

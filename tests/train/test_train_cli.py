@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
-import tomllib
 
 from tests.train import tiny
 
@@ -13,8 +13,8 @@ TINY = ["--clip-model", "langir-tiny", "--clip-pretrained", "none"]
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    tiny.install(monkeypatch)
+def registry():
+    tiny.register()
 
 
 def test_embed_twice_computes_nothing_new(cli, tmp_path):
@@ -22,9 +22,12 @@ def test_embed_twice_computes_nothing_new(cli, tmp_path):
     first = cli("embed", root, *TINY, "--device", "cpu", "--json")
     assert first.code == 0, first.stderr
     data = json.loads(first.stdout)
-    assert data["images"] == 4 and data["computed"] == 4 + 4  # 4 images + 4 distinct texts: upper/lower × left/right (flip variants dedupe by content)
+    # 4 images + 4 distinct texts (upper/lower × left/right: flip variants dedupe by content) + their 4 transposes
+    assert data["images"] == 4 and data["computed"] == 4 + 4 + 4
     second = json.loads(cli("embed", root, *TINY, "--device", "cpu", "--json").stdout)
     assert second["computed"] == 0
+    plain = json.loads(cli("embed", root, *TINY, "--device", "cpu", "--no-transpose", "--json", "--cache-dir", tmp_path / "c").stdout)
+    assert plain["computed"] == 4 + 4 and plain["cache"].startswith(str(tmp_path / "c"))
 
 
 def test_train_cli_with_config_file_flags_win(cli, registry, tmp_path):

@@ -17,8 +17,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {repo!r})
 from tests.train import tiny
-import pytest
-tiny.install(pytest.MonkeyPatch())
+tiny.register()
 from langir.train.config import TrainConfig
 from langir.train.engine import train
 train(TrainConfig(dataset={root!r}, out={out!r}, model="tiny", epochs=2, batch_size=4, size=32, warmup_epochs=0,

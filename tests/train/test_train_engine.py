@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
-import tomllib
 import torch
 
 from langir.data.dataset import LangIRDataset
 from langir.errors import ConfigError, DataError
+from langir.evaluate.inference import predict_dataset
 from langir.train import engine
 from langir.train.checkpoint import load_checkpoint
 from langir.train.config import TrainConfig
-from langir.train.predict import predict_dataset
 from tests.train import tiny
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    tiny.install(monkeypatch)
+def registry():
+    tiny.register()
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,16 @@
-"""A tiny language-aware segmentation net and a stand-in model registry for fast engine tests."""
+"""A tiny language-aware segmentation net registered in the real model registry, for fast engine tests."""
 
 from __future__ import annotations
 
-import sys
-import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+
+from langir.models import model_info, register_model
+from langir.models.heads import init_head
 
 
 class TinyNet(nn.Module):
@@ -27,6 +27,10 @@ class TinyNet(nn.Module):
         self.side = nn.Conv2d(width, 1, 1)
         self.head = nn.Conv2d(width, 1, 3, padding=1)
 
+    def init_output_bias(self, bias: float) -> None:
+        init_head(self.side, bias)
+        init_head(self.head, bias)
+
     def forward(self, image, td=None, return_aux=False):
         f = self.enc(image)
         if self.use_language and td is not None:
@@ -42,32 +46,13 @@ class PlainNet(TinyNet):
         super().__init__(use_language=False)
 
 
-@dataclass
-class Info:
-    name: str
-    default_loss: str
-    uses_language: bool
-
-
-REGISTRY = {"tiny": (TinyNet, Info("tiny", "bce_deep", True)), "tinyplain": (PlainNet, Info("tinyplain", "softiou", False))}
-
-
-def install(monkeypatch) -> None:
-    """Point `langir.models` at the tiny registry (works whether or not the real package exists)."""
-    module = types.ModuleType("langir.models")
-
-    def create_model(name, **kw):
-        if name not in REGISTRY:
-            raise KeyError(name)
-        return REGISTRY[name][0](**kw)
-
-    def model_info(name):
-        if name not in REGISTRY:
-            raise KeyError(f"unknown model {name}")
-        return REGISTRY[name][1]
-
-    module.create_model, module.model_info = create_model, model_info
-    monkeypatch.setitem(sys.modules, "langir.models", module)
+def register() -> None:
+    """Register `tiny` (language, bce_deep) and `tinyplain` (no language, softiou) once per process."""
+    try:
+        model_info("tiny")
+    except Exception:
+        register_model("tiny", default_loss="bce_deep", uses_language=True)(lambda **kw: TinyNet(**kw))
+        register_model("tinyplain", default_loss="softiou")(lambda **kw: PlainNet(**kw))
 
 
 def make_dataset(root: Path, n: int = 6, size: int = 48, descriptions: bool = True) -> Path:
