@@ -125,7 +125,7 @@ def test_base_commands_run_and_train_commands_name_the_extra(demo_copy: Path, tm
         ["export", "--checkpoint", str(ckpt), "--onnx", str(tmp_path / "m.onnx")],
     ]
     if "predict" in names:
-        train_side.append(["predict", "--checkpoint", str(ckpt), str(data / "images")])
+        train_side.append(["predict", "--checkpoint", str(ckpt), str(data / "images"), "--out", str(data.parent / "predicted")])
     results, leaked = _run(base + train_side, tmp_path)
     assert not leaked, leaked
     for result in results[: len(base)]:
