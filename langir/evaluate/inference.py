@@ -139,13 +139,21 @@ def predict_arrays(
 
     if batch_size < 1:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    import torch.nn.functional as F
+
     use_amp = amp and device.startswith("cuda")
     uses_td = needs_descriptor(model, meta)
+    # A model trained with `--input resize` sees every frame at size×size, as in training (the paper's
+    # §5.2 protocol, same bilinear resampling as langir.train.data.resize_pair); probabilities are
+    # resampled back, so scores and outputs stay at each image's native size.
+    resize_to = int(meta["size"]) if meta.get("input") == "resize" and meta.get("size") else None
 
     def run(batch: list[tuple[str, np.ndarray]]) -> Iterator[Prediction]:
         # Native size: every registered model pads itself (one padding rule, in langir.models) and crops back.
         x = torch.from_numpy(np.stack([img for _, img in batch])).float()[:, None].to(device)
         h, w = x.shape[-2:]
+        if resize_to is not None:
+            x = F.interpolate(x, size=(resize_to, resize_to), mode="bilinear", align_corners=False)
         td = None
         if uses_td and descriptors is not None:
             td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device)
@@ -153,6 +161,8 @@ def predict_arrays(
             logits = model(x, td=td)
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
+        if resize_to is not None:
+            logits = F.interpolate(logits.float(), size=(h, w), mode="bilinear", align_corners=False)
         probs = torch.sigmoid(logits.float())[:, 0, :h, :w].cpu().numpy().astype(np.float32)
         for (sample_id, image), prob in zip(batch, probs, strict=True):
             yield Prediction(sample_id, image, prob)

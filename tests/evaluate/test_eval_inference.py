@@ -152,3 +152,27 @@ def test_language_checkpoint_on_read_only_dataset(cli, synth_set, tmp_path, monk
         assert not (ro / ".langir").exists()
     finally:
         subprocess.run(["umount", str(ro)], capture_output=True)
+
+
+def test_resize_checkpoints_see_the_training_size_and_answer_at_native_size() -> None:
+    """`--input resize` runs are scored as trained: the frame goes in at size×size, probabilities come back native."""
+    import torch
+
+    from langir.evaluate.inference import predict_arrays
+
+    seen: list[tuple[int, int]] = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x, td=None):
+            seen.append(tuple(x.shape[-2:]))
+            return x - 0.5  # bright pixels positive
+
+    image = np.zeros((100, 120), np.float32)
+    image[40:50, 60:70] = 1.0
+    for meta, expect in (({"input": "resize", "size": 64}, (64, 64)), ({"input": "crop", "size": 64}, (100, 120))):
+        seen.clear()
+        [pred] = list(predict_arrays(Probe(), {"language_prior": "never", **meta}, [("a", image)]))
+        assert seen == [expect]
+        assert pred.prob.shape == (100, 120)
+        rows, cols = np.nonzero(pred.prob > 0.5)
+        assert 38 <= rows.min() and rows.max() <= 51 and 58 <= cols.min() and cols.max() <= 71
