@@ -140,7 +140,7 @@ def train(
         best = summary.get("best") or {}
         iou = f", best val IoU {best['iou']:.4f} at epoch {best['epoch']}" if "iou" in best else ""
         skipped = f" ({len(summary['skipped'])} bad sample(s) skipped)" if summary.get("skipped") else ""
-        notice(f"[green]done[/]: {summary['run']}{iou}{skipped}")
+        notice(f"done: {summary['run']}{iou}{skipped}", style="green")
 
 
 def register(app: typer.Typer) -> None:

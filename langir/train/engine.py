@@ -524,7 +524,7 @@ def log_epoch(setup: RunSetup, row: dict[str, Any], rows: list[dict[str, Any]], 
         val = (f"  IoU {float(row['val_iou']):.4f}  nIoU {float(row['val_niou']):.4f}  Pd {float(row['val_pd']):.4f}  "
                f"Fa {float(row['val_fa']) * 1e6:.2f}×10⁻⁶")
     console.print(f"epoch {epoch}/{setup.config.epochs}  loss {float(row['train_loss']):.4f}  {row['images_per_s']} img/s{val}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 def plot(run: Path, rows: list[dict[str, Any]]) -> None:
