@@ -93,10 +93,37 @@ def _hide_flag_types(command, help_names: list[str]) -> None:
         _hide_flag_types(sub, help_names)
 
 
+def _reflow(text: str | None) -> str | None:
+    """Join the hard-wrapped lines of each prose paragraph so help text wraps to the terminal.
+
+    Typer's rich mode keeps every newline of a docstring, which leaves ragged lines on narrow
+    terminals. Paragraphs holding example commands or comments (lines starting with `langir`, `#`,
+    `-`, `python`) keep their lines.
+    """
+    if not text:
+        return text
+    keep = ("langir", "#", "-", "python", "•")
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = [line.strip() for line in paragraph.splitlines()]
+        if any(line.startswith(keep) for line in lines):
+            paragraphs.append(paragraph)
+        else:
+            paragraphs.append(" ".join(line for line in lines if line))
+    return "\n\n".join(paragraphs)
+
+
+def _reflow_help(command) -> None:
+    command.help = _reflow(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _reflow_help(sub)
+
+
 def build_command():
-    """The click command behind `app`, with flags shown without a type placeholder."""
+    """The click command behind `app`, with flags shown without a type placeholder and help text reflowed."""
     command = typer.main.get_command(app)
     _hide_flag_types(command, app.info.context_settings.get("help_option_names", ["--help"]))
+    _reflow_help(command)
     return command
 
 
