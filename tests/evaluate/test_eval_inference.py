@@ -175,4 +175,4 @@ def test_resize_checkpoints_see_the_training_size_and_answer_at_native_size() ->
         assert seen == [expect]
         assert pred.prob.shape == (100, 120)
         rows, cols = np.nonzero(pred.prob > 0.5)
-        assert 38 <= rows.min() and rows.max() <= 51 and 58 <= cols.min() and cols.max() <= 71
+        assert rows.min() >= 38 and rows.max() <= 51 and cols.min() >= 58 and cols.max() <= 71
