@@ -9,12 +9,13 @@ from langir.data.text_rules import is_refusal, says_no_target, word_count
 def reply_problem(text: str | None, max_words: int = 50, mask_empty: bool | None = None) -> str | None:
     """Why a reply is not a usable description, or None when it is.
 
-    Rules: not empty, not a refusal, ≤ `max_words` words, names a position. When the mask is known
+    Rules: not empty, not a refusal (a hedge that still places the target is an answer), ≤ `max_words` words, names a position. When the mask is known
     to be empty, a "no target visible" reply is the valid one and a positioned claim is rejected.
     """
     if text is None or not text.strip():
         return "empty reply"
-    if is_refusal(text):
+    if is_refusal(text) and not has_position_term(text):
+        # "I can't be certain, but it seems to be in the upper left" is a hedge, not a refusal (as in validate)
         return "refusal"
     n = word_count(text)
     if n > max_words:
