@@ -64,3 +64,20 @@ def test_dgspnet_default_phase_learns(synth_root, tmp_path):
     iou = float(summary["rows"][-1]["val_iou"])
     print(f"IOU dgspnet both {iou:.3f}")
     assert iou >= THRESHOLD, iou
+
+
+@pytest.mark.slow
+def test_plain_cli_defaults_learn(cli, tmp_path):
+    """`langir synth` then `langir train` with nothing but size and epochs: every other setting is the default
+    (lr 1e-3, 10 warm-up epochs, batch 8, Adan, BCE, crops that keep a target). Measured: test IoU ≈ 0.60
+    after 12 epochs (144 steps, ≈ 25 s on 2 cores); the code before the foreground-prior biases gave 0.000."""
+    root = tmp_path / "synth"
+    assert cli("synth", root, "--count", "120", "--size", "64", "--seed", "2").code == 0
+    run = tmp_path / "run"
+    done = cli("train", root, "--model", "unet", "--size", "64", "--epochs", "12", "--out", run, "--device", "cpu")
+    assert done.code == 0, done.stderr
+    import csv
+
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    best = max(float(r["val_iou"]) for r in rows if r.get("val_iou"))
+    assert best >= 0.4, [r.get("val_iou") for r in rows]
