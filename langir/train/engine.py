@@ -375,6 +375,9 @@ def build_optimisation(model: Any, config: TrainConfig, steps_per_epoch: int) ->
     params = [p for p in model.parameters() if p.requires_grad]  # a frozen part (DGSPNet's inversion net) is left out
     optimizer = Adan(params, lr=config.lr, weight_decay=config.weight_decay)
     total, warm = steps_per_epoch * config.epochs, steps_per_epoch * config.warmup_epochs
+    # The paper warms up 10 of 600 epochs; a short run (say 12 epochs) would otherwise spend nearly all
+    # of itself below the peak rate. Warm-up is capped at a fifth of the run's steps.
+    warm = min(warm, total // 5)
     min_ratio = config.min_lr / config.lr
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warm, config.schedule, min_ratio))
     # bf16 needs no loss scaling; the scaler exists (disabled) so fp16 setups and resume stay uniform.
