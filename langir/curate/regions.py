@@ -107,8 +107,9 @@ PLACE_NOUNS = frozenset([
 _PROXIMITY = frozenset({"near", "next", "beside", "by", "close", "adjacent", "among", "amid", "amidst", "atop",
                         "alongside", "within", "inside", "embedded", "surrounded", "front"})
 _NEGATORS = frozenset({"not", "isn't", "aren't", "wasn't", "never", "neither", "nor", "without", "outside",
-                       "nowhere", "instead", "rather_than", "unlike"})
+                       "nowhere", "instead", "rather_than", "unlike", "nothing", "none", "no"})
 _NEGATOR_BEFORE_FROM = frozenset({"away", "far"})  # "away from", "far from"
+_EXCEPTIONS = frozenset({"except", "besides", "apart", "but", "save", "other"})  # "other than"
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "with", "which", "who", "that",
                            "where", "yet", "because", "since", "whilst", "then", "plus", "as"})
 _RELATIVE = frozenset({"which", "who", "that", "where"})
@@ -602,7 +603,8 @@ def _owner(tokens: list[str], lo: int, hi: int, start: int, end: int) -> tuple[s
     'T' the target, 'D' another thing, 'DT' another thing named after the target in the clause
     (a fallback claim), None: no noun in the clause.
     """
-    negated = any(_negates(tokens, k) for k in range(lo, start))
+    # "no obvious targets except a faint spot on the left": an exception lifts the negation before it
+    negated = any(_negates(tokens, k) and not any(t in _EXCEPTIONS for t in tokens[k + 1:start]) for k in range(lo, start))
     # a position word that modifies the next noun ("the upper cloud layer", "the left building")
     for j in range(end + 1, min(hi, end + 3)):
         kind = _noun_kind(tokens, j)

@@ -162,3 +162,20 @@ def test_any_text_is_judged_without_error():
         for cents in masks:
             judged = judge_text(text, cents)
             assert judged.verdict in VERDICTS and judged.grounding.claims == judged.other.claims
+
+
+@pytest.mark.parametrize("text", [
+    "There's a faint dot near the upper right corner, just above a wispy cloud; nothing else stands out on the left side.",
+    "The target is in the upper right. No other objects are visible on the left.",
+    "There are no obvious targets except a faint spot near the upper right.",
+    "Nothing but a faint speck in the upper right catches the eye.",
+    "A tiny hot spot, likely a drone, hovers in the northeast part of the scene against clear sky.",
+])
+def test_negating_subjects_and_their_exceptions(text):
+    """'nothing / no other … on the left' places nothing; 'no targets except … upper right' places the target."""
+    import numpy as np
+
+    from langir.curate.validate import judge_text
+
+    assert judge_text(text, np.array([[0.22, 0.78]])).verdict == "agrees"
+    assert judge_text(text, np.array([[0.80, 0.20]])).verdict == "contradicts"
