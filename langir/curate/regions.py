@@ -66,7 +66,6 @@ _THIRD = {"upper": (0.0, 1 / 3), "left": (0.0, 1 / 3), "lower": (2 / 3, 1.0), "r
 _NEAR = {"upper": (1 / 6, 0.5), "left": (1 / 6, 0.5), "lower": (0.5, 5 / 6), "right": (0.5, 5 / 6)}
 CENTER_INTERVAL = (1 / 3, 2 / 3)
 # kept for older callers: the broad intervals
-AXIS_INTERVALS: dict[str, tuple[float, float]] = {**_HALF, "center": CENTER_INTERVAL}
 CLOCK_HALF_ANGLE = {"grid": 45.0, "broad": 60.0}
 
 _EXTRA = {

@@ -257,14 +257,6 @@ class Ledger:
         found = self._exec(f"{_SELECT} WHERE key=?", (key,)).fetchone()
         return Row(*found) if found else None
 
-    def get_many(self, keys: list[str]) -> dict[str, Row]:
-        rows: dict[str, Row] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            cur = self._exec(f"{_SELECT} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-            rows.update({r[0]: Row(*r) for r in cur.fetchall()})
-        return rows
-
     def by_request(self, requests: list[str]) -> dict[str, list[Row]]:
         """Every row of each request (all attempts), oldest attempt first."""
         found: dict[str, list[Row]] = {}

@@ -22,7 +22,6 @@ from langir.errors import ConfigError, DataError
 # with a clear per-image line instead of being killed by the kernel. Batches are capped to the same budget.
 DEFAULT_MAX_PIXELS = 4 * 2**20
 ACTIVATION_BYTES_PER_PIXEL = 2800
-TD_PRIORS = ("never", "train-only", "train+test")
 
 
 def resolve_device(device: str = "auto") -> str:

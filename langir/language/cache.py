@@ -25,7 +25,6 @@ from langir.data.positions import swap_left_right, swap_upper_lower
 from langir.errors import ConfigError, DataError
 from langir.language.clip import clip_key, load_clip
 
-LANGUAGE_PRIORS = ("never", "train-only", "train+test")
 # Flip variants of a description: (horizontal flip, vertical flip).
 FLIPS = ((False, False), (True, False), (False, True), (True, True))
 BATCH = 64

@@ -339,11 +339,6 @@ def freeze_inversion(model: DGSPNet) -> None:
         p.grad = None
 
 
-def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """Parameters an optimizer should get (frozen CLIP is never among them; frozen inversion is left out)."""
-    return [p for p in model.parameters() if p.requires_grad]
-
-
 def main_phase_parameters(model: DGSPNet) -> list[nn.Parameter]:
     """Phase-2 parameters: everything trainable except the phase-1-only heads and the inversion net."""
     skip = {id(p) for m in (model.inversion, model.recon_decoder, model.visual_proj) for p in m.parameters()}
