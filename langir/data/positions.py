@@ -38,14 +38,29 @@ class Target:
     bbox: tuple[int, int, int, int]  # (row0, col0, row1, col1), exclusive end
 
 
+def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a 2-D mask: (labels, areas[n], centroids[n, 2] as (row, col)).
+
+    The project's one connected-components routine (metrics, validation, templates, outputs).
+    Labels are numbered in raster order of each component's first pixel, as ``skimage.measure.label``;
+    centroids are regionprops' (mean row, mean col). Sums come from one ``np.bincount`` per axis over
+    the foreground pixels only: scipy's center_of_mass/sum_labels cost a fixed ~0.2 ms per call and
+    full-image temporaries (2 GB on an 81 Mpx mask).
+    """
+    labels, n = ndimage.label(mask > 0, structure=EIGHT_CONNECTIVITY)
+    if n == 0:
+        return labels, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    areas = np.bincount(which, minlength=n + 1)[1:]
+    sums = np.stack([np.bincount(which, weights=rows, minlength=n + 1)[1:],
+                     np.bincount(which, weights=cols, minlength=n + 1)[1:]], axis=1)
+    return labels, areas.astype(np.int64), sums / areas[:, None]
+
+
 def find_targets(mask: np.ndarray) -> list[Target]:
     """8-connected components of a binary mask, in label order (row-major scan)."""
-    labels, count = ndimage.label(mask > 0, structure=EIGHT_CONNECTIVITY)
-    if count == 0:
-        return []
-    index = np.arange(1, count + 1)
-    centroids = ndimage.center_of_mass(np.ones_like(labels, dtype=np.float32), labels, index)
-    areas = ndimage.sum_labels(np.ones_like(labels), labels, index)
+    labels, areas, centroids = components(mask)
     slices = ndimage.find_objects(labels)
     return [
         Target((float(c[0]), float(c[1])), int(a), (s[0].start, s[1].start, s[0].stop, s[1].stop))

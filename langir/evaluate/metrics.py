@@ -26,8 +26,6 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-# 8-connectivity (skimage connectivity=2) for component labelling.
-_EIGHT = np.ones((3, 3), dtype=bool)
 # BasicIRSTD divides by (np.spacing(1) + union); keep that so empty sets give 0, not NaN.
 _EPS = float(np.spacing(1))
 
@@ -57,25 +55,6 @@ def _as_batch(mask: np.ndarray) -> np.ndarray:
     if mask.ndim != 3:
         raise ValueError(f"expected a (H, W) or (N, H, W) mask, got shape {mask.shape}")
     return mask
-
-
-def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """8-connected components of a 2-D bool mask: (labels, areas[n], centroids[n, 2] as (row, col)).
-
-    Labels are numbered in raster order of each component's first pixel, the same order as
-    ``skimage.measure.label``/``regionprops``; centroids are regionprops' (mean row, mean col).
-    """
-    labels, n = ndimage.label(mask, structure=_EIGHT)
-    if n == 0:
-        return labels, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-    flat = labels.ravel()
-    rows, cols = np.divmod(np.arange(flat.size), mask.shape[1])
-    sel = flat > 0
-    idx = flat[sel]
-    areas = np.bincount(idx, minlength=n + 1)[1:]
-    cr = np.bincount(idx, weights=rows[sel], minlength=n + 1)[1:] / areas
-    cc = np.bincount(idx, weights=cols[sel], minlength=n + 1)[1:] / areas
-    return labels, areas.astype(np.int64), np.stack([cr, cc], axis=1)
 
 
 def match_components(

@@ -81,7 +81,7 @@ def check_out_file(path: Path, flag: str) -> Path:
 
 def target_rows(sample_id: str, prob: np.ndarray, binary: np.ndarray, status: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per 8-connected component of ``binary``: centroid (x, y), area, box, peak and mean probability."""
-    from langir.evaluate.metrics import components
+    from langir.data.positions import components
 
     labels, areas, centroids = components(binary)
     if len(areas) == 0:
@@ -136,7 +136,8 @@ class PredictionWriter:
     def _status(self, binary: np.ndarray, target: np.ndarray | None) -> list[str] | None:
         if target is None or target.shape != binary.shape:
             return None
-        from langir.evaluate.metrics import components, match_components
+        from langir.data.positions import components
+        from langir.evaluate.metrics import match_components
 
         _, _, p_cent = components(binary)
         _, _, g_cent = components(np.asarray(target, bool))

@@ -9,14 +9,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from langir.data.atomic import save_figure_atomic, save_image_atomic
+from langir.data.atomic import save_figure_atomic
 from langir.data.imageio import to_uint8
-
-
-def save_png(array: np.ndarray, path: Path) -> None:
-    """Write a uint8/uint16 array as PNG atomically (no half-written file; a full disk is one OutputError)."""
-    save_image_atomic(path, array, format="PNG")
-
 
 # Okabe–Ito colours (distinguishable with common colour-vision deficiencies).
 HIT = (0, 158, 115)  # bluish green: GT target detected (box around GT ∪ prediction)
@@ -73,7 +67,8 @@ def overlay(image: np.ndarray, target: np.ndarray | None, pred: np.ndarray, *, p
     pixels tinted yellow), false alarms in vermillion; without ground truth every detection in blue.
     Frames under 512 px are drawn at 2× so an 8-pixel target is not hidden by its own box.
     """
-    from langir.evaluate.metrics import components, match_components
+    from langir.data.positions import components
+    from langir.evaluate.metrics import match_components
 
     pred = np.asarray(pred, bool)
     scale = 2 if max(image.shape) < 512 else 1
