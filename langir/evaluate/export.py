@@ -4,13 +4,12 @@ Inputs: ``image`` (N, 1, H, W) float32 in [0, 1], any H and W; language-prior mo
 with ``td_dim > 0``) also take ``td`` (N, td_dim), the target-descriptor vector (CLIP image embedding, or
 text + image). Output: ``logits`` (N, 1, H, W) of the main head (sigmoid → probability).
 
-The graph pads the image itself to a multiple of 32 with an always-applied reflect ``F.pad`` (the models'
-own rule) whose amounts are computed from the input shape (traced as shape arithmetic, no Python ``if``
-that tracing would freeze) and crops the logits back, so any size from 32×32 up is exact. When the model
-pads itself trace-safely this outer pad is redundant but harmless. The check runs onnxruntime and the
-*plain PyTorch model* on realistic synthetic IR frames (``langir.data.synth``) at the traced size and at
-a size that is not a multiple of 32, and compares probabilities with ``|p_ort − p_torch| ≤ atol + rtol·p``;
-a graph that differs from the model (a frozen branch, another padding rule) is refused.
+Every registered model pads its input itself with the one trace-safe rule of ``langir.models.padding``
+(amounts computed from the input shape, no Python ``if`` for tracing to freeze) and crops its outputs
+back, so the traced graph is exact at any size. The check runs onnxruntime and the PyTorch model on
+realistic synthetic IR frames (``langir.data.synth``) at the traced size and at a size that is not a
+multiple of 32, and compares probabilities with ``|p_ort − p_torch| ≤ atol + rtol·p``; a graph that
+differs from the model (a branch or shape frozen by tracing) is refused and nothing is written.
 """
 
 from __future__ import annotations
@@ -24,33 +23,25 @@ import numpy as np
 from langir.data.atomic import write_bytes_atomic
 from langir.errors import LangirError
 
-MULTIPLE = 32
-
 
 class ExportError(LangirError):
     """The exported graph failed its check against PyTorch."""
 
 
-def _wrap(model: Any, with_td: bool, pad: bool = True) -> Any:
+def _main_head(model: Any, with_td: bool) -> Any:
+    """The model with one input signature and its main head as the only output."""
     import torch
-    import torch.nn.functional as F
 
-    class PaddedMainHead(torch.nn.Module):
+    class MainHead(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
         def forward(self, image: torch.Tensor, td: torch.Tensor | None = None) -> torch.Tensor:
-            h, w = image.shape[-2], image.shape[-1]
-            x = image
-            if pad:  # decided when the wrapper is built, not from the data: nothing for tracing to freeze
-                x = F.pad(image, (0, (MULTIPLE - w % MULTIPLE) % MULTIPLE, 0, (MULTIPLE - h % MULTIPLE) % MULTIPLE),
-                          mode="reflect")
-            out = self.inner(x, td=td) if with_td else self.inner(x)
-            out = out[0] if isinstance(out, (tuple, list)) else out  # main head only
-            return out[..., :h, :w]
+            out = self.inner(image, td=td) if with_td else self.inner(image)
+            return out[0] if isinstance(out, (tuple, list)) else out
 
-    return PaddedMainHead(model).eval()
+    return MainHead(model).eval()
 
 
 def check_frames(batch: int, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -75,8 +66,7 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     model = model.float().cpu().eval()
     td_dim = int(getattr(model, "td_dim", 0) or 0)
     with_td = bool(getattr(model, "uses_language", False)) and td_dim > 0
-    wrapper = _wrap(model, with_td)
-    reference = _wrap(model, with_td, pad=False)  # what the model itself gives, padding by its own rule
+    graph = _main_head(model, with_td)
     gen = torch.Generator().manual_seed(0)
     names = ["image"] + (["td"] if with_td else [])
     axes: dict[str, dict[int, str]] = {"image": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}}
@@ -96,7 +86,7 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     checks = [trace_args, inputs(*odd, 1)]
     feeds = [{n: a.numpy() for n, a in zip(names, args, strict=True)} for args in checks]
     with torch.no_grad():
-        expected = [torch.sigmoid(reference(*args)).numpy() for args in checks]
+        expected = [torch.sigmoid(graph(*args)).numpy() for args in checks]
 
     def check(graph: Any) -> tuple[bytes, float, str | None]:
         """Export ``graph`` in memory; (model bytes, largest |Δp|, None when it matches the model else the problem)."""
@@ -119,17 +109,11 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
                                     f"(allowed {atol:.0e} + {rtol:.0e}·p)"
         return data, worst, None
 
-    # First the model as it is (exact when it pads trace-safely or needs no padding); if the traced graph
-    # is wrong at the odd size (a padding `if` frozen by tracing), the same model with in-graph padding.
     # Exported and checked in memory: nothing reaches the disk unless it passed.
-    data, worst, problem = check(reference)
-    padding = "model"
-    if problem is not None:
-        data, worst, problem = check(wrapper)
-        padding = "graph"
+    data, worst, problem = check(graph)
     if problem is not None:
         raise ExportError(f"{path}: onnxruntime {problem}; nothing written")
     write_bytes_atomic(path, data)
     return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset,
             "max_prob_diff": worst, "checked_sizes": [[size, size], [odd[1], odd[0]]], "check_batch": check_batch,
-            "atol": atol, "rtol": rtol, "padding": padding}
+            "atol": atol, "rtol": rtol}
