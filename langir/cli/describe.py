@@ -453,9 +453,10 @@ def summary_line(summary: dict) -> str:
         extra += f", {summary['no_target_fallback']} no-target fallback"
     if summary.get("not_sent"):
         extra += f", {summary['not_sent']} not sent"
+    paid = "answers bought" if summary["input_tokens"] or summary["cost_usd"] else "answers (free, offline)"
     return (f"{summary['provider']} {summary['model']}: {summary['described']} described, "
             f"{summary['from_ledger']} from the ledger, {summary['kept_existing']} kept, {summary['failed']} failed{extra} · "
-            f"{summary['answers']} answers bought, {summary['api_attempts']} calls ({summary['retries']} retries) · "
+            f"{summary['answers']} {paid}, {summary['api_attempts']} calls ({summary['retries']} retries) · "
             f"{summary['input_tokens']}+{summary['output_tokens']} tokens · ${summary['cost_usd']:.4f} · {summary['elapsed_s']} s")
 
 
@@ -465,7 +466,7 @@ def _finish(summary: dict, as_json: bool) -> None:
     if as_json:
         print_json(summary)
     else:
-        out.print(summary_line(summary), highlight=False, markup=False)
+        out.print(summary_line(summary), highlight=False, markup=False, soft_wrap=True)
         for failure in summary["failures"][:50]:
             err.print(f"  [red]{failure['status']}[/] {literal(failure['id'])}: {literal(str(failure['reason']))}", highlight=False)
         if len(summary["failures"]) > 50:
