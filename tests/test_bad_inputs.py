@@ -42,6 +42,8 @@ COMMANDS: dict[str, list[str]] = {
 # What a broken sample means to each command: info lists it, --strict fails with 1, validate /
 # report / describe / pack finish with a per-item failure (1); stats reads descriptions only.
 PER_ITEM = {"info": 0, "info-strict": 1, "validate": 1, "stats": 0, "report": 1, "describe": 1, "pack": 1}
+# A description that cannot be read as a small UTF-8 text inside the dataset: every reader lists it.
+DESC_ITEM = {"validate": 1, "stats": 1, "report": 1, "pack": 1}
 DATASET_WIDE = dict.fromkeys(("info", "info-strict", "validate", "stats", "report", "describe", "pack"), 2)
 
 
@@ -172,6 +174,24 @@ def _wrong_description(case: Case) -> None:
     (case.ds / "descriptions" / "c.description.txt").unlink()
 
 
+def _description(kind: str) -> Callable[[Case], None]:
+    """Replace b's description with something that is not a small UTF-8 text inside the dataset."""
+    def setup(case: Case) -> None:
+        path = case.ds / "descriptions" / "b.description.txt"
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "huge":
+            path.write_bytes(b"The target is in the upper left. " * 320_000)  # ~10 MB
+        elif kind == "symlink-out":
+            path.symlink_to("/etc/passwd")
+        elif kind == "binary":
+            path.write_bytes(b"The target\x00\x01\x02 is left" + bytes(range(256)) * 4)
+        elif kind == "not-utf8":
+            path.write_bytes("The target is in the upper left, près du bord.".encode("latin-1"))
+    return setup
+
+
 def _readonly(case: Case) -> list[dict]:
     return [{"kind": "readonly", "path": str(case.ds)}]
 
@@ -206,6 +226,11 @@ KINDS: list[Kind] = [
     Kind("missing-mask", _mask_missing, PER_ITEM, "masks/b.png"),
     Kind("mask-wrong-size", _mask_wrong_size, PER_ITEM, "masks/b.png"),
     Kind("markup-id", _markup_id, PER_ITEM, "runs[red]set[1]:x:"),
+    Kind("fifo-description", _description("fifo"), DESC_ITEM, "b.description.txt"),
+    Kind("huge-description", _description("huge"), DESC_ITEM, "b.description.txt"),
+    Kind("symlink-out-description", _description("symlink-out"), DESC_ITEM, "outside the dataset"),
+    Kind("binary-description", _description("binary"), DESC_ITEM, "binary data"),
+    Kind("not-utf8-description", _description("not-utf8"), DESC_ITEM, "not valid UTF-8"),
     Kind("split-nul", _split_line("x\0y"), DATASET_WIDE, "test.txt", argv=ON_TEST),
     Kind("split-dotdot", _split_line("../../etc/passwd"), DATASET_WIDE, "test.txt", argv=ON_TEST),
     Kind("split-fifo", _split_fifo, DATASET_WIDE, "test.txt", argv=ON_TEST),

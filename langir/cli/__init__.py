@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from langir import __version__
 from langir.cli.common import err
+from langir.data.guarded import FOLLOW_SYMLINKS_ENV
 from langir.errors import LangirError
 from langir.extras import friendly_import_error
 
@@ -64,8 +65,12 @@ def _version(value: bool) -> None:
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks of errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(
+        "--follow-symlinks", help="Read dataset files that are symlinks to places outside the dataset folder.")] = False,
 ) -> None:
     _state["verbose"] = verbose or bool(os.environ.get("LANGIR_VERBOSE"))
+    if follow_symlinks:  # the guarded reader (langir.data.guarded) reads this for the whole run
+        os.environ[FOLLOW_SYMLINKS_ENV] = "1"
 
 
 for _name in COMMAND_MODULES:

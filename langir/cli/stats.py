@@ -21,6 +21,7 @@ from langir.cli.common import (
     out,
     print_json,
     progress_bar,
+    warn,
 )
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -89,8 +90,7 @@ def stats(
     [bold]Example:[/] langir stats datasets/demo --synonyms --format markdown --out stats.md
     (or `langir stats datasets/demo --json` for machine-readable output)
     """
-    from langir.curate.stats import compute_stats, stats_markdown
-    from langir.data.atomic import write_text_atomic
+    from langir.curate.stats import compute_stats
     from langir.errors import ConfigError
 
     if as_json:  # the flag every reporting command has; same as --format json
@@ -110,7 +110,18 @@ def stats(
                                on_item=lambda _: bar.advance(task))
     if fmt == "table" and out_file is None:
         _print_tables(result)
-        return
+    else:
+        _write_output(result, fmt, out_file)
+    for why in result.unreadable.values():  # counted in the table; each named here, exit 1 (finished, items failed)
+        warn(why)
+    if result.unreadable:
+        raise typer.Exit(1)
+
+
+def _write_output(result, fmt: str, out_file: Path | None) -> None:
+    from langir.curate.stats import stats_markdown
+    from langir.data.atomic import write_text_atomic
+
     if fmt == "csv":
         text = result.table.to_csv(index=False)
     elif fmt == "json":

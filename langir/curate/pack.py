@@ -39,6 +39,7 @@ from langir.curate.provenance import FIELDS as PROVENANCE_FIELDS
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
 from langir.curate.stats import disjoint_splits
 from langir.curate.validate import validate_dataset
+from langir.data import guarded
 from langir.data.atomic import ensure_dir, write_text_atomic
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info
@@ -114,7 +115,7 @@ def build_records(
             row = table.loc[sample_id]
             image_path = ds.image_path(sample_id)
             try:
-                width, height, _ = image_info(image_path)
+                width, height, _ = image_info(guarded.check_inside(image_path, ds.root, "image"))
             except LangirError as error:  # validate read only the header of masked samples' images
                 bad[sample_id] = str(error)
                 if broken is not None:
@@ -302,8 +303,10 @@ def _write_parquet(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
     features = {"image": {"_type": "Image"}, "mask": {"_type": "Image"}}
     for split in dict.fromkeys(r["split"] for r in records):
         rows = [r for r in records if r["split"] == split]
-        images = [{"bytes": ds.image_path(r["id"]).read_bytes(), "path": r["image_file"]} for r in rows]
-        masks = [{"bytes": ds.mask_path(r["id"]).read_bytes(), "path": r["mask_file"]} if r["mask_file"] else None
+        images = [{"bytes": guarded.read_bytes(ds.image_path(r["id"]), "image", root=ds.root), "path": r["image_file"]}
+                  for r in rows]
+        masks = [{"bytes": guarded.read_bytes(ds.mask_path(r["id"]), "mask", root=ds.root), "path": r["mask_file"]}
+                 if r["mask_file"] else None
                  for r in rows]
         rest = {k: [r[k] for r in rows] for k in rows[0] if k not in ("image_file", "mask_file")}
         table = pa.table({"image": pa.array(images, image_type), "mask": pa.array(masks, image_type), **rest})

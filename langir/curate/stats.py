@@ -47,6 +47,7 @@ class DatasetStats:
     top_words: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     synonyms: bool = False
     max_words: int = 50
+    unreadable: dict[str, str] = field(default_factory=dict)  # "dataset/id" → why its description was not read
 
     @property
     def table1(self) -> pd.DataFrame:
@@ -60,19 +61,20 @@ class DatasetStats:
             "table1": [{k: r[k] for k in ("dataset", "split", *TABLE1_COLUMNS)} for r in records],
             "rows": records,
             "top_words": {name: [[w, c] for w, c in pairs] for name, pairs in self.top_words.items()},
+            "unreadable": dict(self.unreadable),
         }
 
 
 def read_texts(
     ds: LangIRDataset, ids: Iterable[str], synonyms: bool = False, on_item: Callable[[str], None] | None = None
 ) -> pd.DataFrame:
-    """One row per id: status ('ok' or the problem), text, word count, refusal, no-target, Table-1 counts."""
+    """One row per id: status ('ok' or the problem), text (for a problem: why), word count, refusal, no-target, Table-1 counts."""
     rows = []
     for sample_id in ids:
         desc = read_description_file(ds, sample_id)
         text = desc.text
         if text is None:
-            rows.append((sample_id, desc.problem, "", 0, False, False, *([0] * len(TABLE1_WORDS))))
+            rows.append((sample_id, desc.problem, desc.detail, 0, False, False, *([0] * len(TABLE1_WORDS))))
         else:
             counts = count_position_words(text, synonyms)
             rows.append((sample_id, "ok", text, word_count(text), is_refusal(text), says_no_target(text),
@@ -135,6 +137,7 @@ def compute_stats(
     """
     rows: list[dict] = []
     tops: dict[str, list[tuple[str, int]]] = {}
+    unreadable: dict[str, str] = {}
     names: list[str] = []
     for ds in datasets:
         name = dataset_name(ds, names)
@@ -143,6 +146,8 @@ def compute_stats(
         split_ids = {s: ds.split_ids(s) for s in splits}
         every = list(dict.fromkeys(i for ids in split_ids.values() for i in ids)) if selected else ds.all_ids()
         texts = read_texts(ds, every, synonyms, on_item).set_index("id", drop=False)
+        bad = texts[(texts["status"] != "ok") & (texts["status"] != "missing")]
+        unreadable.update({f"{name}/{i}": detail for i, detail in zip(bad["id"], bad["text"], strict=True)})
         for split, ids in split_ids.items():
             present = [i for i in ids if i in texts.index]
             # split ids without an image file are still images the split expects: count them missing
@@ -156,7 +161,7 @@ def compute_stats(
             rows.append(split_row(texts, name, ALL_SPLIT, max_words))
         tops[name] = top_words(texts.loc[texts["status"] == "ok", "text"], top)
     table = pd.DataFrame(rows, columns=list(STATS_COLUMNS))
-    return DatasetStats(table, tops, synonyms, max_words)
+    return DatasetStats(table, tops, synonyms, max_words, unreadable)
 
 
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from langir.data import guarded
 from langir.data.dataset import LangIRDataset
 from langir.errors import DataError
 
@@ -26,16 +28,18 @@ def read_description_file(ds: LangIRDataset, sample_id: str) -> DescriptionFile:
         path = ds.description_path(sample_id)
     except DataError as error:  # a bad id from a split file
         return DescriptionFile(sample_id, Path(ds.root), None, "unreadable", str(error))
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return DescriptionFile(sample_id, path, None, "missing", f"{path}: description not found")
-    except (IsADirectoryError, PermissionError, OSError) as error:
+    try:
+        raw = guarded.read_bytes(path, "description", guarded.MAX_DESCRIPTION_BYTES, root=ds.root)
+    except DataError as error:  # a folder, FIFO, device, huge file or a symlink out of the dataset
+        return DescriptionFile(sample_id, path, None, "unreadable", str(error))
+    except OSError as error:
         return DescriptionFile(sample_id, path, None, "unreadable", f"{path}: {error.strerror or error}")
     try:
-        text = raw.decode("utf-8-sig").strip()
-    except UnicodeDecodeError as error:
-        return DescriptionFile(sample_id, path, None, "not-utf8", f"{path}: not UTF-8 (byte {error.start})")
+        text = guarded.decode_text(raw, path, "description").strip()
+    except DataError as error:
+        return DescriptionFile(sample_id, path, None, "not-utf8", str(error))
     if not text:
         return DescriptionFile(sample_id, path, None, "empty", f"{path}: description is empty")
     return DescriptionFile(sample_id, path, text)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from langir.data import guarded
 from langir.data.atomic import write_text_atomic
 from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, resolve_layout
@@ -182,25 +183,21 @@ class LangIRDataset:
 
     # ---- reading -------------------------------------------------------------------------
     def read_image(self, sample_id: str) -> np.ndarray:
-        return read_image(self.image_path(sample_id))
+        return read_image(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
 
     def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         path = self.mask_path(sample_id)
         if not os.path.lexists(path):
             raise DataError(path, f"mask not found for id {sample_id!r}", sample_id)
-        return read_mask(path, shape)
+        return read_mask(guarded.check_inside(path, self.root, "mask"), shape)
 
     def read_description(self, sample_id: str) -> str | None:
         """The description text, or None when there is no description file."""
         path = self.description_path(sample_id)
         if not os.path.lexists(path):
             return None
-        try:
-            with open_regular(path, "description") as fh:  # a folder or FIFO here is reported, not skipped
-                data = fh.read(MAX_SPLIT_FILE_BYTES)
-            return data.decode("utf-8-sig").strip()
-        except UnicodeDecodeError:
-            raise DataError(path, "description is not valid UTF-8", sample_id) from None
+        try:  # a folder, FIFO, huge or binary file or a symlink out of the set is reported, not skipped
+            return guarded.read_text(path, "description", root=self.root).strip()
         except DataError as err:
             err.sample_id = sample_id
             raise
