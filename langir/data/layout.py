@@ -27,6 +27,8 @@ from pathlib import Path
 from langir.errors import ConfigError, DataError
 
 CONFIG_FILE = "langir.toml"
+# Top-level tables of a dataset's langir.toml: [layout] here, [describe] read by `describe`/`curate`.
+CONFIG_SECTIONS = ("layout", "describe")
 SPLIT_STEMS = ("trainval", "train", "val", "test", "trainvaltest")
 
 
@@ -198,6 +200,17 @@ def _inside(root: Path, value: str, key: str, config: Path) -> str:
     return value
 
 
+def _flag_split(root: Path, name: str, file: str) -> str:
+    """A `--split NAME=FILE` path: absolute as given (the user chose it), relative ones stay inside the dataset."""
+    if Path(file).is_absolute():
+        return file
+    real_root = os.path.realpath(root)
+    if ".." in Path(file).parts or os.path.commonpath([real_root, os.path.realpath(root / file)]) != real_root:
+        raise ConfigError(f"--split {name}={_shown(file)} leads outside the dataset folder {root}; "
+                          "give an absolute path to use a split file kept elsewhere")
+    return file
+
+
 def _splits_from_config(root: Path, value, config: Path) -> dict[str, str]:
     if isinstance(value, str):
         _inside(root, value, "splits", config)
@@ -242,6 +255,10 @@ def read_config(root: Path) -> dict:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"invalid TOML: {err}") from None
+    sections = set(data) - set(CONFIG_SECTIONS)
+    if sections:  # a typo such as [layuot] would otherwise drop the whole layout without a word
+        raise DataError(path, f"unknown section(s) or key(s) {', '.join(sorted(sections))} "
+                              f"(known sections: {', '.join(f'[{s}]' for s in CONFIG_SECTIONS)})")
     layout = data.get("layout", {})
     if not isinstance(layout, dict):
         raise DataError(path, f"[layout] must be a table, not {_toml_type(layout)}")
@@ -323,7 +340,8 @@ def resolve_layout(
         layout = replace(layout, name="custom" if set(custom) - {"descriptions"} else layout.name,
                          description_alternatives=alternatives, **custom)
     split_map = _splits_from_config(root, config["splits"], root / CONFIG_FILE) if "splits" in config else {}
-    split_map.update(splits or {})
+    for name, file in (splits or {}).items():
+        split_map[name] = _flag_split(root, name, file)
     if not split_map:
         split_map = discover_splits(root, layout)
     return replace(layout, splits=split_map)
