@@ -297,7 +297,7 @@ ENUMERATIONS = [
     lambda s, p, n: "\n".join(f"- Target {i} — {x}" for i, x in enumerate(s, 1)),
     lambda s, p, n: "Targets: " + "; ".join(f"({i}) {x}" for i, x in enumerate(s, 1)) + ".",
     lambda s, p, n: "\n".join(f"**Target {c}:** {x}" for c, x in zip("ABC", s, strict=False)),
-    lambda s, p, n: f"I count {n} targets — " + ", ".join(p[:-1]) + " and one " + p[-1] + ".",
+    lambda s, p, n: f"I count {n} targets — " + ", ".join("one " + x for x in p[:-1]) + " and one " + p[-1] + ".",
 ]
 LATER = [
     lambda p: f"A bright target lies {p[0]}. A second, fainter one can be seen {p[1]}.",

@@ -29,7 +29,10 @@ FIELDS = ("id", "family", "kind", "text", "empty_mask", "held_out", "model", "pr
 
 
 def build(frames: dict[str, Frame] | None = None) -> list[tuple[dict, Intent]]:
-    """All records, family by family; a seeded shuffle per family marks exactly a third held out."""
+    """All records, family by family; a seeded shuffle per family marks exactly a third held out.
+
+    Each family has a multiple of three records, so exactly a third of every family is held out.
+    """
     frames = frames if frames is not None else load_frames()
     rows: list[tuple[dict, Intent]] = []
     for i, (name, make) in enumerate(FAMILIES):
@@ -38,7 +41,9 @@ def build(frames: dict[str, Frame] | None = None) -> list[tuple[dict, Intent]]:
         assert len(fam) % 3 == 0, (name, len(fam))
         order = list(range(len(fam)))
         random.Random(SEED * 7 + i).shuffle(order)
-        held = set(order[: len(fam) // 3])
+        # every third record of the shuffle, taken kind by kind, so held-out spreads over kinds too
+        order.sort(key=lambda j: fam[j][0]["kind"])
+        held = set(order[::3])
         for j, (rec, intent) in enumerate(fam):
             rec = {k: rec.get(k) for k in FIELDS}
             rec["family"] = name
