@@ -38,7 +38,7 @@ SHORT_PHRASES = {
     (2, 0): ["lower left", "bottom-left"], (2, 1): ["bottom centre", "lower middle"], (2, 2): ["lower right", "bottom-right"],
 }
 NUM_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
-_KEYS = re.compile(r"\{(x|y|x0|y0|x1|y1|w|W|H)\}")
+_KEYS = re.compile(r"\{(x|y|x0|y0|x1|y1|bw|bh|w|W|H)\}")
 
 OPENAI_ANTHROPIC: list[Meta] = [("gpt-4o", "openai"), ("gpt-4.1", "openai"), ("gpt-4o-mini", "openai"),
                                 ("claude-sonnet-4-5", "anthropic"), ("claude-3-5-sonnet-20241022", "anthropic"),
@@ -121,6 +121,10 @@ def single_row(rng: random.Random, picker: Picker, t: T, kind: str, scale: str, 
             g = (far_box(*spot, f, scale, rng, dec, pad, sent) if box
                  else far_point(*spot, f, scale, dec, pad, sent, t.flip))
             cell = cell_of(*spot, f)
+        if "{bw}" in t.text:  # the same box written as corner, width and height
+            r = g.raw()
+            g = Geom("xywh", g.scale, (("x0", r["x0"]), ("y0", r["y0"]), ("bw", str(int(r["x1"]) - int(r["x0"]))),
+                                       ("bh", str(int(r["y1"]) - int(r["y0"])))))
         vals = {**g.raw(), "W": str(f.width), "H": str(f.height)}
         if words:
             vals["w"] = phrase(cell, rng)
@@ -155,10 +159,14 @@ class MT:
     metas: tuple[Meta, ...]
     sent: bool = False
     pad: int = 0
+    words: bool = False  # items carry "w", the words for where that target is
 
 
-def multi_frame(f: Frame, lo: int = 2, hi: int = 4) -> bool:
-    return lo <= len(f.targets) <= hi
+def multi_frame(f: Frame, lo: int = 2, hi: int = 4, words: bool = False) -> bool:
+    if not lo <= len(f.targets) <= hi:
+        return False
+    cells = [target_cell(t, f) for t in f.targets]
+    return not words or (word_target(f) and len(set(cells)) == len(cells))
 
 
 def multi_row(rng: random.Random, picker: Picker, mt: MT, kind: str,
@@ -166,9 +174,10 @@ def multi_row(rng: random.Random, picker: Picker, mt: MT, kind: str,
               lo: int = 2, hi: int = 4) -> Row:
     """An answer listing every target of a multi-target frame (`correct`) or as many empty spots."""
     for _ in range(300):
-        f = picker.pick(rng, lambda fr: multi_frame(fr, lo, hi))
+        f = picker.pick(rng, lambda fr: multi_frame(fr, lo, hi, mt.words))
         sent = sent_fn(f, rng) if mt.sent and sent_fn else None
         geoms: list[Geom] = []
+        cells: list[tuple[int, int]] = []
         if kind == "correct":
             for tgt in f.targets:
                 g = (fit_box(tgt, f, mt.scale, rng, mt.dec, mt.pad, sent) if mt.shape == "box"
@@ -176,19 +185,22 @@ def multi_row(rng: random.Random, picker: Picker, mt: MT, kind: str,
                 if g is None:
                     break
                 geoms.append(g)
+                cells.append(target_cell(tgt, f))
         else:
             spots: list[tuple[float, float]] = []
             for _t in f.targets:
-                s = far_spot(f, rng, avoid=spots)
+                s = far_spot(f, rng, words=mt.words, avoid=spots)
                 if s is None:
                     break
                 spots.append(s)
                 geoms.append(far_box(*s, f, mt.scale, rng, mt.dec, mt.pad, sent) if mt.shape == "box"
                              else far_point(*s, f, mt.scale, mt.dec, mt.pad, sent))
+                cells.append(cell_of(*s, f))
         if len(geoms) != len(f.targets):
             continue
-        text = mt.fn([g.raw() for g in geoms], len(geoms))
-        intent = Intent(geoms, [], len(geoms))
+        items = [{**g.raw(), "w": phrase(c, rng)} for g, c in zip(geoms, cells, strict=True)]
+        text = mt.fn(items, len(geoms))
+        intent = Intent(geoms, cells if mt.words else [], len(geoms))
         return record(f, kind, text, rng.choice(mt.metas), sent), intent
     raise RuntimeError("no multi-target frame fits")
 

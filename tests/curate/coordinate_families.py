@@ -45,6 +45,9 @@ PIXEL_POINT = [
     T("Target center ≈ ({x}, {y})", dec=1),
     T("It's very faint, but there is a warm dot at around ({x}, {y}) — {w}."),
     T("The target is located at pixel (x={x}, y={y}).", dec=1),
+    T("## Answer\nThe target is a faint point source {w}.\n\n**Approximate pixel position:** x ≈ {x}, y ≈ {y}"),
+    T("Coordinates of the target (px): x={x}px, y={y}px"),
+    T("The only candidate is a dim 2–3 pixel blob at ({x}, {y}); everything else is cloud edge."),
 ]
 
 PIXEL_BOX = [
@@ -60,6 +63,8 @@ PIXEL_BOX = [
     T("```\n[{x0}, {y0}, {x1}, {y1}]\n```\nThis is the pixel bounding box of the small target."),
     T("The target occupies the region x ∈ [{x0}, {x1}], y ∈ [{y0}, {y1}] (pixels)."),
     T("| corner | x | y |\n|---|---|---|\n| top-left | {x0} | {y0} |\n| bottom-right | {x1} | {y1} |"),
+    T("Box (x, y, width, height): [{x0}, {y0}, {bw}, {bh}] in pixels."),
+    T("Target bbox → top-left corner at ({x0}, {y0}), width {bw} px, height {bh} px, {w}."),
 ]
 
 FRACTION = [
@@ -239,6 +244,13 @@ MULTI = [
        + "]].", "box", "g999", 0, COGVLM_METAS, pad=3),
     MT(lambda it, n: f"**Targets ({n})**\n" + _enum(it, "- box {i}: [{x0}, {y0}, {x1}, {y1}] px", "\n"),
        "box", "px", 0, tuple(OA)),
+    MT(lambda it, n: _enum(it, "Target {i} — {w}: ({x}, {y}) px", "\n"), "point", "px", 0, tuple(OA), words=True),
+    MT(lambda it, n: f"{_cap(n)} small targets, on a 0–1000 grid: "
+       + "; ".join(f"one {d['w']} at [{d['x0']}, {d['y0']}, {d['x1']}, {d['y1']}]" for d in it) + ".",
+       "box", "g1000", 0, ((None, None), ("claude-sonnet-4-5", "anthropic")), words=True),
+    MT(lambda it, n: f"I can make out {NUMW(n)} faint targets. The first is {it[0]['w']}, around ({it[0]['x']}, "
+       f"{it[0]['y']}). " + " ".join(f"Another sits {d['w']}, near ({d['x']}, {d['y']})." for d in it[1:]),
+       "point", "frac", 2, tuple(OA), words=True),
 ]
 
 
@@ -285,7 +297,7 @@ FAMILIES = [
     ("gemini-box_2d", _sf(GEMINI, "g1000", [0], GEMINI_METAS)),
     ("molmo-point", _molmo),
     ("percent-and-fraction-words", _percent),
-    ("multi-target", lambda rng, frames: multi_family(rng, frames, MULTI, 14, 10)),
+    ("multi-target", lambda rng, frames: multi_family(rng, frames, MULTI, 17, 13)),
     ("disagree", disagree_family),
     ("ambiguous-scale", ambiguous_family),
     ("no-target-short", no_target_family),

@@ -99,9 +99,9 @@ class Geom:
     flip_x / flip_y: the value counts from the right / bottom edge ("30 % in from the right").
     """
 
-    shape: str  # "point" | "box"
+    shape: str  # "point" | "box" | "xywh"
     scale: str
-    vals: tuple[tuple[str, str], ...]  # (name, written string), names x,y or x0,y0,x1,y1
+    vals: tuple[tuple[str, str], ...]  # (name, written string): x,y | x0,y0,x1,y1 | x0,y0,bw,bh
     flip_x: bool = False
     flip_y: bool = False
     spelled: bool = False  # written as words ("a third of the way"), vals hold the fraction
@@ -133,6 +133,9 @@ def decode(g: Geom, frame: Frame, sent_size: tuple[int, int] | None, scale: str 
 
     if g.shape == "point":
         return (ax("x", True), ax("y", False))
+    if g.shape == "xywh":  # top-left corner, then width and height (COCO style)
+        x0, y0 = ax("x0", True), ax("y0", False)
+        return (x0, y0, x0 + ax("bw", True), y0 + ax("bh", False))
     x0, x1 = sorted((ax("x0", True), ax("x1", True)))
     y0, y1 = sorted((ax("y0", False), ax("y1", False)))
     return (x0, y0, x1, y1)
