@@ -188,17 +188,22 @@ PERCENT = [
 
 QWEN25_METAS: list[Meta] = [("qwen2.5-vl-72b-instruct", "openai-compatible"),
                             ("qwen2.5-vl-7b-instruct", "openai-compatible"),
-                            ("qwen2.5-vl-32b-instruct", "openai-compatible")]
+                            ("qwen2.5-vl-32b-instruct", "openai-compatible"),
+                            ("Qwen/Qwen2.5-VL-7B-Instruct", "openai-compatible")]
 QWEN3_METAS: list[Meta] = [("qwen3-vl-235b-a22b-instruct", "openai-compatible"),
                            ("qwen3-vl-30b-a3b-instruct", "openai-compatible"),
-                           ("qwen3-vl-8b-instruct", "openai-compatible")]
+                           ("qwen3-vl-8b-instruct", "openai-compatible"),
+                           ("Qwen/Qwen3-VL-8B-Instruct", "openai-compatible")]
 GEMINI_METAS: list[Meta] = [("gemini-2.5-flash", "gemini"), ("gemini-2.5-pro", "gemini"), ("gemini-2.0-flash", "gemini")]
 MOLMO_METAS: list[Meta] = [("molmo-7b-d", "openai-compatible"), ("molmo-72b", "openai-compatible"),
-                           ("molmo-7b-o", "openai-compatible")]
-INTERNVL_METAS: tuple[Meta, ...] = (("internvl2_5-8b", "openai-compatible"), ("internvl2_5-26b", "openai-compatible"))
+                           ("molmo-7b-o", "openai-compatible"), ("allenai/Molmo-7B-D-0924", "openai-compatible")]
+INTERNVL_METAS: tuple[Meta, ...] = (("internvl2_5-8b", "openai-compatible"), ("internvl2_5-26b", "openai-compatible"),
+                                    ("OpenGVLab/InternVL2_5-8B", "openai-compatible"))
 QWEN2_METAS: tuple[Meta, ...] = (("qwen2-vl-7b-instruct", "openai-compatible"), ("qwen2-vl-72b-instruct", "openai-compatible"),
-                                 ("qwen2-vl-2b-instruct", "openai-compatible"))
-COGVLM_METAS: tuple[Meta, ...] = (("cogvlm2-llama3-chat-19b", "openai-compatible"),)
+                                 ("qwen2-vl-2b-instruct", "openai-compatible"),
+                                 ("Qwen/Qwen2-VL-7B-Instruct", "openai-compatible"))
+COGVLM_METAS: tuple[Meta, ...] = (("cogvlm2-llama3-chat-19b", "openai-compatible"),
+                                  ("THUDM/cogvlm2-llama3-chat-19B", "openai-compatible"))
 
 
 def _enum(items: list[dict[str, str]], fmt: str, sep: str) -> str:

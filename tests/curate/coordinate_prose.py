@@ -297,6 +297,7 @@ ENUMERATIONS = [
     lambda s, p, n: "\n".join(f"- Target {i} — {x}" for i, x in enumerate(s, 1)),
     lambda s, p, n: "Targets: " + "; ".join(f"({i}) {x}" for i, x in enumerate(s, 1)) + ".",
     lambda s, p, n: "\n".join(f"**Target {c}:** {x}" for c, x in zip("ABC", s, strict=False)),
+    lambda s, p, n: "\n".join(f"{o} target:\n{x}." for o, x in zip(("First", "Second", "Third"), s, strict=False)),
     lambda s, p, n: f"I count {n} targets — " + ", ".join("one " + x for x in p[:-1]) + " and one " + p[-1] + ".",
 ]
 LATER = [
@@ -344,11 +345,11 @@ PROSE_CLASSES = [(_distractor, single_words), (_denial, single_words), (_landmar
 
 
 def prose_family(rng: random.Random, frames: dict[str, Frame]) -> list[Row]:
-    """Prose only: six records per class, three right and three wrong, each on its own frame."""
+    """Prose only: six (enumerations: nine) per class, right and wrong in turn, each on its own frame."""
     rows: list[Row] = []
     for make, ok in PROSE_CLASSES:
         picker = Picker(frames)
-        for i in range(6):
+        for i in range(9 if make is _enumeration else 6):
             correct = i % 2 == 0
             for _ in range(300):
                 f = picker.pick(rng, ok)

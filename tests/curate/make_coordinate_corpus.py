@@ -59,6 +59,24 @@ def intended_positions(intent: Intent, frame: Frame, sent_size: tuple[int, int] 
     return [decode(g, frame, sent_size, scale) for g in intent.geoms]
 
 
+def intended(frames: dict[str, Frame] | None = None) -> list[dict]:
+    """Per line of coordinates.jsonl, what its writer meant, in pixels of the original frame.
+
+    {"points": [[x, y]], "boxes": [[x0, y0, x1, y1]], "scales": [...], "cells": [[row, col]] (3×3 cells the
+    words give targets), "count": n | None, "readings": {scale: positions} (ambiguous records only)}.
+    """
+    frames = frames if frames is not None else load_frames()
+    out = []
+    for rec, intent in build(frames):
+        f, sent = frames[rec["id"]], tuple(rec["sent_size"]) if rec["sent_size"] else None
+        pos = intended_positions(intent, f, sent)
+        out.append({"points": [list(p) for p in pos if len(p) == 2], "boxes": [list(p) for p in pos if len(p) == 4],
+                    "scales": [g.scale for g in intent.geoms], "cells": [list(c) for c in intent.cells],
+                    "count": intent.count,
+                    "readings": {s: [list(p) for p in intended_positions(intent, f, sent, s)] for s in intent.readings}})
+    return out
+
+
 def numbers_in(text: str) -> list[str]:
     return re.findall(r"\d+(?:\.\d+)?", text)
 

@@ -178,3 +178,13 @@ def test_texts_are_short_where_the_style_allows(rows):
     for rec, _ in rows:
         if "{" not in rec["text"] and "<" not in rec["text"]:
             assert len(rec["text"].split()) <= 50, rec
+
+
+def test_intended_positions_are_exported_per_line(frames, rows):
+    from tests.curate.make_coordinate_corpus import intended
+
+    meant = intended(frames)
+    assert len(meant) == len(rows)
+    for (rec, intent), m in zip(rows, meant, strict=True):
+        assert len(m["points"]) + len(m["boxes"]) == len(intent.geoms)
+        assert bool(m["readings"]) == (rec["kind"] == "ambiguous")
