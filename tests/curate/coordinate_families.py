@@ -126,6 +126,8 @@ COGVLM = [
     T("The target centre is at [[{x},{y}]]."),
     T("target[[{x},{y}]]"),
     T("The infrared target [[{x0},{y0},{x1},{y1}]] is small and dim, {w}."),
+    T("Yes, there is a small target[[{x0},{y0},{x1},{y1}]] in the sky."),
+    T("The bright point[[{x},{y}]] is the target."),
 ]
 
 QWEN25 = [
@@ -173,6 +175,8 @@ MOLMO = [
     T(' <point x="{x}" y="{y}" alt="infrared small target">infrared small target</point>'),
     T('There is one small target {w}. <point x="{x}" y="{y}" alt="target">target</point>'),
     T('<point x="{x}" y="{y}" alt="hot spot">hot spot</point>'),
+    T('Sure, here it is: <point x="{x}" y="{y}" alt="the small bright target">the small bright target</point>'),
+    T('Counting the <point x="{x}" y="{y}" alt="small target">small target</point> shows a total of 1.'),
 ]
 
 PERCENT = [
@@ -224,6 +228,9 @@ def _cap(n: int) -> str:
 
 MOLMO_MULTI = MT(lambda it, n: "<points " + " ".join(f'x{i}="{d["x"]}" y{i}="{d["y"]}"' for i, d in enumerate(it, 1))
                  + ' alt="small targets">small targets</points>', "point", "pct", 1, tuple(MOLMO_METAS))
+MOLMO_COUNT = MT(lambda it, n: "Counting the <points " + " ".join(f'x{i}="{d["x"]}" y{i}="{d["y"]}"'
+                                                              for i, d in enumerate(it, 1))
+                 + f' alt="targets">targets</points> shows a total of {n}.', "point", "pct", 1, tuple(MOLMO_METAS))
 
 MULTI = [
     MT(lambda it, n: f"{_cap(n)} targets:\n" + _enum(it, "{i}. ({x}, {y}) px", "\n"), "point", "px", 0, tuple(OA)),
@@ -281,7 +288,7 @@ def _sf(templates: list[T], scale: str, decs: list[int], metas: list[Meta], pad:
 
 def _molmo(rng: random.Random, frames: dict[str, Frame]) -> list[Row]:
     rows = single_family(rng, frames, MOLMO, 11, 7, "pct", [1, 1, 0], MOLMO_METAS)
-    return rows + multi_family(rng, frames, [MOLMO_MULTI], 4, 2)
+    return rows + multi_family(rng, frames, [MOLMO_MULTI, MOLMO_COUNT], 4, 2)
 
 
 def _percent(rng: random.Random, frames: dict[str, Frame]) -> list[Row]:
