@@ -21,7 +21,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.curate.coordinate_families import FAMILIES  # noqa: E402
-from tests.curate.coordinate_geometry import Frame, Intent, decode, load_frames  # noqa: E402
+from tests.curate.coordinate_geometry import Frame, Intent, decode, load_frames, sirst_root  # noqa: E402
 
 OUT = Path(__file__).with_name("corpus") / "coordinates.jsonl"
 SEED = 17
@@ -86,6 +86,10 @@ def render(rows: list[tuple[dict, Intent]]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    masks = sirst_root() / "masks"
+    if not any(masks.glob("*_pixels0.png")) if masks.is_dir() else True:
+        print(f"error: no SIRST masks at {masks} (set LANGIR_SIRST)", file=sys.stderr)
+        return 2
     text = render(build())
     if "--check" in argv:
         same = OUT.read_text(encoding="utf-8") == text
