@@ -87,7 +87,7 @@ def render(rows: list[tuple[dict, Intent]]) -> str:
 
 def main(argv: list[str]) -> int:
     masks = sirst_root() / "masks"
-    if not any(masks.glob("*_pixels0.png")) if masks.is_dir() else True:
+    if not masks.is_dir() or not any(masks.glob("*_pixels0.png")):
         print(f"error: no SIRST masks at {masks} (set LANGIR_SIRST)", file=sys.stderr)
         return 2
     text = render(build())
