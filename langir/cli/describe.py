@@ -76,12 +76,22 @@ def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side
     for sid in ids:
         text = ds.read_description(sid)
         if text:
-            shots.append(Shot(encode_array(ds.read_image(sid), max_side, provider).png, text))
+            shots.append(Shot(encode_array(ds.read_image(sid), max_side, provider).png, text, _shot_targets(ds, sid)))
         if len(shots) >= k:
             break
     if not shots:
         raise ConfigError(f"no described images for few-shot examples in {shots_from or shots_file}")
     return tuple(shots)
+
+
+def _shot_targets(ds, sample_id: str) -> list | None:
+    """A few-shot example's targets on 0..1000 from its mask (its answer in structured mode); None without one."""
+    from langir.describe.structured import mask_targets
+
+    try:
+        return mask_targets(ds.read_mask(sample_id)) if ds.has_mask(sample_id) else None
+    except LangirError:
+        return None
 
 
 # Options shared with `langir curate`.

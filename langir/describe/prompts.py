@@ -41,10 +41,11 @@ def find_prompt_file(style: str) -> Path:
 
 @dataclass(frozen=True)
 class Shot:
-    """One few-shot example: an image (PNG bytes) and its description."""
+    """One few-shot example: an image (PNG bytes), its description and (structured mode) its targets on 0..1000."""
 
     png: bytes
     text: str
+    targets: list | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,10 @@ def load_prompt(style: str = "system", prompt_file: str | Path | None = None, ma
     if style == "few-shot" and not shots and not prompt_file:
         raise ConfigError("few-shot prompting needs examples: --shots-from SPLIT or --shots FILE")
     if structured:
-        from langir.describe.structured import prompt_note
+        from langir.describe.structured import example_answer, prompt_note
 
         task = task + "\n\n" + prompt_note(max_words)
+        # the examples answer as the model must: one JSON object (when their targets are known)
+        shots = tuple(Shot(s.png, example_answer(s.text, s.targets), s.targets) if s.targets is not None else s
+                      for s in shots)
     return Prompt(style, role, task, tuple(shots), structured)

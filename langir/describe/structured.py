@@ -130,6 +130,11 @@ def prompt_note(max_words: int = 50, template: str | None = None) -> str:
             .replace("{scale}", str(SCALE)).replace("{max_words}", str(max_words)).strip())
 
 
+def example_answer(description: str, targets: list[dict[str, Any]]) -> str:
+    """A few-shot example's answer in the structured form (its assistant turn)."""
+    return json.dumps({"description": description, "targets": targets})
+
+
 # -- reading answers ---------------------------------------------------------------------------
 @dataclass
 class Answer:
@@ -317,6 +322,6 @@ def sync_targets(ds: LangIRDataset, image_id: str, raw: str | None, request: str
     return write_targets(ds.root, image_id, pixels, (width, height), request)
 
 
-__all__ = ["SCHEMA_NAME", "Answer", "answer_from_raw", "answer_problem", "answer_schema", "gemini_schema",
+__all__ = ["SCHEMA_NAME", "Answer", "answer_from_raw", "answer_problem", "answer_schema", "example_answer", "gemini_schema",
            "mask_targets", "parse_answer", "prompt_note", "stored_problem", "structured_default", "structured_raw",
            "structured_reply", "sync_targets"]

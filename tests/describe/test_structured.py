@@ -251,3 +251,28 @@ def test_template_provider_gives_the_masks_own_targets(tmp_path, cli):
     (target,) = read_targets(root, "ir_00000")
     assert target["box"] == pytest.approx([x0, y0, x1, y1], abs=1)
     assert target["point"] == pytest.approx([(x0 + x1) / 2, (y0 + y1) / 2], abs=1)
+
+
+def test_few_shot_examples_answer_in_json_with_their_masks_targets(tmp_path, fake, cli):
+    root, (x0, y0, x1, y1) = big_dataset(tmp_path / "ds", 500, 300, n=2)
+    ds = LangIRDataset.open(root)
+    ds.write_description("ir_00000", "A small bright target lies in the lower right of the image.")
+    (tmp_path / "shots.txt").write_text("ir_00000\n")
+    fake.api.answer_fn = look
+    res = cli("describe", root, "--structured", "--prompt-style", "few-shot", "--shots", tmp_path / "shots.txt",
+              "--num-shots", "1", *_args(fake, "openai"))
+    assert res.code == 0, res.stderr
+    (_, body), = fake.api.bodies
+    example = json.loads(next(m["content"] for m in body["messages"] if m["role"] == "assistant"))
+    assert example["description"] == "A small bright target lies in the lower right of the image."
+    (target,) = example["targets"]
+    assert x0 / 500 * 1000 <= target["point"][0] <= x1 / 500 * 1000
+    assert y0 / 300 * 1000 <= target["point"][1] <= y1 / 300 * 1000
+    assert read_targets(root, "ir_00001")
+
+
+def test_curate_structured_stores_targets(tmp_path, cli):
+    root, _ = big_dataset(tmp_path / "ds", 320, 240, n=2)
+    res = cli("curate", root, "--provider", "template", "--structured", "--json")
+    assert res.code == 0, res.stderr
+    assert all(read_targets(root, f"ir_{i:05d}") for i in range(2))
