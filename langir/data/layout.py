@@ -227,8 +227,8 @@ _CONFIG_KEYS = {
 }
 
 
-def read_toml(root: Path) -> dict:
-    """All of `langir.toml` in `root` (read safely: a regular file ≤ 1 MiB), or {} when there is none."""
+def read_config(root: Path) -> dict:
+    """The `[layout]` table of `langir.toml` in `root`, or {}; every value checked by type."""
     path = root / CONFIG_FILE
     if not os.path.lexists(path):
         return {}
@@ -239,15 +239,9 @@ def read_toml(root: Path) -> dict:
     if len(raw) > 2**20:
         raise DataError(path, "config file is larger than 1 MiB; is it the right file?")
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"invalid TOML: {err}") from None
-
-
-def read_config(root: Path) -> dict:
-    """The `[layout]` table of `langir.toml` in `root`, or {}; every value checked by type."""
-    path = root / CONFIG_FILE
-    data = read_toml(root)
     layout = data.get("layout", {})
     if not isinstance(layout, dict):
         raise DataError(path, f"[layout] must be a table, not {_toml_type(layout)}")

@@ -273,11 +273,22 @@ def structured_default(root: str | Path, flag: bool | None = None) -> bool:
     """`--structured` / `--plain` when given, else `structured = true|false` in langir.toml's `[describe]`, else False."""
     if flag is not None:
         return flag
-    from langir.data.layout import CONFIG_FILE, read_toml
+    import tomllib
+
+    from langir.data.imageio import open_regular
+    from langir.data.layout import CONFIG_FILE
     from langir.errors import DataError
 
     path = Path(root) / CONFIG_FILE
-    table = read_toml(Path(root)).get("describe", {})
+    if not path.exists():
+        return False
+    # opening the dataset already read this file through the same guard (a regular file, ≤ 1 MiB, valid TOML)
+    with open_regular(path, "config file") as fh:
+        raw = fh.read(2**20 + 1)
+    try:
+        table = tomllib.loads(raw.decode("utf-8")).get("describe", {}) if len(raw) <= 2**20 else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise DataError(path, f"invalid TOML: {error}") from None
     if not isinstance(table, dict):
         raise DataError(path, f"[describe] must be a table, not {type(table).__name__}")
     unknown = sorted(set(table) - set(DESCRIBE_KEYS))
