@@ -353,8 +353,10 @@ def _write_parquet(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
         masks = [{"bytes": ds.mask_path(r["id"]).read_bytes(), "path": r["mask_file"]} if r["mask_file"] else None
                  for r in rows]
         rest = {k: [r[k] for r in rows] for k in rows[0] if k not in ("image_file", "mask_file")}
-        rest["targets"] = pa.array(rest["targets"], _targets_type(pa))  # typed even when a split has none
         table = pa.table({"image": pa.array(images, image_type), "mask": pa.array(masks, image_type), **rest})
+        # typed even in a split without structured targets (inference would give the null type)
+        table = table.set_column(table.schema.get_field_index("targets"), "targets",
+                                 pa.array(rest["targets"], _targets_type(pa)))
         table = table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})})
         path = tmp / "data" / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
