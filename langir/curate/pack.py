@@ -42,7 +42,6 @@ from langir.curate.provenance import FIELDS as PROVENANCE_FIELDS
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
 from langir.curate.stats import disjoint_splits
 from langir.curate.validate import validate_dataset
-from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir, write_text_atomic
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info
@@ -156,6 +155,8 @@ def build_records(
 
 def answer_targets(ds: LangIRDataset, sample_id: str) -> list[dict] | None:
     """A structured answer's stored targets (pixels, x first), every item with both keys; None: none stored."""
+    from langir.data.answer_targets import read_targets
+
     stored = read_targets(ds.root, sample_id)
     if stored is None:
         return None
