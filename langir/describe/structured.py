@@ -220,13 +220,20 @@ def answer_from_raw(raw: str | None) -> Answer | None:
     return parse_answer(data.get("answer"))
 
 
-def structured_reply(answer_text: str | None, input_tokens: int, output_tokens: int, **extra: Any) -> Reply:
-    """A provider's `Reply` for a structured request: text = the description only, targets on 0..1000."""
+def structured_reply(answer_text: str | None, input_tokens: int, output_tokens: int, cut_off: bool = False,
+                     **extra: Any) -> Reply:
+    """A provider's `Reply` for a structured request: text = the description only, targets on 0..1000.
+
+    `cut_off`: the reply stopped at the token limit (a broken answer then says so: raise --max-tokens).
+    """
     from langir.describe.providers.base import Reply
 
     answer = parse_answer(answer_text)
+    problem = answer.problem
+    if problem and cut_off:
+        problem += " (the reply was cut off at --max-tokens)"
     return Reply(answer.description, input_tokens, output_tokens, raw=structured_raw(answer_text, **extra),
-                 targets=answer.targets, problem=answer.problem)
+                 targets=answer.targets, problem=problem)
 
 
 # -- checking ------------------------------------------------------------------------------------

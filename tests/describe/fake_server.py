@@ -31,7 +31,9 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   gives the answer (a dict is encoded; a str is sent as is, so broken JSON can be scripted; for
   Anthropic a str that is not a JSON object becomes `{"raw": str}`); None (or no hook) answers
   `{"description": <the reply text>, "targets": [<one at the centre>]}`. The "long" fault makes
-  the description too long. `image_bytes(info)` gives the PNG the request carries.
+  the description too long; "cut" stops the answer halfway at the token limit (finish_reason
+  "length", stop_reason "max_tokens", finishReason "MAX_TOKENS"). `image_bytes(info)` gives the
+  PNG the request carries.
 - `keep_bodies`: when True, `bodies` keeps (flavour, parsed body) of every model request.
 - `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
   are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
@@ -56,7 +58,7 @@ from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
 LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400")
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut")
 
 
 class FakeAPI:
@@ -123,6 +125,8 @@ class FakeAPI:
         body = info["body"]
         if fault != "refusal" and is_structured(flavour, body):
             answer = self.structured_answer(info, fault)
+            if fault == "cut":
+                return _cut(flavour, answer[: len(answer) // 2], model)
             if flavour == "openai":
                 return _openai_completion(answer)
             if flavour == "gemini":
@@ -133,6 +137,21 @@ class FakeAPI:
         if flavour == "gemini":
             return _gemini_response(text, model)
         return _anthropic_message(text)
+
+
+def _cut(flavour: str, partial: str, model: str) -> dict[str, Any]:
+    """A structured reply that stopped at the token limit, in the provider's form."""
+    if flavour == "openai":
+        reply = _openai_completion(partial)
+        reply["choices"][0]["finish_reason"] = "length"
+        return reply
+    if flavour == "gemini":
+        reply = _gemini_response(partial, model)
+        reply["candidates"][0]["finishReason"] = "MAX_TOKENS"
+        return reply
+    # Anthropic streams the tool input as JSON; cut off, the block holds what parsed (here: nothing)
+    return {**_anthropic_message(""), "content": [{"type": "tool_use", "id": "toolu_cut", "name": "x", "input": {}}],
+            "stop_reason": "max_tokens"}
 
 
 def is_structured(flavour: str, body: dict[str, Any]) -> bool:

@@ -276,3 +276,14 @@ def test_curate_structured_stores_targets(tmp_path, cli):
     res = cli("curate", root, "--provider", "template", "--structured", "--json")
     assert res.code == 0, res.stderr
     assert all(read_targets(root, f"ir_{i:05d}") for i in range(2))
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_answer_cut_off_at_the_token_limit_says_so(tmp_path, fake, cli, flavour):
+    root, _ = big_dataset(tmp_path / "ds", 300, 200)
+    fake.api.answer_fn = look
+    fake.api.faults = ["cut"]
+    res = cli("describe", root, "--structured", "--invalid-retries", "0", *_args(fake, flavour))
+    assert res.code == 1, res.stderr
+    assert "cut off at --max-tokens" in json.loads(res.stdout)["failures"][0]["reason"]
+    assert read_targets(root, "ir_00000") is None and _text(root, "ir_00000") is None

@@ -99,7 +99,8 @@ class AnthropicProvider(Provider):
             use = next((b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"
                         and b.get("name") == SCHEMA_NAME), None)
             answer = json.dumps(use.get("input")) if use is not None else None
-            return structured_reply(answer, tin, tout, text=text or None, stop_reason=data.get("stop_reason"))
+            return structured_reply(answer, tin, tout, cut_off=data.get("stop_reason") == "max_tokens",
+                                    text=text or None, stop_reason=data.get("stop_reason"))
         return Reply(text, tin, tout, raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")}))
 
     @classmethod

@@ -119,7 +119,8 @@ class GeminiProvider(Provider):
         if structured:
             from langir.describe.structured import structured_reply
 
-            return structured_reply(text or None, tin, tout, finish_reason=_enum(finish), block_reason=_enum(block))
+            return structured_reply(text or None, tin, tout, cut_off=_enum(finish) == "MAX_TOKENS",
+                                    finish_reason=_enum(finish), block_reason=_enum(block))
         raw = {"content": text, "finish_reason": _enum(finish), "block_reason": _enum(block)}
         return Reply(text, tin, tout, raw=json.dumps(raw))
 

@@ -112,7 +112,9 @@ class OpenAIProvider(Provider):
         if structured:
             from langir.describe.structured import structured_reply
 
-            reply = structured_reply(message.get("content"), tin, tout, refusal=message.get("refusal"))
+            finish = data["choices"][0].get("finish_reason")
+            reply = structured_reply(message.get("content"), tin, tout, cut_off=finish == "length",
+                                     refusal=message.get("refusal"), finish_reason=finish)
             if message.get("content") is None and message.get("refusal"):
                 reply.text, reply.problem = str(message["refusal"]).strip(), "refusal"
             return reply
