@@ -43,6 +43,7 @@ from langir.cli.describe import (
     RetriesOpt,
     RpmOpt,
     StrictnessOpt,
+    StructuredOpt,
     TemperatureOpt,
     TimeoutOpt,
     TpmOpt,
@@ -80,6 +81,7 @@ def curate(
     api_key_env: KeyEnvOpt = None,
     prompt_style: PromptStyleOpt = "system",
     max_words: MaxWordsOpt = 50,
+    structured: StructuredOpt = None,
     detail: DetailOpt = "auto",
     max_side: MaxSideOpt = 1024,
     max_tokens: MaxTokensOpt = 300,
@@ -117,6 +119,7 @@ def curate(
     from langir.describe.loop import curate as run_loop
     from langir.describe.loop import parse_redo_styles
     from langir.describe.prompts import load_prompt
+    from langir.describe.structured import structured_default
 
     styles = parse_redo_styles(redo_styles)
     ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
@@ -127,6 +130,7 @@ def curate(
     if limit:
         ids = ids[:limit]
     extra = {"strictness": strictness} if strictness else {}  # only when given: older validate has no such keyword
+    structured = structured_default(ds.root, structured)
 
     def check(check_ids: list[str]):
         result = validate_dataset(ds, check_ids, max_words, tolerance, **extra)
@@ -143,10 +147,10 @@ def curate(
             prov, prompt, opts = build_run(
                 ds, provider, model, base_url, api_key_env, timeout, "rich", prompt_style, None, None, None, 2,
                 max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries, backoff,
-                invalid_retries, max_cost, prices, False, skip_bad, no_target_fallback, False)
+                invalid_retries, max_cost, prices, False, skip_bad, no_target_fallback, False, structured=structured)
 
             def prompt_for(style: str):
-                return prompt if style == prompt_style else load_prompt(style, None, max_words)
+                return prompt if style == prompt_style else load_prompt(style, None, max_words, structured=structured)
 
             result = run_loop(ds, ids, prov, prompt_for, prompt_style, opts, ledger, check, rounds, styles,
                               run_with_progress_async, on_round)

@@ -76,12 +76,22 @@ def _shots(ds, shots_from: str | None, shots_file: Path | None, k: int, max_side
     for sid in ids:
         text = ds.read_description(sid)
         if text:
-            shots.append(Shot(encode_array(ds.read_image(sid), max_side, provider).png, text))
+            shots.append(Shot(encode_array(ds.read_image(sid), max_side, provider).png, text, _shot_targets(ds, sid)))
         if len(shots) >= k:
             break
     if not shots:
         raise ConfigError(f"no described images for few-shot examples in {shots_from or shots_file}")
     return tuple(shots)
+
+
+def _shot_targets(ds, sample_id: str) -> list | None:
+    """A few-shot example's targets on 0..1000 from its mask (its answer in structured mode); None without one."""
+    from langir.describe.structured import mask_targets
+
+    try:
+        return mask_targets(ds.read_mask(sample_id)) if ds.has_mask(sample_id) else None
+    except LangirError:
+        return None
 
 
 # Options shared with `langir curate`.
@@ -123,6 +133,7 @@ WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait for another run on t
 RepairOpt = Annotated[bool, typer.Option("--repair", help="Move a corrupt ledger aside (describe.sqlite.corrupt-DATE) and rebuild it from the description files.", rich_help_panel=_REDO)]
 BatchMaxRequestsOpt = Annotated[int | None, typer.Option("--batch-max-requests", help="With --batch: at most N requests per submitted batch (default: the provider's documented limit; lower it for a smaller quota).", rich_help_panel=_API, show_default=False, callback=at_least("--batch-max-requests", 1))]
 BatchMaxBytesOpt = Annotated[int | None, typer.Option("--batch-max-bytes", help="With --batch: at most N bytes per submitted batch file (default: the provider's documented limit).", rich_help_panel=_API, show_default=False, callback=at_least("--batch-max-bytes", 1024))]
+StructuredOpt = Annotated[bool | None, typer.Option("--structured/--plain", help="Ask for one JSON answer {description, targets: [{point, box}]} through the provider's own structured-output mechanism; the text goes to the description file, the targets (pixels of the original image) beside it. Default: `structured` in langir.toml's [describe], else plain.", rich_help_panel=_PROMPT, show_default=False)]
 StrictnessOpt = Annotated[str | None, typer.Option("--strictness", help="Grounding strictness for `failing` (broad | grid; default: validate's).", rich_help_panel=_REDO, show_default=False)]
 
 
@@ -146,6 +157,7 @@ def describe(
     shots_file: Annotated[Path | None, typer.Option("--shots", help="Few-shot examples: file of described image ids.", rich_help_panel=_PROMPT, show_default=False)] = None,
     num_shots: Annotated[int, typer.Option("--num-shots", help="Number of few-shot examples.", rich_help_panel=_PROMPT, callback=at_least("--num-shots", 1))] = 2,
     max_words: MaxWordsOpt = 50,
+    structured: StructuredOpt = None,
     detail: DetailOpt = "auto",
     max_side: MaxSideOpt = 1024,
     max_tokens: MaxTokensOpt = 300,
@@ -240,7 +252,10 @@ def describe(
     args = (ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
             shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
             backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run)
-    limits = {"batch_max_requests": batch_max_requests, "batch_max_bytes": batch_max_bytes}
+    from langir.describe.structured import structured_default
+
+    limits = {"batch_max_requests": batch_max_requests, "batch_max_bytes": batch_max_bytes,
+              "structured": structured_default(ds.root, structured)}
     if dry_run:
         import asyncio
 
@@ -313,10 +328,11 @@ def repair_ledger(ds, wait: bool = False) -> None:
 def build_run(ds, provider, model, base_url, api_key_env, timeout, template_style, prompt_style, prompt_file, shots_from,
               shots_file, num_shots, max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries,
               backoff, invalid_retries, max_cost, prices, overwrite, skip_bad, no_target_fallback, dry_run,
-              batch_max_requests: int | None = None, batch_max_bytes: int | None = None):
+              batch_max_requests: int | None = None, batch_max_bytes: int | None = None, structured: bool = False):
     """Provider, prompt and options from the command line (shared by describe and curate).
 
     A dry run sends nothing, so an explicitly named remote provider needs no key for it.
+    `structured`: ask for JSON answers (the prompt carries the note and the flag).
     """
     from langir.describe.pricing import load_prices
     from langir.describe.prompts import load_prompt
@@ -328,8 +344,8 @@ def build_run(ds, provider, model, base_url, api_key_env, timeout, template_styl
     prov = make_provider(choice, model, base_url, timeout, template_style,
                          batch_max_requests=batch_max_requests, batch_max_bytes=batch_max_bytes)
     shots = _shots(ds, shots_from, shots_file, num_shots, max_side or None, prov) if prov.remote else ()
-    prompt = load_prompt(prompt_style, prompt_file, max_words, shots) if prov.remote else load_prompt(
-        prompt_style if prompt_style != "few-shot" else "system", prompt_file, max_words)
+    prompt = load_prompt(prompt_style, prompt_file, max_words, shots, structured) if prov.remote else load_prompt(
+        prompt_style if prompt_style != "few-shot" else "system", prompt_file, max_words, structured=structured)
     opts = DescribeOptions(
         max_words=max_words, max_tokens=max_tokens, temperature=temperature, detail=detail, max_side=max_side or None,
         concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=max_cost, overwrite=overwrite,

@@ -5,14 +5,17 @@ Formats (every one carries a dataset card README.md with YAML front matter, so
 
 - ``hf``: one imagefolder per split: ``SPLIT/images/…``, ``SPLIT/masks/…`` (the original bytes) and
   ``SPLIT/metadata.jsonl``, whose ``file_name`` / ``mask_file_name`` columns `datasets` decodes into
-  ``image`` and ``mask`` images;
+  ``image`` and ``mask`` images (``metadata.parquet`` instead when only some splits carry structured
+  ``targets``: JSON cannot type an all-null column, and `datasets` refuses splits of differing types);
 - ``parquet``: ``data/SPLIT-00000-of-00001.parquet`` with the image and mask bytes inline (needs
   pyarrow, extra ``pack``); the schema tells `datasets` both are images;
 - ``jsonl``: ``data/SPLIT.jsonl`` with relative ``image`` / ``mask`` paths to ``images/`` and ``masks/``
   (for tools that are not `datasets`).
 
 Per image: id, split, splits (the layout's splits holding it, ';'-joined), description (and word
-count), targets (count, centroids in pixels as [row, col], areas in pixels), the validate verdict,
+count), targets (count, centroids in pixels as [row, col], areas in pixels), the positions a
+structured answer gave (``targets``: [{"point": [x, y], "box": [x_min, y_min, x_max, y_max]}] in pixels
+of the image, x first; null when the text came from a plain answer), the validate verdict,
 failures (';'-joined) and ok flag, and provenance from the describe ledger (provider, model, prompt
 style, prompt text hash, attempt, cost, date, edited-after-describe; '' and 0 where the ledger has no
 entry). The output folder is built beside OUT and renamed into place: a failed
@@ -141,6 +144,7 @@ def build_records(
                 "target_count": int(row["targets"]),  # -1: no readable mask
                 "centroids": cents,
                 "areas": areas,
+                "targets": answer_targets(ds, sample_id),
                 "verdict": str(row["verdict"]),
                 "ok": bool(row["ok"]),
                 "failures": str(row["failures"]),
@@ -148,6 +152,17 @@ def build_records(
                 **{f"provenance_{k}": _typed(k, prov.get(k)) for k in PROVENANCE_FIELDS},
             })
     return records
+
+
+def answer_targets(ds: LangIRDataset, sample_id: str) -> list[dict] | None:
+    """A structured answer's stored targets (pixels, x first), every item with both keys; None: none stored."""
+    from langir.data.answer_targets import read_targets
+
+    stored = read_targets(ds.root, sample_id)
+    if stored is None:
+        return None
+    return [{"point": [float(v) for v in t["point"]],
+             "box": [float(v) for v in t["box"]] if t.get("box") is not None else None} for t in stored]
 
 
 def _typed(field: str, value):
@@ -233,7 +248,9 @@ def dataset_card(
         "",
         f"{image_col}; `id`; `split` and `splits` (every split of the source layout holding the image); "
         "`text` (the description) and `words`; `target_count` (-1: no readable mask), `centroids` ([row, col] "
-        "in pixels) and `areas` (pixels) of the mask's 8-connected components; `verdict` (agrees / contradicts / "
+        "in pixels) and `areas` (pixels) of the mask's 8-connected components; `targets`: the positions a "
+        "structured answer gave (`describe --structured`), `[{\"point\": [x, y], \"box\": [x_min, y_min, x_max, "
+        "y_max]}]` in pixels of the image, x first (`[]`: the answer saw no target; null: a plain answer); `verdict` (agrees / contradicts / "
         "vague / no-target / n/a), `ok` and `failures` (';'-joined) from `langir validate`"
         + (f" (strictness `{strictness}`)" if strictness else "")
         + "; `provenance_*` (provider, model, prompt style, prompt text hash, attempt, cost in USD, date; "
@@ -265,7 +282,35 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+def _targets_type(pa):
+    """The Arrow type of the `targets` field: list<struct<point: list<double>, box: list<double>>>."""
+    return pa.list_(pa.struct([("point", pa.list_(pa.float64())), ("box", pa.list_(pa.float64()))]))
+
+
+def _typed_metadata(records: list[dict]) -> bool:
+    """True when some split has structured targets and another has none: JSON cannot give that split
+    the type, and `datasets` refuses imagefolder splits whose metadata types differ."""
+    has = {}
+    for r in records:
+        has[r["split"]] = has.get(r["split"], False) or bool(r["targets"])
+    return any(has.values()) and not all(has.values())
+
+
+def _write_metadata_parquet(path: Path, rows: list[dict]) -> None:
+    from langir.extras import require
+
+    pa = require("pyarrow", "pack")
+    pq = require("pyarrow.parquet", "pack")
+    columns = {k: [row.get(k) for row in rows] for k in rows[0]}
+    table = pa.table({k: pa.array(v, _targets_type(pa)) if k == "targets" else v for k, v in columns.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
 def _write_hf(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
+    # metadata.jsonl, unless a split without structured targets would get another type than the
+    # others: then metadata.parquet, whose schema says the type (imagefolder reads either)
+    typed = _typed_metadata(records)
     for split in dict.fromkeys(r["split"] for r in records):
         rows = []
         for r in (r for r in records if r["split"] == split):
@@ -278,7 +323,10 @@ def _write_hf(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
         if any("mask_file_name" in row for row in rows):  # one schema for every row
             for row in rows:
                 row.setdefault("mask_file_name", None)
-        _write_jsonl(tmp / split / "metadata.jsonl", rows)
+        if typed:
+            _write_metadata_parquet(tmp / split / "metadata.parquet", rows)
+        else:
+            _write_jsonl(tmp / split / "metadata.jsonl", rows)
 
 
 def _write_jsonl_format(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
@@ -310,6 +358,9 @@ def _write_parquet(ds: LangIRDataset, records: list[dict], tmp: Path) -> None:
                  for r in rows]
         rest = {k: [r[k] for r in rows] for k in rows[0] if k not in ("image_file", "mask_file")}
         table = pa.table({"image": pa.array(images, image_type), "mask": pa.array(masks, image_type), **rest})
+        # typed even in a split without structured targets (inference would give the null type)
+        table = table.set_column(table.schema.get_field_index("targets"), "targets",
+                                 pa.array(rest["targets"], _targets_type(pa)))
         table = table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})})
         path = tmp / "data" / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)

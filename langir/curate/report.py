@@ -26,6 +26,7 @@ from langir.curate.grounding import DEFAULT_TOLERANCE
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
 from langir.curate.regions import Claim
 from langir.curate.stats import TABLE1_COLUMNS, DatasetStats, compute_stats, disjoint_splits, markdown_table
+from langir.curate.target_marks import draw_answer_targets
 from langir.curate.validate import (
     FAILURE_KINDS,
     FILE_FAILURES,
@@ -35,6 +36,7 @@ from langir.curate.validate import (
     ValidationResult,
     validate_dataset,
 )
+from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir, save_figure_atomic, write_text_atomic
 from langir.data.dataset import LangIRDataset
 from langir.errors import DataError, OutputError
@@ -206,6 +208,8 @@ def plot_gallery(ds: LangIRDataset, rows: pd.DataFrame, path: Path, cols: int = 
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         if mask.any():
             ax.contour(mask.astype(float), levels=[0.5], colors="lime", linewidths=1.0)
+        # a structured answer's targets (describe --structured), in magenta
+        draw_answer_targets(ax, read_targets(ds.root, row.id))
         kinds = [k for k in str(row.failures).split(";") if k]
         colour = outcome_colour(kinds)
         ax.set_title(f"{row.id} · {row.verdict}" + (f" · d={row.distance:.2f}" if row.distance else "")

@@ -18,7 +18,6 @@ from typing import Any
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from langir.data.dataset import LangIRDataset
-from langir.describe.checks import reply_problem
 from langir.describe.ledger import Ledger
 from langir.describe.pricing import cost
 from langir.describe.prompts import Prompt
@@ -34,6 +33,7 @@ from langir.describe.runner import (
     write_cached,
     write_file,
 )
+from langir.describe.structured import answer_problem
 from langir.errors import DataError
 
 
@@ -103,6 +103,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
     """Describe `ids` through the provider's batch API; returns the same summary as a direct run."""
     t0 = time.perf_counter()
     api = _api(provider)
+    api.structured = prompt.structured  # results (also of resumed batches) are read as JSON answers
     plan = plan_run(ds, ids, provider, prompt, opts, ledger)
     write_cached(ds, plan)
     todo = {j.key: j for j in plan.by_status("todo")}
@@ -187,7 +188,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
                         masks[key] = helper._request(job)[1]
                     except DataError:
                         masks[key] = None
-                problem = reply_problem(got.text, opts.max_words, masks[key])
+                problem = answer_problem(got, opts.max_words, masks[key])
                 fields = {"attempts": job.attempts, "input_tokens": job.input_tokens, "output_tokens": job.output_tokens,
                           "cost_usd": job.cost, "raw_reply": got.raw, "text": got.text, "batch_id": batch_id}
                 if problem:
@@ -195,7 +196,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
                     ledger.record(key, job.image_id, provider.name, provider.model, "invalid", error=problem, **fields)
                     continue
                 ledger.record(key, job.image_id, provider.name, provider.model, "done", error=None, **fields)
-                if write_file(ds, job, got.text):  # else that id's failure; the answer stays in the ledger
+                if write_file(ds, job, got.text, got.raw):  # else that id's failure; the answer stays in the ledger
                     job.status, job.text, job.error = "done", got.text, None
             ledger.close_batch(batch_id)
         open_batches = []

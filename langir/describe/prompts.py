@@ -5,6 +5,8 @@ section (the user text sent with the image); `{max_words}` is filled from `--max
 A file without section headers is all task. `{hint}` (the `grounded` style) is filled per image
 with the mask's regions (`langir.describe.template.region_hint`); the prompt's digest is taken
 before that, and the mask's bytes join the image's in the request key instead.
+A structured prompt (`describe --structured`) carries the note of ``prompts/structured.txt``
+(the JSON shape and the 0..1000 convention, filled from the answer schema) after the task.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ def find_prompt_file(style: str) -> Path:
 
 @dataclass(frozen=True)
 class Shot:
-    """One few-shot example: an image (PNG bytes) and its description."""
+    """One few-shot example: an image (PNG bytes), its description and (structured mode) its targets on 0..1000."""
 
     png: bytes
     text: str
+    targets: list | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,11 @@ class Prompt:
     role: str
     task: str
     shots: tuple[Shot, ...] = field(default=())
+    structured: bool = False  # ask for one JSON answer (langir.describe.structured)
 
     def digest(self) -> str:
         """Hash of everything sent besides the image (part of the ledger's request key)."""
-        h = hashlib.sha256(json.dumps([self.role, self.task]).encode())
+        h = hashlib.sha256(json.dumps([self.role, self.task] + (["structured"] if self.structured else [])).encode())
         for shot in self.shots:
             h.update(hashlib.sha256(shot.png).digest())
             h.update(shot.text.encode())
@@ -73,7 +77,7 @@ class Prompt:
             lines = [line.replace(HINT, hint) for line in text.splitlines() if hint or line.strip() != HINT]
             return "\n".join(lines).strip()
 
-        return Prompt(self.style, fill(self.role), fill(self.task), self.shots)
+        return Prompt(self.style, fill(self.role), fill(self.task), self.shots, self.structured)
 
 
 def parse_prompt(text: str, where: str = "prompt") -> tuple[str, str]:
@@ -94,8 +98,11 @@ def parse_prompt(text: str, where: str = "prompt") -> tuple[str, str]:
 
 
 def load_prompt(style: str = "system", prompt_file: str | Path | None = None, max_words: int = 50,
-                shots: tuple[Shot, ...] = ()) -> Prompt:
-    """Read and fill a prompt; `prompt_file` (the user's own) wins over the built-in style."""
+                shots: tuple[Shot, ...] = (), structured: bool = False) -> Prompt:
+    """Read and fill a prompt; `prompt_file` (the user's own) wins over the built-in style.
+
+    `structured`: append the JSON answer note (shape and 0..1000 convention) to the task.
+    """
     path = Path(prompt_file) if prompt_file else find_prompt_file(style)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -108,4 +115,11 @@ def load_prompt(style: str = "system", prompt_file: str | Path | None = None, ma
         raise ConfigError(f"{path}: {error}") from error
     if style == "few-shot" and not shots and not prompt_file:
         raise ConfigError("few-shot prompting needs examples: --shots-from SPLIT or --shots FILE")
-    return Prompt(style, role, task, tuple(shots))
+    if structured:
+        from langir.describe.structured import example_answer, prompt_note
+
+        task = task + "\n\n" + prompt_note(max_words)
+        # the examples answer as the model must: one JSON object (when their targets are known)
+        shots = tuple(Shot(s.png, example_answer(s.text, s.targets), s.targets) if s.targets is not None else s
+                      for s in shots)
+    return Prompt(style, role, task, tuple(shots), structured)

@@ -28,12 +28,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import read_file_bytes
 from langir.data.text_rules import NO_TARGET_SENTENCE
-from langir.describe.checks import reply_problem
 from langir.describe.images import DEFAULT_MAX_SIDE, encode_array
 from langir.describe.ledger import Ledger, attempt_key, request_key
 from langir.describe.pricing import DEFAULT_PRICES, cost, price_for, text_tokens
 from langir.describe.prompts import Prompt
 from langir.describe.providers import FatalError, Provider, Reply, Request, RetryableError
+from langir.describe.structured import answer_problem, stored_problem, sync_targets
 from langir.describe.template import region_hint
 from langir.errors import ConfigError, DataError, LangirError
 
@@ -131,6 +131,7 @@ class Job:
     asks_left: int = 1  # answers this run may still buy for the image
     answers: int = 0  # answers bought this run
     redo: bool = False
+    raw: str | None = None  # a cached answer's raw reply (a structured one carries targets)
 
 
 class Budget:
@@ -282,7 +283,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
             # an answer superseded by a redo in another style is not restored: the current one is
             best = next((r for r in done if r.current), current.get(job.image_id) or done[-1])
             if not quarantined(ds, job.image_id, best.text or ""):
-                job.status, job.text, job.key = "cached", best.text, best.key
+                job.status, job.text, job.key, job.raw = "cached", best.text, best.key, best.raw_reply
                 continue
             job.redo = True  # the user rejected this answer: buy a new one
         job.attempt = max(r.attempt for r in paid) + 1 if paid else 0
@@ -447,14 +448,14 @@ class Runner:
             job.cost += actual
             job.input_tokens += reply.input_tokens
             job.output_tokens += reply.output_tokens
-            problem = reply_problem(reply.text, self.opts.max_words, mask_empty)
+            problem = answer_problem(reply, self.opts.max_words, mask_empty)  # text rules + structured schema
             common = {"attempts": job.attempts, "latency_s": latency, "input_tokens": reply.input_tokens,
                       "output_tokens": reply.output_tokens, "cost_usd": actual, "text": reply.text, "error": problem}
             self.on_event("answer", job)
             if problem is None:
                 # ledger first, file second: a kill between the two is healed by the next run without a call
                 self._record(job, "done", reply, ask, current=1, **common)
-                if write_file(self.ds, job, reply.text):
+                if write_file(self.ds, job, reply.text, reply.raw):
                     job.status, job.text, job.error = "done", reply.text, None
                 self.on_event(job.status, job)
                 return
@@ -535,11 +536,16 @@ class Runner:
         return self.interrupts > 0
 
 
-def write_file(ds: LangIRDataset, job: Job, text: str) -> bool:
+def write_file(ds: LangIRDataset, job: Job, text: str, raw: str | None = None) -> bool:
     """Write the description; a file that cannot be written is this id's failure (the answer stays paid
-    for in the ledger, so the next run writes it without a call)."""
+    for in the ledger, so the next run writes it without a call).
+
+    `raw`: the answer's raw reply; a structured one's targets are stored beside the text, and any
+    targets of an earlier answer are dropped otherwise.
+    """
     try:
         ds.write_description(job.image_id, text, overwrite=True)
+        sync_targets(ds, job.image_id, raw, job.request or None)
         return True
     except (OSError, LangirError) as error:
         job.status, job.error = "failed", f"answer kept in the ledger, but the file cannot be written: {error}"
@@ -553,7 +559,7 @@ def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) ->
         if job.text is not None:
             if ledger is not None:
                 ledger.set_current(job.key, job.image_id)
-            n += write_file(ds, job, job.text)
+            n += write_file(ds, job, job.text, job.raw)
     return n
 
 
@@ -576,6 +582,7 @@ def heal_files(ds: LangIRDataset, plan: Plan, ledger: Ledger) -> int:
         except (OSError, UnicodeDecodeError, DataError):
             continue
         ds.write_description(image_id, row.text, overwrite=True)
+        sync_targets(ds, image_id, row.raw_reply, row.request)
         healed += 1
     return healed
 
@@ -614,7 +621,7 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
                 mask_empty = not bool(ds.read_mask(row.image_id).any())
             except DataError:
                 mask_empty = None
-        problem = reply_problem(row.text, max_words, mask_empty)
+        problem = stored_problem(row.text, row.raw_reply, max_words, mask_empty)
         new = "done" if problem is None else "invalid"
         if new == row.status:
             counts["unchanged"] += 1
@@ -624,6 +631,7 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
         if new == "done" and write and ledger.current(row.image_id) is None:
             ledger.set_current(row.key, row.image_id)
             ds.write_description(row.image_id, row.text, overwrite=True)
+            sync_targets(ds, row.image_id, row.raw_reply, row.request)
     return counts
 
 

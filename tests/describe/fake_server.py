@@ -24,6 +24,17 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   request, without body, with its `fault`), `auth_headers`.
 - `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
   creation is answered late (the batch exists already: a client timeout then is ambiguous).
+- structured requests (`describe --structured`: OpenAI/compatible `response_format` json_schema,
+  Anthropic a forced tool, Gemini `responseMimeType: application/json`) are answered in each
+  provider's own form: OpenAI message content = the JSON text, Anthropic a `tool_use` block whose
+  `input` is the object, Gemini a text part with the JSON. `answer_fn(info) -> dict | str | None`
+  gives the answer (a dict is encoded; a str is sent as is, so broken JSON can be scripted; for
+  Anthropic a str that is not a JSON object becomes `{"raw": str}`); None (or no hook) answers
+  `{"description": <the reply text>, "targets": [<one at the centre>]}`. The "long" fault makes
+  the description too long; "cut" stops the answer halfway at the token limit (finish_reason
+  "length", stop_reason "max_tokens", finishReason "MAX_TOKENS"). `image_bytes(info)` gives the
+  PNG the request carries.
+- `keep_bodies`: when True, `bodies` keeps (flavour, parsed body) of every model request.
 - `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
   are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
   with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
@@ -46,7 +57,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400")
+LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut")
 
 
 class FakeAPI:
@@ -58,6 +70,9 @@ class FakeAPI:
         self.faults: list[str] = []  # consumed one per model request, in order
         self.reply: Callable[[str], str] = lambda image_sha: VALID_TEXT
         self.reply_fn: Callable[[dict[str, Any]], str | None] | None = None
+        self.answer_fn: Callable[[dict[str, Any]], dict[str, Any] | str | None] | None = None
+        self.keep_bodies = False
+        self.bodies: list[tuple[str, dict[str, Any]]] = []
         self.delay_fn: Callable[[dict[str, Any]], float] | None = None
         self.lock = threading.Lock()
         self.paths: Counter = Counter()
@@ -84,6 +99,8 @@ class FakeAPI:
                     "temperature": temperature, "n": self.model_requests, "fault": fault}
             self.model_requests += 1
             self.log.append(dict(info))
+            if self.keep_bodies:
+                self.bodies.append((flavour, body))
         info["body"] = body
         return info, fault
 
@@ -94,9 +111,77 @@ class FakeAPI:
     def batch_limit(self, flavour: str) -> tuple[int, int] | None:
         return self.batch_limits.get(flavour)
 
+    def structured_answer(self, info: dict[str, Any], fault: str | None = None) -> str:
+        """The JSON text of a structured answer (see the module docstring)."""
+        answer = self.answer_fn(info) if self.answer_fn else None
+        if answer is None:
+            answer = {"description": self.text_for(info), "targets": [{"point": [500, 500], "box": [490, 490, 510, 510]}]}
+        if fault == "long" and isinstance(answer, dict):
+            answer = {**answer, "description": LONG_TEXT}
+        return answer if isinstance(answer, str) else json.dumps(answer)
+
+    def payload(self, flavour: str, info: dict[str, Any], text: str, fault: str | None, model: str = "") -> dict[str, Any]:
+        """The provider's reply body for one model request: plain `text`, or a structured answer."""
+        body = info["body"]
+        if fault != "refusal" and is_structured(flavour, body):
+            answer = self.structured_answer(info, fault)
+            if fault == "cut":
+                return _cut(flavour, answer[: len(answer) // 2], model)
+            if flavour == "openai":
+                return _openai_completion(answer)
+            if flavour == "gemini":
+                return _gemini_response(answer, model)
+            return _anthropic_tool_message(answer, body["tool_choice"]["name"])
+        if flavour == "openai":
+            return _openai_completion(text, refusal=fault == "refusal")
+        if flavour == "gemini":
+            return _gemini_response(text, model)
+        return _anthropic_message(text)
+
+
+def _cut(flavour: str, partial: str, model: str) -> dict[str, Any]:
+    """A structured reply that stopped at the token limit, in the provider's form."""
+    if flavour == "openai":
+        reply = _openai_completion(partial)
+        reply["choices"][0]["finish_reason"] = "length"
+        return reply
+    if flavour == "gemini":
+        reply = _gemini_response(partial, model)
+        reply["candidates"][0]["finishReason"] = "MAX_TOKENS"
+        return reply
+    # Anthropic streams the tool input as JSON; cut off, the block holds what parsed (here: nothing)
+    return {**_anthropic_message(""), "content": [{"type": "tool_use", "id": "toolu_cut", "name": "x", "input": {}}],
+            "stop_reason": "max_tokens"}
+
+
+def is_structured(flavour: str, body: dict[str, Any]) -> bool:
+    """A request for one JSON answer, in that provider's own terms."""
+    if flavour == "openai":
+        return (body.get("response_format") or {}).get("type") == "json_schema"
+    if flavour == "anthropic":
+        return (body.get("tool_choice") or {}).get("type") == "tool"
+    config = body.get("generationConfig") or body.get("generation_config") or {}
+    return (config.get("responseMimeType") or config.get("response_mime_type")) == "application/json"
+
+
+def image_bytes(info: dict[str, Any]) -> bytes | None:
+    """The bytes of the last image in a request (the one being described)."""
+    data = _last_image_b64(info["body"])
+    return None if data is None else _b64decode(data)
+
+
+def _b64decode(data: str) -> bytes:
+    # google-genai sends URL-safe base64 without padding
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))
+
 
 def _image_sha(body: dict[str, Any]) -> str:
     """Hash of the last image in a request (the one being described, after any few-shot examples)."""
+    data = _last_image_b64(body)
+    return "none" if data is None else hashlib.sha256(_b64decode(data)).hexdigest()[:16]
+
+
+def _last_image_b64(body: dict[str, Any]) -> str | None:
     found: list[str] = []
 
     def walk(node: Any) -> None:
@@ -117,10 +202,7 @@ def _image_sha(body: dict[str, Any]) -> str:
 
     walk(body.get("messages", []))
     walk(body.get("contents", []))
-    if not found:
-        return "none"
-    data = found[-1]  # google-genai sends URL-safe base64 without padding
-    return hashlib.sha256(base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))).hexdigest()[:16]
+    return found[-1] if found else None
 
 
 def _openai_completion(text: str, refusal: bool = False) -> dict[str, Any]:
@@ -162,6 +244,16 @@ def _anthropic_message(text: str) -> dict[str, Any]:
     return {"id": "msg_" + uuid.uuid4().hex[:8], "type": "message", "role": "assistant", "model": "claude",
             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": 400, "output_tokens": 25}}
+
+
+def _anthropic_tool_message(answer: str, tool: str) -> dict[str, Any]:
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        data = None
+    block = {"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:8], "name": tool,
+             "input": data if isinstance(data, dict) else {"raw": answer}}
+    return {**_anthropic_message(""), "content": [block], "stop_reason": "tool_use"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -229,16 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "refusal":
             text = "I'm sorry, but I can't help identify objects in this image."
         elif fault == "long":
-            text = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
+            text = LONG_TEXT
         if fault is None:
             with api.lock:
                 api.served[sha] += 1
-        if flavour == "openai":
-            self._send(200, _openai_completion(text, refusal=fault == "refusal"))
-        elif flavour == "gemini":
-            self._send(200, _gemini_response(text, model or ""))
-        else:
-            self._send(200, _anthropic_message(text))
+        self._send(200, api.payload(flavour, info, text, fault, model or ""))
 
     # -- routes --------------------------------------------------------------------------------
     def do_POST(self) -> None:  # noqa: N802 - http.server API
@@ -333,8 +420,9 @@ class _Handler(BaseHTTPRequestHandler):
                 text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
                 if fault is None:
                     self.api.served[sha] += 1
+                reply = self.api.payload("openai", info, text, None)
                 out.append(json.dumps({"id": "r", "custom_id": line["custom_id"], "error": None,
-                                       "response": {"status_code": 200, "body": _openai_completion(text)}}))
+                                       "response": {"status_code": 200, "body": reply}}))
             fid = "file-" + uuid.uuid4().hex[:10]
             self.api.files[fid] = ("\n".join(out) + "\n").encode()
             b["status"], b["output"] = "completed", fid
@@ -376,7 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
                 text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
                 if fault is None:
                     self.api.served[sha] += 1
-                out.append(json.dumps({"custom_id": r["custom_id"], "result": {"type": "succeeded", "message": _anthropic_message(text)}}))
+                message = self.api.payload("anthropic", info, text, None)
+                out.append(json.dumps({"custom_id": r["custom_id"], "result": {"type": "succeeded", "message": message}}))
             b["results"] = ("\n".join(out) + "\n").encode()
             b["status"] = "ended"
         self._send(200, self._anthropic_batch_obj(b))
@@ -420,7 +509,8 @@ class _Handler(BaseHTTPRequestHandler):
                 text = "I'm unable to help with that." if fault == "refusal" else self.api.text_for(info)
                 if fault is None:
                     self.api.served[info["sha"]] += 1
-                out.append({"response": _gemini_response(text, b["model"]), "metadata": r.get("metadata", {})})
+                out.append({"response": self.api.payload("gemini", info, text, None, b["model"]),
+                            "metadata": r.get("metadata", {})})
             b["results"], b["status"] = out, "BATCH_STATE_SUCCEEDED"
         elif b["status"] == "BATCH_STATE_PENDING":
             b["status"] = "BATCH_STATE_RUNNING"

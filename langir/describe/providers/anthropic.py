@@ -67,6 +67,13 @@ class AnthropicProvider(Provider):
         params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "messages": msgs}
         if request.prompt.role:
             params["system"] = request.prompt.role
+        if request.structured:  # a forced tool: the answer is the tool_use block's input
+            from langir.describe.structured import SCHEMA_NAME, answer_schema
+
+            params["tools"] = [{"name": SCHEMA_NAME, "description": "Record the answer: the description and the "
+                                "positions of the small targets (0..1000 of the image's width and height, x first).",
+                                "input_schema": answer_schema(request.max_words)}]
+            params["tool_choice"] = {"type": "tool", "name": SCHEMA_NAME}
         return params
 
     async def describe(self, request: Request) -> Reply:
@@ -75,17 +82,26 @@ class AnthropicProvider(Provider):
             data = await self.client.post("/v1/messages", cast_to=object, body=self.params(request))
         except (self._anthropic.AnthropicError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
-        return self.parse(data)
+        return self.parse(data, request.structured)
 
     @staticmethod
-    def parse(data: Any) -> Reply:
+    def parse(data: Any, structured: bool = False) -> Reply:
+        """A message → Reply; `structured`: the answer is the input of the forced tool's `tool_use` block."""
         blocks = data.get("content") if isinstance(data, dict) else None
         if not isinstance(blocks, list):
             raise RetryableError("malformed reply: no content blocks")
         text = " ".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text").strip()
         usage = data.get("usage") or {}
-        return Reply(text, int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0),
-                     raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")}))
+        tin, tout = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+        if structured:
+            from langir.describe.structured import SCHEMA_NAME, structured_reply
+
+            use = next((b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"
+                        and b.get("name") == SCHEMA_NAME), None)
+            answer = json.dumps(use.get("input")) if use is not None else None
+            return structured_reply(answer, tin, tout, cut_off=data.get("stop_reason") == "max_tokens",
+                                    text=text or None, stop_reason=data.get("stop_reason"))
+        return Reply(text, tin, tout, raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")}))
 
     @classmethod
     def classify(cls, error: Exception) -> RetryableError | FatalError:
@@ -114,6 +130,7 @@ class AnthropicBatches(BatchAdapter):
 
     def entry(self, key: str, request: Request) -> dict[str, Any]:
         assert isinstance(self.provider, AnthropicProvider)
+        self.structured = request.structured
         return {"custom_id": key, "params": self.provider.params(request)}
 
     def entry_bytes(self, entry: dict[str, Any]) -> int:
@@ -136,7 +153,7 @@ class AnthropicBatches(BatchAdapter):
         found: dict[str, Reply | str] = {}
         for item in self.client.messages.batches.results(batch_id):
             if item.result.type == "succeeded":
-                found[item.custom_id] = AnthropicProvider.parse(item.result.message.model_dump())
+                found[item.custom_id] = AnthropicProvider.parse(item.result.message.model_dump(), self.structured)
             else:
                 found[item.custom_id] = f"batch {item.result.type}"
         return found

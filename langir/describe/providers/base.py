@@ -40,6 +40,12 @@ class Request:
     max_words: int = 50
     mask: np.ndarray | None = None  # only the template provider reads it
 
+    @property
+    def structured(self) -> bool:
+        """Ask for one JSON answer (`describe --structured`): the prompt carries the flag, so the
+        request key (the prompt's digest) differs from a plain request's."""
+        return bool(getattr(self.prompt, "structured", False))
+
 
 @dataclass
 class Reply:
@@ -48,6 +54,10 @@ class Reply:
     output_tokens: int = 0
     raw: str = ""  # what the server said (kept in the ledger for --revalidate)
     extra: dict[str, Any] = field(default_factory=dict)
+    # structured answers only (`langir.describe.structured`): targets on 0..1000 of the sent image
+    # (None: a plain answer, or one too broken to read) and why the answer breaks the schema
+    targets: list[dict[str, Any]] | None = None
+    problem: str | None = None
 
 
 class RetryableError(Exception):
@@ -169,6 +179,9 @@ class BatchAdapter:
 
     def __init__(self, provider: Provider, max_requests: int, max_bytes: int):
         self.provider, self.max_requests, self.max_bytes = provider, max_requests, max_bytes
+        # results are read as structured answers (`describe --structured`); set by the run, since a
+        # resumed batch's results come back without the requests that asked for them
+        self.structured = False
 
     def entry(self, key: str, request: Request) -> Any:  # pragma: no cover - interface
         raise NotImplementedError

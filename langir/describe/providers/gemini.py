@@ -79,11 +79,18 @@ class GeminiProvider(Provider):
         types = self._types
         family = longest_prefix(self.min_thinking, self.model)
         budget = self.min_thinking[family] if family is not None else None
+        structured: dict[str, Any] = {}
+        if request.structured:  # JSON mode with the answer schema (direct and batch requests alike)
+            from langir.describe.structured import answer_schema, gemini_schema
+
+            structured = {"response_mime_type": "application/json",
+                          "response_schema": types.Schema.model_validate(gemini_schema(answer_schema(request.max_words)))}
         return types.GenerateContentConfig(
             system_instruction=request.prompt.role or None,
             temperature=request.temperature,
             max_output_tokens=request.max_tokens + (budget or 0),
             thinking_config=types.ThinkingConfig(thinking_budget=budget) if budget is not None else None,
+            **structured,
         )
 
     async def describe(self, request: Request) -> Reply:
@@ -92,10 +99,11 @@ class GeminiProvider(Provider):
                 model=self.model, contents=self.contents(request), config=self.config(request))
         except Exception as error:  # SDK, httpx and JSON errors alike → classify
             raise self.classify(error) from None
-        return self.parse(response)
+        return self.parse(response, request.structured)
 
     @staticmethod
-    def parse(response: Any) -> Reply:
+    def parse(response: Any, structured: bool = False) -> Reply:
+        """A generateContent response → Reply; `structured`: the text is the JSON answer."""
         candidates = getattr(response, "candidates", None) or []
         feedback = getattr(response, "prompt_feedback", None)
         block = getattr(feedback, "block_reason", None)
@@ -108,6 +116,11 @@ class GeminiProvider(Provider):
         # thinking tokens are billed as output tokens
         tout = int(getattr(usage, "candidates_token_count", 0) or 0) + int(getattr(usage, "thoughts_token_count", 0) or 0)
         finish = getattr(candidates[0], "finish_reason", None) if candidates else None
+        if structured:
+            from langir.describe.structured import structured_reply
+
+            return structured_reply(text or None, tin, tout, cut_off=_enum(finish) == "MAX_TOKENS",
+                                    finish_reason=_enum(finish), block_reason=_enum(block))
         raw = {"content": text, "finish_reason": _enum(finish), "block_reason": _enum(block)}
         return Reply(text, tin, tout, raw=json.dumps(raw))
 
@@ -151,6 +164,7 @@ class GeminiBatches(BatchAdapter):
         return self.provider
 
     def entry(self, key: str, request: Request) -> Any:
+        self.structured = request.structured
         return self.p._types.InlinedRequest(contents=self.p.contents(request), config=self.p.config(request),
                                             metadata={"key": key})
 
@@ -180,7 +194,7 @@ class GeminiBatches(BatchAdapter):
                 found[key] = f"batch error: {getattr(item.error, 'message', None) or 'no response'}"
                 continue
             try:
-                found[key] = GeminiProvider.parse(item.response)
+                found[key] = GeminiProvider.parse(item.response, self.structured)
             except RetryableError as error:
                 found[key] = str(error)
         return found

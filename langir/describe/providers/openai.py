@@ -79,8 +79,15 @@ class OpenAIProvider(Provider):
         return msgs
 
     def body(self, request: Request) -> dict[str, Any]:
-        return {"model": self.model, "messages": self.messages(request), "max_tokens": request.max_tokens,
+        """The request body, direct and batch alike (structured: `response_format` json_schema, strict)."""
+        body = {"model": self.model, "messages": self.messages(request), "max_tokens": request.max_tokens,
                 "temperature": request.temperature}
+        if request.structured:
+            from langir.describe.structured import SCHEMA_NAME, answer_schema
+
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": SCHEMA_NAME, "strict": True, "schema": answer_schema(request.max_words)}}
+        return body
 
     async def describe(self, request: Request) -> Reply:
         # The client's documented raw `post` (for custom requests) instead of `chat.completions.create`:
@@ -91,17 +98,28 @@ class OpenAIProvider(Provider):
             data = json.loads(response.content)
         except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
-        return self.parse(data)
+        return self.parse(data, request.structured)
 
     @staticmethod
-    def parse(data: Any) -> Reply:
+    def parse(data: Any, structured: bool = False) -> Reply:
+        """A chat completion → Reply; `structured`: the message content is the JSON answer."""
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
             raise RetryableError("malformed reply: no choices[0].message") from None
-        text = message.get("content") or message.get("refusal") or ""
         usage = data.get("usage") or {}
-        return Reply(text.strip(), int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+        tin, tout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        if structured:
+            from langir.describe.structured import structured_reply
+
+            finish = data["choices"][0].get("finish_reason")
+            reply = structured_reply(message.get("content"), tin, tout, cut_off=finish == "length",
+                                     refusal=message.get("refusal"), finish_reason=finish)
+            if message.get("content") is None and message.get("refusal"):
+                reply.text, reply.problem = str(message["refusal"]).strip(), "refusal"
+            return reply
+        text = message.get("content") or message.get("refusal") or ""
+        return Reply(text.strip(), tin, tout,
                      raw=json.dumps({"content": message.get("content"), "refusal": message.get("refusal")}))
 
     @classmethod
@@ -142,6 +160,7 @@ class OpenAIBatches(BatchAdapter):
 
     def entry(self, key: str, request: Request) -> str:
         assert isinstance(self.provider, OpenAIProvider)
+        self.structured = request.structured
         return json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
                            "body": self.provider.body(request)})
 
@@ -184,7 +203,7 @@ class OpenAIBatches(BatchAdapter):
                     found[item["custom_id"]] = f"batch error: {item.get('error') or response.get('status_code')}"
                     continue
                 try:
-                    found[item["custom_id"]] = OpenAIProvider.parse(response["body"])
+                    found[item["custom_id"]] = OpenAIProvider.parse(response["body"], self.structured)
                 except RetryableError as error:
                     found[item["custom_id"]] = str(error)
         return found

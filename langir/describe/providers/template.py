@@ -32,4 +32,10 @@ class TemplateProvider(Provider):
         from langir.describe.template import template_description  # lazy: scipy, only when used
 
         text = template_description(request.mask, self.style, request.max_words)
+        if request.structured:  # the mask's own targets, as a structured answer gives them
+            import json
+
+            from langir.describe.structured import mask_targets, structured_reply
+
+            return structured_reply(json.dumps({"description": text, "targets": mask_targets(request.mask)}), 0, 0)
         return Reply(text, raw=text)
