@@ -25,25 +25,35 @@ def _n(s: str) -> int | float:
 
 
 def md_report(c: Ctx) -> str:
-    """Long GPT/Claude markdown: heading, bullets, a Coordinates: line, a closing sentence."""
-    x, y = c.pt(0, "px")
+    """Long GPT/Claude markdown: heading, bullets, a Coordinates: line (point or box), a closing sentence."""
+    use_box = c.rng.random() < 0.35
+    if use_box:
+        b = c.box(0, "px")
+        coord = _p(c, [f"**Coordinates:** x1={b[0]}, y1={b[1]}, x2={b[2]}, y2={b[3]}",
+                       f"Coordinates (bounding box, pixels): [{', '.join(b)}]"])
+    else:
+        x, y = c.pt(0, "px")
+        coord = _p(c, [f"**Coordinates:** ({x}, {y})", f"Coordinates: x = {x}, y = {y}", f"**Coordinates (pixels):** `({x}, {y})`",
+                       f"Coordinates: approximately ({x}, {y}) px"])
     head = _p(c, ["## Analysis", "### Infrared scene analysis", "**Summary of the image**", "# Target detection"])
-    scene = _p(c, SCENES)
     words = f" {c.loc(0)}" if c.words_on else ""
     obj = _p(c, OBJECTS)
     bullets = [
-        f"- **Background:** {scene}.",
+        f"- **Background:** {_p(c, SCENES)}.",
         f"- **Target:** a {obj}{words}, clearly warmer than its surroundings.",
         f"- **Size:** roughly {c.rng.randint(2, 5)}×{c.rng.randint(2, 5)} pixels.",
         f"- **Contrast:** {_p(c, ['moderate', 'high', 'low but visible', 'strong'])}.",
+        f"- **Shape:** {_p(c, ['roughly circular', 'slightly elongated', 'a compact cluster of warm pixels'])}.",
     ]
-    c.rng.shuffle(bullets[2:])
-    coord = _p(c, [f"**Coordinates:** ({x}, {y})", f"Coordinates: x = {x}, y = {y}", f"**Coordinates (pixels):** `({x}, {y})`",
-                   f"Coordinates: approximately ({x}, {y}) px"])
+    body = bullets[:2] + c.rng.sample(bullets[2:], c.rng.randint(1, 3))
+    if c.rng.random() < 0.4:
+        body = [bullets[0], "", "### Target", "", *body[1:]]
     close = _p(c, ["No other targets are visible in the frame.", "The rest of the scene appears to be background clutter only.",
-                   "Let me know if you'd like a tighter bounding box.", "Overall, this looks like a single small aerial target."])
-    intro = _p(c, ["Here's what I see in this infrared image:\n\n", "", "Sure! Below is a breakdown of the frame.\n\n"])
-    return f"{intro}{head}\n\n" + "\n".join(bullets) + f"\n\n{coord}\n\n{close}"
+                   "Let me know if you'd like a tighter bounding box.", "Overall, this looks like a single small aerial target.",
+                   "I'm fairly confident this is the only target; everything else is cloud texture."])
+    intro = _p(c, ["Here's what I see in this infrared image:\n\n", "", "Sure! Below is a breakdown of the frame.\n\n",
+                   "I analysed the frame for small, point-like thermal targets.\n\n"])
+    return f"{intro}{head}\n\n" + "\n".join(body) + f"\n\n{coord}\n\n{close}"
 
 
 def json_objects(c: Ctx) -> str:
@@ -97,7 +107,11 @@ def json_center_size(c: Ctx) -> str:
 
 def yaml_kv(c: Ctx) -> str:
     """YAML-ish key: value lists, optional region field."""
-    lines = [f"targets_found: {c.state_count()}" if c.rng.random() < 0.6 else "status: target(s) detected", "targets:"]
+    if c.rng.random() < 0.6:
+        c.state_count()
+        lines = [f"targets_found: {c.count}", "targets:"]
+    else:
+        lines = ["status: target(s) detected", "targets:"]
     for i in range(c.n):
         x, y = c.pt(i, "px")
         lines.append(f"  - id: {i + 1}")
@@ -132,7 +146,7 @@ def xy_decimals(c: Ctx) -> str:
         x, y = c.pt(0, "frac")
         say = _p(c, ["as fractions of the image width and height", "normalized to [0, 1]", "in normalized coordinates (0-1)"])
         return _p(c, [f"Target position ({say}): (x={x}, y={y}).",
-                      f"The object sits at (x={x}, y={y}) {say}, on a {_p(c, SCENES)} background.",
+                      f"The object sits at (x={x}, y={y}) {say}, against {_p(c, SCENES)}.",
                       f"Estimated location {say}:\n(x={x}, y={y})\nConfidence is moderate."])
     x, y = c.pt(0, "px", dec=1)
     return _p(c, [f"Target centroid: (x={x}, y={y}) pixels.", f"I estimate the hot spot at (x={x}, y={y}) in pixel coordinates.",
@@ -200,3 +214,45 @@ def multi_enum(c: Ctx) -> str:
     lead = _p(c, [f"I count {n} small targets in this image.", f"There are {n} targets:", f"{n.capitalize()} point-like objects are visible."])
     tail = _p(c, ["", "\nNo further objects are visible.", "\nThey are all much brighter than the background."])
     return lead + "\n" + "\n".join(parts) + tail
+
+
+def chatty_prose(c: Ctx) -> str:
+    """Claude/GPT chatty paragraphs: reasoning, a pixel estimate with ≈, numbers that are not positions."""
+    x, y = c.pt(0, "px")
+    where = f" {c.loc(0)}" if c.words_on else ""
+    obj = _p(c, OBJECTS)
+    opening = _p(c, ["Looking at this infrared image, ", "Let me take a careful look. ", "Okay — ", "At first glance the frame is mostly background, but "])
+    middle = _p(c, [
+        f"I can make out a {obj}{where}. It spans only {c.rng.randint(2, 4)} or so pixels and is noticeably brighter than the {_p(c, ['sky', 'clouds', 'sea surface'])} around it.",
+        f"there's a {obj}{where} that stands out from {_p(c, SCENES)}.",
+        f"the most likely target is a {obj}{where}; the rest looks like {_p(c, SCENES)}.",
+    ])
+    coords = _p(c, [f" Its approximate pixel coordinates are x ≈ {x}, y ≈ {y} (measured from the top-left).",
+                    f" If I had to pin it down, I'd say around pixel ({x}, {y}).",
+                    f"\n\nEstimated position: x≈{x}, y≈{y}."])
+    close = _p(c, ["", " I don't see any other candidates.", " Hope this helps!", " Note that my pixel estimates may be off by a few pixels."])
+    if opening.endswith(". "):
+        middle = middle[0].upper() + middle[1:]
+    return opening + middle + coords + close
+
+
+def multi_words(c: Ctx) -> str:
+    """Several targets named with ordinal words and regions, pixels in parentheses; the last in its own sentence."""
+    with_nums = c.kind == "disagree" or c.rng.random() < 0.6
+    n = c.state_count()
+    parts = []
+    for i in range(c.n):
+        where = c.loc(i)
+        nums = ""
+        if with_nums:
+            x, y = c.pt(i, "px")
+            nums = f" ({x}, {y})"
+        if i == 0:
+            parts.append(f"The first target is {where}{nums}.")
+        elif i == c.n - 1:
+            parts.append(_p(c, [f"There is also a {ORDINAL[i]}, fainter one {where}{nums}.", f"Finally, the {ORDINAL[i]} sits {where}{nums}.",
+                                f"And one more {where}{nums}."]))
+        else:
+            parts.append(f"The {ORDINAL[i]} is {where}{nums}.")
+    lead = _p(c, [f"I see {n} small targets.", f"{n.capitalize()} targets are visible in this frame.", f"There are {n} point-like objects."])
+    return lead + " " + " ".join(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.curate.answers_b_context import Ctx, Reject
+from tests.curate.answers_b_context import LOC, Ctx, Reject
 from tests.curate.answers_b_geometry import FAR, cell, min_dist
 from tests.curate.answers_b_styles import OBJECTS, SCENES, _n, _p
 
@@ -89,6 +89,7 @@ def qwen25_json(c: Ctx) -> str:
 def grid_tags(c: Ctx) -> str:
     """0–1000 (0–999) grid formats, x first: Qwen2-VL box tokens, InternVL <box>, Qwen3-VL JSON, CogVLM [[...]]."""
     m = c.model or ""
+    qwen3_points = c.rng.random() < 0.5
     out = []
     for i in range(c.n):
         if "Qwen2-VL" in m:
@@ -101,7 +102,7 @@ def grid_tags(c: Ctx) -> str:
             b = c.box(i, "k999")
             out.append("[[" + ",".join(f"{int(v):03d}" for v in b) + "]]")
         else:
-            if c.rng.random() < 0.5:
+            if not qwen3_points:
                 out.append(json.dumps({"bbox_2d": [_n(v) for v in c.box(i, "k1000")], "label": "small target"}))
             else:
                 out.append(json.dumps({"point_2d": [_n(v) for v in c.pt(i, "k1000")], "label": "small target"}))
@@ -139,6 +140,11 @@ LANDMARK = {
 LANDMARK_ROW = {0: ["a bright band of cloud across the top", "a contrail near the top"], 2: ["warm ground clutter along the bottom", "a bright horizon strip at the bottom"]}
 
 
+def _other_cell(c: Ctx, said: tuple[int, int]) -> tuple[int, int]:
+    """A cell that a correct answer may deny: any cell but the target's own."""
+    return c.rng.choice([(r, k) for r in range(3) for k in range(3) if (r, k) != said])
+
+
 def tricky_prose(c: Ctx) -> str:
     """Words only, with a landmark placed elsewhere in the same sentence (position words owned by clutter)."""
     t = c.frame.targets[0]
@@ -154,7 +160,12 @@ def tricky_prose(c: Ctx) -> str:
         land = _p(c, ["some haze", "a faint horizontal streak", "sensor noise"])
     where = c.loc(0)
     obj = _p(c, OBJECTS)
+    denied = LOC[true_cell if not c.words_ok else _other_cell(c, said)]
+    side = _p(c, ["left", "right", "upper", "lower"])
     return _p(c, [
+        f"There is nothing {_p(c, [d for d in denied if d.split()[0] in ('in', 'at', 'on', 'near')])}; the target is {where}.",
+        f"No, not {_p(c, [d for d in denied if d.split()[0] in ('in', 'at', 'on', 'near')])} — the target is {where}.",
+        f"The target is {where}, with a faint glow trailing off on its {side} side.",
         f"The scene has {land}; the target itself is a {obj} {where}.",
         f"Don't be misled by {land} — that's background. The actual target is {where}.",
         f"There is {land}, but it is not the target. A {obj} is {where}.",

@@ -63,6 +63,8 @@ FAMILIES = [
     Family("box_formats", s1.box_formats, PIX, "never", "one", {"correct": 9, "wrong": 7}, "pix"),
     Family("prose_paren", s1.prose_paren, PIX, "optional", "one", {"correct": 8, "wrong": 4, "disagree": 5}, "pix"),
     Family("words_and_box", s1.words_and_box, PIX, "always", "one", {"correct": 7, "wrong": 4, "disagree": 5}, "pix"),
+    Family("chatty_prose", s1.chatty_prose, PIX, "optional", "one", {"correct": 9, "wrong": 5, "disagree": 4}, "pix"),
+    Family("multi_words", s1.multi_words, PIX, "always", "several", {"correct": 9, "wrong": 4, "disagree": 3}, "pix"),
     Family("llava_norm", s1.llava_norm, LLAVA, "never", "one", {"correct": 9, "wrong": 7}, "any"),
     Family("multi_enum", s1.multi_enum, PIX, "never", "several", {"correct": 10, "wrong": 6}, "pix"),
     Family("self_sized", s2.self_sized, PIX + NULL + NULL, "never", "one", {"correct": 9, "wrong": 7}, "pix"),
