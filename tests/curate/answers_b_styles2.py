@@ -216,3 +216,32 @@ def says_no_target(c: Ctx) -> str:
         "I can't identify any target here; the bright areas look like clutter.",
     ])
 
+
+
+def native_mixed(c: Ctx) -> str:
+    """A grounding model's native coordinates next to a word region (Gemini, Molmo, Qwen, InternVL)."""
+    m = c.model or ""
+    where, obj = c.loc(0), _p(c, OBJECTS)
+    if m.startswith("gemini"):
+        if c.rng.random() < 0.5:
+            y, x = c.pt(0, "k1000yx")
+            return _p(c, [f"The {obj} is {where}.\n\n```json\n" + json.dumps([{"point": [_n(y), _n(x)], "label": "target"}]) + "\n```",
+                          f"I found the target {where}: " + json.dumps({"point": [_n(y), _n(x)], "label": obj})])
+        b = c.box(0, "k1000yx")
+        return _p(c, [f"There is a {obj} {where}. Bounding box: " + json.dumps({"box_2d": [_n(v) for v in b], "label": "target"}),
+                      f"Target {where}.\n```json\n" + json.dumps([{"box_2d": [_n(v) for v in b], "label": obj}], indent=2) + "\n```"])
+    if "Molmo" in m:
+        x, y = c.pt(0, "pct")
+        return _p(c, [f'The {obj} is {where}. <point x="{x}" y="{y}" alt="{obj}">{obj}</point>',
+                      f'<point x="{x}" y="{y}" alt="target">target</point> It sits {where}.'])
+    if "Qwen2.5" in m:
+        if c.rng.random() < 0.5:
+            v = c.pt(0, "qwen25")
+            blob = json.dumps([{"point_2d": [_n(s) for s in v], "label": "target"}])
+        else:
+            blob = json.dumps([{"bbox_2d": [_n(s) for s in c.box(0, "qwen25")], "label": "target"}])
+        return _p(c, [f"The target is {where}.\n```json\n{blob}\n```", f"```json\n{blob}\n```\nThe {obj} lies {where}."])
+    b = c.box(0, "k1000")
+    if "InternVL" in m:
+        return f"The <ref>{obj}</ref><box>[[{b[0]}, {b[1]}, {b[2]}, {b[3]}]]</box> is {where}."
+    return f"<|object_ref_start|>{obj}<|object_ref_end|><|box_start|>({b[0]},{b[1]}),({b[2]},{b[3]})<|box_end|> — {where}."

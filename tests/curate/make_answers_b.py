@@ -73,6 +73,8 @@ FAMILIES = [
     Family("gemini_json", s2.gemini_json, GEMINI, "never", "any", {"correct": 10, "wrong": 7}, "any"),
     Family("qwen25_json", s2.qwen25_json, QWEN25, "never", "any", {"correct": 10, "wrong": 7}, "pix"),
     Family("grid_tags", s2.grid_tags, GRID, "never", "any", {"correct": 11, "wrong": 7}, "any"),
+    Family("native_mixed", s2.native_mixed, GEMINI + MOLMO + QWEN25 + GRID[:2] + GRID[4:6], "always", "one",
+           {"correct": 8, "wrong": 4, "disagree": 6}, "any"),
     Family("stated_scale", s2.stated_scale, NULL + PIX, "never", "one", {"correct": 9, "wrong": 7}, "none"),
     Family("tricky_prose", s2.tricky_prose, PIX + GEMINI + NULL, "always", "one", {"correct": 9, "wrong": 8}, "none"),
     Family("no_target_forms", s2.no_target, PIX + GEMINI + QWEN25 + MOLMO + NULL, "never", "any", {"no-target": 20}, "none"),
