@@ -61,8 +61,11 @@ def load_frame(root: Path, name: str) -> Frame:
 
 
 def load_frames(root: Path) -> list[Frame]:
+    """Every frame whose image has its mask's size (Misc_111's mask is an upscale of its image: left out,
+    since "pixels of the original" would mean two different grids)."""
     names = sorted(p.name[: -len("_pixels0.png")] for p in (root / "masks").glob("*_pixels0.png"))
-    return [load_frame(root, n) for n in names]
+    frames = [load_frame(root, n) for n in names]
+    return [f for f in frames if Image.open(root / "images" / f"{f.name}.png").size == (f.w, f.h)]
 
 
 def smart_resize(w: int, h: int, factor: int = 28, min_pixels: int = 56 * 56, max_pixels: int = 28 * 28 * 1280) -> tuple[int, int]:

@@ -8,6 +8,7 @@ geometry.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -28,6 +29,7 @@ FIELDS = ["id", "family", "kind", "text", "empty_mask", "held_out", "model", "pr
 DIV = {"frac": 1.0, "pct": 100.0, "k1000": 1000.0, "k1000yx": 1000.0, "k999": 999.0}
 
 
+@functools.cache
 def targets(name: str) -> tuple[int, int, list[tuple[slice, slice]], np.ndarray]:
     mask = np.asarray(Image.open(ROOT / "masks" / f"{name}_pixels0.png")) > 0
     mask = mask[..., 0] if mask.ndim == 3 else mask
@@ -123,7 +125,8 @@ def test_schema_sizes_and_held_out_third(built):
     fams = defaultdict(list)
     for r in recs:
         fams[r["family"]].append(r)
-        assert (ROOT / "masks" / f"{r['id']}_pixels0.png").is_file()
+        mask = Image.open(ROOT / "masks" / f"{r['id']}_pixels0.png")
+        assert Image.open(ROOT / "images" / f"{r['id']}.png").size == mask.size, r["id"]
         assert r["sent_size"] is None or (len(r["sent_size"]) == 2 and min(r["sent_size"]) > 0)
         assert (r["model"] is None) == (r["provider"] is None)
     for fam, rows in fams.items():
