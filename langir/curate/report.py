@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from langir.curate.grounding import DEFAULT_TOLERANCE
+from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE
 from langir.curate.plots import (  # noqa: F401 (re-exported: the plots lived here)
     AXIS_VALUES,
+    GALLERY_ORDER,
     outcome_colour,
     plot_confusion,
     plot_failures,
@@ -177,14 +178,19 @@ def write_report(
     title: str | None = None,
     on_item: Callable[[str], None] | None = None,
     license: str = "unknown",
+    strictness: str = DEFAULT_STRICTNESS,
 ) -> ReportFiles:
-    """Compute stats and validation for `ids`, write the plots, README.md (card) and card.html into `out_dir`."""
+    """Compute stats and validation for `ids`, write the plots, README.md (card) and card.html into `out_dir`.
+
+    `strictness` (``grid`` or ``broad``) is the region rule the verdicts use; the card describes that rule.
+    """
     out_dir = Path(out_dir)
     made_dir = not out_dir.is_dir()
     before = _existing(out_dir)
     ensure_dir(out_dir)
     try:
-        return _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license)
+        return _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item,
+                             license, strictness)
     except (OutputError, KeyboardInterrupt):
         _roll_back(out_dir, before, made_dir)
         raise
@@ -208,12 +214,12 @@ def _roll_back(out_dir: Path, before: set[str], made_dir: bool) -> None:
             out_dir.rmdir()  # only when empty: never anything the user put there
 
 
-def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license) -> ReportFiles:
+def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license,
+                  strictness) -> ReportFiles:
     stats = compute_stats([ds], selected, synonyms, max_words)
-    result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item)
+    result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item, strictness=strictness)
     summary = result.summary()
-    strictness = getattr(result, "strictness", None)
-    judged = f"judged as validate did: tolerance {tolerance:g}" + (f", strictness {strictness}" if strictness else "")
+    judged = f"judged as validate did: tolerance {tolerance:g}, strictness {strictness}"
     skipped = skipped_images(result.table)
     broken = broken_samples(result.table)
     has_targets = bool(len(result.targets))
@@ -225,11 +231,11 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     lengths = result.table.loc[result.table["description"] != "", "words"].astype(int).tolist()
     files.append(plot_word_hist(lengths, max_words, out_dir / "word_counts.png"))
     files.append(plot_failures(summary, out_dir / "failures.png"))
-    confusion = region_confusion(result.claims, result.targets, tolerance)
+    confusion = region_confusion(result.claims, result.targets, tolerance, strictness)
     if has_targets:  # no masks or only empty ones: a heat-map and a confusion of nothing say nothing
         files.append(plot_target_heatmap(result.targets, out_dir / "target_heatmap.png"))
         files.append(plot_confusion(confusion, out_dir / "region_confusion.png", judged))
-    worst = worst_grounded(result.table, gallery)
+    worst = worst_grounded(result.table, gallery, result.targets)
     if gallery > 0 and len(worst):
         files.append(plot_gallery(ds, worst, out_dir / "gallery.png"))
     texts = dict(zip(result.table["id"], result.table["description"], strict=True))
@@ -272,10 +278,12 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
         card.p(f"{len(result.targets)} targets (8-connected mask components) located by their centroid.")
         card.img("target_heatmap.png", "Heat-map of target centroids")
     card.h(2, "Grounding in the masks")
-    card.p("Each region a description claims ('upper left', 'near the center', 'top-left quadrant') must hold "
-           f"at least one target centroid (upper/lower/left/right: that half; center: the middle third; "
-           f"slack {tolerance:g} of the image side). Verdicts: agrees, contradicts, vague (no region claimed), "
-           "no-target (empty mask).")
+    card.p(grounding_rule(strictness, tolerance))
+    both = summary.get("agreement_by_strictness") or {}
+    other = next((k for k in both if k != strictness), None)
+    if other and both.get(other) is not None:
+        card.p(f"Under the {other} rule the agreement would be {100 * both[other]:.1f} % (reported for comparison; "
+               "the verdicts, failures and plots use the rule above).")
     rows = [("all", summary)] + list(summary["per_split"].items())
     card.table(pd.DataFrame([{"split": n, **{k: b[k] for k in ("images", "graded", "agreeing", "failing")},
                               "agreement": "–" if b["agreement"] is None else f"{100 * b['agreement']:.1f} %"}
@@ -292,6 +300,8 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
         card.img("region_confusion.png", "Claimed vs. actual region")
     if gallery > 0 and len(worst):
         card.img("gallery.png", "Gallery, worst grounded first")
+        card.p(f"Gallery order: {GALLERY_ORDER}. Each target is ringed in green a few pixels outside its mask, so "
+               "even a 2-pixel target stays visible.")
     card.h(2, "Provenance")
     for line in provenance_lines(provenance):
         card.p(line)
@@ -307,6 +317,23 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     write_text_atomic(html_path, card.html())
     files += [md_path, html_path]
     return ReportFiles(out_dir, files, stats, result, skipped, broken)
+
+
+RULES = {
+    "grid": ("the **grid** rule (3×3 cells): a plain position ('upper left', 'on the right') means its outer third "
+             "of the image; 'slightly left of centre' the band from 1/6 to 1/2 of the side; a clock position ±45° "
+             "around the hour"),
+    "broad": ("the **broad** rule (half-planes): a plain position ('upper left', 'on the right') means that half of "
+              "the image; 'slightly left of centre' that half too; a clock position ±60° around the hour"),
+}
+
+
+def grounding_rule(strictness: str, tolerance: float) -> str:
+    """The card's sentence on how claims were judged, for the strictness the verdicts actually used."""
+    return (f"Each region a description claims must hold at least one target centroid, judged with {RULES[strictness]}. "
+            "Under both rules 'half', 'quadrant' and 'side' mean a half-plane, 'edge', 'corner' and 'third' the outer "
+            f"third, and center the middle third; the slack is {tolerance:g} of the image side. Verdicts: agrees, "
+            "contradicts, vague (no region claimed), no-target (empty mask).")
 
 
 def _relative(text: str, root: Path) -> str:
