@@ -47,6 +47,11 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def plot_table1(stats: DatasetStats, path: Path, splits: Sequence[str] | None = None) -> Path:
+    """Table-1 word counts as grouped bars (see `table1_figure`)."""
+    return _save(table1_figure(stats, splits), path)
+
+
+def table1_figure(stats: DatasetStats, splits: Sequence[str] | None = None) -> Figure:
     """Grouped bars: Table-1 word counts, one group per word, one bar per (dataset,) split.
 
     `splits`: the split rows to draw (non-overlapping ones, so no image is counted twice); None: every row.
@@ -71,7 +76,7 @@ def plot_table1(stats: DatasetStats, path: Path, splits: Sequence[str] | None = 
         ax.legend(title="split", fontsize="small")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
 def plot_word_hist(lengths: Sequence[int], max_words: int, path: Path) -> Path:
@@ -214,6 +219,11 @@ def region_confusion(claims: pd.DataFrame, targets: pd.DataFrame, tolerance: flo
 
 
 def plot_confusion(confusion: dict[str, pd.DataFrame], path: Path, judged: str = "") -> Path:
+    """The region confusion as two panels (see `confusion_figure`)."""
+    return _save(confusion_figure(confusion, judged), path)
+
+
+def confusion_figure(confusion: dict[str, pd.DataFrame], judged: str = "") -> Figure:
     """Claimed word (columns) vs the actual region of the nearest target (rows), one panel per axis."""
     fig = Figure(figsize=(10, 4.4))
     for i, (axis, table) in enumerate(confusion.items()):
@@ -235,7 +245,7 @@ def plot_confusion(confusion: dict[str, pd.DataFrame], path: Path, judged: str =
         fig.colorbar(im, ax=ax, label="claims", shrink=0.8, ticks=MaxNLocator(integer=True))
     fig.suptitle("Claimed vs. actual region" + (f" ({judged})" if judged else "") + "; off-diagonal = wrong claims",
                  fontsize="medium")
-    return _save(fig, path)
+    return fig
 
 
 GALLERY_ORDER = ("failing images first, by verdict (contradicts, vague, no-target); then farther from the claimed "
@@ -351,6 +361,11 @@ def outcome_colour(kinds: Sequence[str]) -> str:
 
 
 def plot_failures(summary: dict, path: Path) -> Path:
+    """Failure kinds as bars (see `failures_figure`)."""
+    return _save(failures_figure(summary), path)
+
+
+def failures_figure(summary: dict) -> Figure:
     """Horizontal bars of failure kinds, coloured by group (grounding / text / file and mask)."""
     kinds = [k for k in FAILURE_KINDS if summary["failures"].get(k)]
     fig = Figure(figsize=(7, 0.45 * max(len(kinds), 1) + 1.4))
@@ -369,4 +384,4 @@ def plot_failures(summary: dict, path: Path) -> Path:
         ax.set_yticks([])
         ax.set_xticks([])
         ax.set_xlabel("")
-    return _save(fig, path)
+    return fig
