@@ -206,6 +206,7 @@ def test_a_mixed_ledger_counts_prompt_styles_of_the_prompted_answers_only(tmp_pa
 def test_template_describe_then_report_names_no_prompt(tmp_path, cli):
     root = make_dataset(tmp_path / "d", {"x": (square((60, 60), [(10, 10)]), None)})
     assert cli("describe", root, "--provider", "template").code == 0
-    assert cli("report", root, "--out", tmp_path / "rep", "--gallery", "0").code == 0
+    assert cli("report", root, "--out", tmp_path / "rep", "--gallery", "0", "--strictness", "broad").code == 0
     card = (tmp_path / "rep" / "README.md").read_text()
     assert "Prompt styles" not in card and "no model and no prompt" in card
+    assert "judged with the **broad** rule" in card  # the CLI passes the strictness through to the card
