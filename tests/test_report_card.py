@@ -14,13 +14,13 @@ from langir.data.dataset import LangIRDataset
 from tests.curate.curate_helpers import make_dataset, square
 
 
-def _confusion(root: Path):
+def _confusion(root: Path, strictness: str = "broad"):
     from langir.curate.report import region_confusion
     from langir.curate.validate import validate_dataset
 
     ds = LangIRDataset.open(root)
-    result = validate_dataset(ds, ds.all_ids())
-    return region_confusion(result.claims, result.targets, result.tolerance)
+    result = validate_dataset(ds, ds.all_ids(), strictness=strictness)
+    return region_confusion(result.claims, result.targets, result.tolerance, strictness)
 
 
 def _off_diagonal(table) -> int:
@@ -39,6 +39,9 @@ def test_confusion_of_a_correct_set_is_diagonal_and_a_wrong_claim_lands_off_it(t
     right = _confusion(make_dataset(tmp_path / "right", items))
     for axis, table in right.items():
         assert _off_diagonal(table) == 0 and int(np.trace(table.to_numpy())) == 3, (axis, table)
+    # under the grid rule (validate's default) a plain "upper" is the upper third: "a" is judged as the verdicts are
+    grid = _confusion(tmp_path / "right", "grid")
+    assert grid["vertical"].loc["center", "upper"] == 1 and _off_diagonal(grid["horizontal"]) == 0
     items["c"] = (items["c"][0], "The small target is at the top center.")  # vertical wrong, horizontal right
     wrong = _confusion(make_dataset(tmp_path / "wrong", items))
     assert wrong["vertical"].loc["lower", "upper"] == 1 and _off_diagonal(wrong["vertical"]) == 1

@@ -23,6 +23,7 @@ from langir.cli.common import (
     selected_ids,
     warn,
 )
+from langir.cli.validate import Strictness
 
 
 def report(
@@ -39,6 +40,7 @@ def report(
     gallery: Annotated[int, typer.Option("--gallery", min=0, help="Images in the gallery (worst grounded first); 0: none.")] = 8,
     title: Annotated[str | None, typer.Option("--title", help="Title of the dataset card.", show_default=False)] = None,
     license: Annotated[str, typer.Option("--license", help="License field of the card's metadata (the source images' license applies).")] = "unknown",
+    strictness: Annotated[Strictness, typer.Option("--strictness", help="Region rule of the verdicts, as in validate: grid (3×3 cells) or broad (half-planes); the card names it.", case_sensitive=False)] = Strictness.grid,
     as_json: JsonOpt = False,
 ) -> None:
     """Write PNG plots, a Markdown dataset card (README.md) and a standalone card.html for a description set.
@@ -58,7 +60,8 @@ def report(
     with progress_bar() as bar:
         task = bar.add_task("validating", total=len(ids), status="")
         done = write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title,
-                            on_item=lambda _: bar.advance(task), license=license)
+                            on_item=lambda _: bar.advance(task), license=license,
+                            strictness=strictness.value)
     for reason, all_members in done.skipped.items():
         members = [i for i in all_members if i not in done.broken]  # those are listed with their file below
         if not members:

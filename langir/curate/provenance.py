@@ -19,6 +19,9 @@ LEDGER = Path(".langir") / "describe.sqlite"
 WANTED = ("image_id", "provider", "model", "status", "text", "cost_usd", "updated",
           "prompt_style", "prompt_digest", "attempt", "attempts", "current")
 FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited")
+# Providers that write from the masks without a prompt: the ledger still fills its prompt columns
+# (the run's configured style), but no prompt was ever sent, so the card must not name one.
+NO_PROMPT_PROVIDERS = frozenset({"template"})
 
 
 def _connect(path: Path) -> sqlite3.Connection | None:
@@ -45,6 +48,8 @@ def _date(value) -> str | None:
 
 def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) -> dict[str, dict]:
     """Per image id: provider, model, prompt_style, prompt_digest, attempt, cost_usd, date of its description.
+
+    prompt_style and prompt_digest are None for a provider that uses no prompt (`NO_PROMPT_PROVIDERS`).
 
     The row chosen per image: the one marked `current` when the ledger has that column, else the
     newest finished (`done`) row whose text is the description file's text (`texts`), else the newest
@@ -77,12 +82,13 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
         if chosen is None:
             continue
         attempt = chosen.get("attempt", chosen.get("attempts"))
+        prompted = chosen.get("provider") not in NO_PROMPT_PROVIDERS
         costs = [r["cost_usd"] for r in records if r.get("cost_usd") is not None]
         result[image_id] = {
             "provider": chosen.get("provider"),
             "model": chosen.get("model"),
-            "prompt_style": chosen.get("prompt_style"),
-            "prompt_digest": chosen.get("prompt_digest"),
+            "prompt_style": chosen.get("prompt_style") if prompted else None,
+            "prompt_digest": chosen.get("prompt_digest") if prompted else None,
             "attempt": int(attempt) if attempt is not None else None,
             "cost_usd": round(float(sum(costs)), 6) if costs else None,
             "date": _date(chosen.get("updated")),
@@ -127,6 +133,7 @@ def summarize_provenance(records: Mapping[str, dict], ids: list[str] | None = No
         "cost_usd": round(float(sum(costs)), 4) if costs else None,
         "dates": [dates[0], dates[-1]] if dates else [],
         "edited": edited,
+        "no_prompt": dict(Counter(str(r["provider"]) for r in chosen if r.get("provider") in NO_PROMPT_PROVIDERS)),
     }
 
 
@@ -143,8 +150,15 @@ def provenance_lines(summary: dict) -> list[str]:
         f"{summary['with_provenance']} of {summary['images']} images have a description recorded in the ledger "
         "(`langir describe` records every request in `.langir/describe.sqlite`).",
         f"Providers: {listing('providers')}. Models: {listing('models')}.",
-        f"Prompt styles: {listing('prompt_styles')}. Prompt text hashes: {listing('prompt_digests')}.",
     ]
+    no_prompt = summary.get("no_prompt") or {}
+    unprompted = sum(no_prompt.values())
+    if unprompted < summary["with_provenance"]:
+        lines.append(f"Prompt styles: {listing('prompt_styles')}. Prompt text hashes: {listing('prompt_digests')}.")
+    if unprompted:
+        names = ", ".join(f"`{k}`" for k in no_prompt)
+        lines.append(("Every description" if unprompted == summary["with_provenance"] else f"{unprompted} description(s)")
+                     + f" came from {names}, which writes from the masks with no model and no prompt.")
     if summary["dates"]:
         first, last = summary["dates"]
         lines.append(f"Written {first}" + ("" if first == last else f" to {last}") + " (UTC).")

@@ -127,7 +127,7 @@ class PredictionWriter:
         save_image_atomic(self.out / "mask" / f"{sample_id}.png", binary.astype(np.uint8) * 255)
         if self.overlays:
             picture = overlay(image, target if target is not None and target.shape == binary.shape else None, binary,
-                              pd_distance=self.pd_distance, pd_matching=self.pd_matching)
+                              pd_distance=self.pd_distance, pd_matching=self.pd_matching, prob=prob)
             save_image_atomic(self.out / "overlay" / f"{sample_id}.png", picture)
         rows = target_rows(sample_id, prob, binary, self._status(binary, target))
         self.rows.extend(rows)

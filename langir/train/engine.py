@@ -513,7 +513,9 @@ def open_tensorboard(setup: RunSetup) -> Any:
 
 def log_epoch(setup: RunSetup, row: dict[str, Any], rows: list[dict[str, Any]], writer: Any) -> None:
     """Plot, TensorBoard scalars and one console line (Fa printed ×10⁻⁶ like `langir eval`)."""
-    plot(setup.run, rows)
+    from langir.train.plots import plot_training
+
+    plot_training(setup.run, rows)
     epoch = int(row["epoch"])
     if writer is not None:
         for key in ("train_loss", "lr", "images_per_s", "val_iou", "val_niou", "val_pd", "val_fa"):
@@ -528,32 +530,6 @@ def log_epoch(setup: RunSetup, row: dict[str, Any], rows: list[dict[str, Any]], 
                f"Fa {float(row['val_fa']) * 1e6:.2f}×10⁻⁶")
     console.print(f"epoch {epoch}/{setup.config.epochs}  loss {float(row['train_loss']):.4f}  {row['images_per_s']} img/s{val}",
                   highlight=False, soft_wrap=True)
-
-
-def plot(run: Path, rows: list[dict[str, Any]]) -> None:
-    """loss_iou.png: training loss and validation IoU per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from langir.data.atomic import write_bytes_atomic
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    epochs = [int(r["epoch"]) for r in rows]
-    ax.plot(epochs, [float(r["train_loss"]) for r in rows], color="tab:blue", label="train loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss", color="tab:blue")
-    val = [(int(r["epoch"]), float(r["val_iou"])) for r in rows if r.get("val_iou") not in ("", None)]
-    if val:
-        ax2 = ax.twinx()
-        ax2.plot(*zip(*val, strict=True), "o-", color="tab:orange", label="val IoU")
-        ax2.set_ylabel("val IoU", color="tab:orange")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    write_bytes_atomic(run / "loss_iou.png", buf.getvalue())
 
 
 def read_csv(path: Path) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from langir.data.imageio import read_image
-from langir.evaluate.visualize import DETECTION, FALSE_ALARM, HIT, MISS, overlay
+from langir.evaluate.visualize import DETECTION, FALSE_ALARM, HIT, MARGIN, MISS, overlay
 from langir.models import create_model
 from langir.train.checkpoint import save_checkpoint
 from tests.evaluate.helpers import ensure_predict_registered
@@ -68,7 +68,7 @@ def test_eight_pixel_detection_stays_visible_in_overlay():
     image = np.full((70, 90), 0.2, np.float32)
     pred = np.zeros((70, 90), bool)
     pred[10:12, 20:24] = True
-    pic = overlay(image, None, pred, legend=False)
+    pic = overlay(image, None, pred, legend=False)[MARGIN:-MARGIN, MARGIN:-MARGIN]  # the frame inside its dark border
     assert pic.shape == (140, 180, 3)  # small frames are drawn at 2×
     inside = pic[20:24, 40:48].reshape(-1, 3)
     # every predicted pixel keeps the tint (not a box colour, not grey); the box lies around it
@@ -85,7 +85,7 @@ def test_overlay_colours_hits_misses_and_false_alarms():
     gt[10:13, 10:13] = pred[10:13, 11:14] = True  # hit
     gt[50:52, 50:52] = True  # miss
     pred[80:82, 20:22] = True  # false alarm
-    pic = overlay(image, gt, pred, legend=False)
+    pic = overlay(image, gt, pred, legend=False)[MARGIN:-MARGIN, MARGIN:-MARGIN]
     colours = {tuple(c) for c in pic.reshape(-1, 3)}
     assert {HIT, MISS, FALSE_ALARM} <= colours
     assert (pic[2 * 50 - 3, 2 * 50 : 2 * 52] == MISS).all()  # box above the missed target
