@@ -1,0 +1,490 @@
+"""Positions written as numbers in a VLM answer: points and boxes in every common notation.
+
+`read_coordinates(text)` finds, in this order (each found span is blanked so later readers skip it):
+
+1. grounding tags — Qwen2-VL ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>``, InternVL
+   ``<box>[[x0,y0,x1,y1], …]</box>``, CogVLM ``[[x0,y0,x1,y1]]`` / ``[[x,y]]`` (all 0–1000), Molmo
+   ``<point x= y=>`` / ``<points x1= y1= …>`` (percent);
+2. JSON anywhere (code fences or inline): ``bbox_2d`` / ``point_2d`` (Qwen), ``box_2d`` (Gemini, y
+   first, 0–1000), ``point``, ``box``/``bbox``, ``x``/``y`` (+ ``width``/``height``), ``x_min`` …;
+   ``[]`` and ``{"targets": []}`` are an empty answer;
+3. prose — axis-labelled values (``x=74, y=53``, ``x 182–190, y 101–110``, ``column 135, row 66``,
+   ``left 22, top 96, right 37, bottom 105``, ``pixels 268-284 horizontally``), offsets
+   (``201 px from the left edge``, ``59 % from the left``, ``43% of the way across``, ``0.17 of the
+   width``, ``two fifths of the way down``, ``halfway across``), and tuples (``(149, 36)``,
+   ``[88, 62, 95, 68]``, ``from (161,123) to (169,132)``, ``91, 210``).
+
+Each `Position` keeps its numbers as written with what it knows of their scale: ``native`` (the
+notation fixes it), ``mark`` (a ``%``, ``/1000`` or fractions ≤ 1 on the numbers themselves), or
+nothing; `stated_scale` is what the text says ("normalised to 1000", "in pixels"). Which scale
+finally applies is the judge's business (`langir.text.judge`). `prose` is the text with every
+coordinate span blanked, for the word reader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+MAX_POSITIONS = 1000  # an answer listing more is broken, not a crowd of IR targets
+MAX_CHARS = 200_000  # read at most this much of an answer for numbers
+_MAX_JSON_STARTS = 400
+
+N = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
+
+
+@dataclass
+class Position:
+    """One point (x, y) or box (x0, y0, x1, y1), numbers as written."""
+
+    kind: str  # "point" | "box"
+    values: tuple[float, ...]
+    order: str = "xy"  # "yx": Gemini's box_2d / point
+    scale: str | None = None  # a scale the notation or the numbers fix (see the module docstring)
+    native: bool = False  # the notation fixes the scale (tags, box_2d): no other reading
+    source: str = "prose"  # "tag" | "json" | "prose"
+    key: str = ""  # JSON key it came from (point → y first for Gemini)
+    axes: tuple[float | None, ...] = ()  # offsets measured from the far end (1 - value) per axis
+
+    def xy(self) -> tuple[float, ...]:
+        """Values x first: (x, y) or (x0, y0, x1, y1)."""
+        v = self.values
+        if self.order == "yx":
+            return (v[1], v[0]) if self.kind == "point" else (v[1], v[0], v[3], v[2])
+        return v
+
+
+@dataclass
+class Reading:
+    """Everything numeric an answer says about positions."""
+
+    positions: list[Position] = field(default_factory=list)
+    stated_scale: str | None = None
+    empty: bool = False  # an empty JSON list / "targets": [] (no target)
+    problem: str | None = None  # numbers that cannot be positions (NaN, too many)
+    prose: str = ""
+
+
+# ---------------------------------------------------------------- scale statements
+_SCALE_1000 = re.compile(
+    r"0\s*(?:[-–—]|to)\s*(?:1000|999)\b|(?:normali[sz]ed|scaled|relative)\s+(?:to\s+|on\s+)?(?:a\s+)?(?:0\s*[-–]\s*)?1000\b"
+    r"|thousandths|1000\s*[×x]\s*1000|/\s*1000\b|out\s+of\s+1000|per\s+mille|1000\s+per\s+side|1000[- ](?:scale|grid)",
+    re.IGNORECASE)
+_SCALE_UNIT = re.compile(
+    r"normali[sz]ed|\brelative\b|fractions?\s+of\s+the\s+(?:image|width|height|frame)|\b0\s*(?:[-–—]|to)\s*1\b(?![\d.])|\[0,\s*1\]",
+    re.IGNORECASE)
+_SCALE_PERCENT = re.compile(r"%|\bper\s?cent\b", re.IGNORECASE)
+_SCALE_PIXELS = re.compile(r"\b(?:pixels?|px)\b", re.IGNORECASE)
+
+
+def stated_scale(text: str) -> str | None:
+    """The scale the text names for its numbers: grid1000, unit, percent, pixels (in that order), or None."""
+    if _SCALE_1000.search(text):
+        return "grid1000"
+    if _SCALE_UNIT.search(text):
+        return "unit"
+    if _SCALE_PERCENT.search(text):
+        return "percent"
+    if _SCALE_PIXELS.search(text):
+        return "pixels"
+    return None
+
+
+# ---------------------------------------------------------------- tags
+_QWEN2 = re.compile(rf"<\|box_start\|>\s*\(\s*({N})\s*,\s*({N})\s*\)\s*,?\s*\(\s*({N})\s*,\s*({N})\s*\)\s*<\|box_end\|>")
+_INTERNVL = re.compile(r"<box>\s*(\[\[.*?\]\])\s*</box>", re.DOTALL)
+_MOLMO = re.compile(r"<points?\b([^>]*)>", re.IGNORECASE)
+_MOLMO_ATTR = re.compile(rf"\b([xy])(\d*)\s*=\s*[\"']?\s*({N})", re.IGNORECASE)
+_COGVLM = re.compile(rf"\[\[\s*{N}(?:\s*,\s*{N}){{1,3}}\s*\](?:\s*[,;]\s*\[\s*{N}(?:\s*,\s*{N}){{1,3}}\s*\])*\]")
+_GROUP = re.compile(rf"\[\s*({N}(?:\s*,\s*{N}){{1,3}})\s*\]")
+_TAG_NOISE = re.compile(r"<\|?/?(?:object_ref_start|object_ref_end|box_start|box_end|im_end|im_start|ref|/ref|quad_start|quad_end)\|?>|</?points?>|</?ref>", re.IGNORECASE)
+
+
+def _nums(text: str) -> list[float]:
+    return [float(v) for v in re.findall(N, text)]
+
+
+def _group_positions(groups: list[list[float]], scale: str, source: str) -> list[Position]:
+    out = []
+    for g in groups:
+        if len(g) == 4:
+            out.append(Position("box", tuple(g), scale=scale, native=True, source=source))
+        elif len(g) == 2:
+            out.append(Position("point", tuple(g), scale=scale, native=True, source=source))
+    return out
+
+
+def _read_tags(text: str, found: list[Position]) -> str:
+    def qwen(m: re.Match[str]) -> str:
+        found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5)), scale="grid1000", native=True, source="tag"))
+        return " "
+
+    def internvl(m: re.Match[str]) -> str:
+        found.extend(_group_positions([_nums(g) for g in _GROUP.findall(m.group(1))], "grid1000", "tag"))
+        return " "
+
+    def molmo(m: re.Match[str]) -> str:
+        xs: dict[str, float] = {}
+        ys: dict[str, float] = {}
+        for axis, idx, value in _MOLMO_ATTR.findall(m.group(1)):
+            (xs if axis.lower() == "x" else ys)[idx] = float(value)
+        for idx in xs:
+            if idx in ys:
+                found.append(Position("point", (xs[idx], ys[idx]), scale="percent", native=True, source="tag"))
+        return " "
+
+    def cogvlm(m: re.Match[str]) -> str:
+        found.extend(_group_positions([_nums(g) for g in _GROUP.findall(m.group(0)[1:-1])], "grid1000", "tag"))
+        return " "
+
+    if "<|box_start|>" in text:
+        text = _QWEN2.sub(qwen, text)
+    if "<box>" in text:
+        text = _INTERNVL.sub(internvl, text)
+    if "<point" in text.lower():
+        text = _MOLMO.sub(molmo, text)
+    if "[[" in text:
+        text = _COGVLM.sub(cogvlm, text)
+    if "<" in text:
+        text = _TAG_NOISE.sub(" ", text)
+    return text
+
+
+# ---------------------------------------------------------------- JSON
+_BOX_KEYS = ("bbox_2d", "box_2d", "bbox", "box", "bounding_box", "boundingbox")
+_POINT_KEYS = ("point_2d", "point", "center", "centre", "position", "location", "coordinates")
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
+    """Positions in a decoded JSON value; True when it is an empty answer ([] or {"targets": []})."""
+    if depth > 20 or len(found) > MAX_POSITIONS:
+        return False
+    if isinstance(obj, list):
+        if not obj:
+            return depth == 0
+        if all(_number(v) for v in obj) and len(obj) in (2, 4):
+            found.append(Position("point" if len(obj) == 2 else "box", tuple(float(v) for v in obj), source="json"))
+            return False
+        for item in obj:
+            _from_json(item, found, depth + 1)
+            if len(found) > MAX_POSITIONS:
+                break
+        return False
+    if not isinstance(obj, dict):
+        return False
+    low = {str(k).lower(): v for k, v in obj.items()}
+    for key in _BOX_KEYS:
+        v = low.get(key)
+        if isinstance(v, list) and len(v) == 4 and all(_number(x) for x in v):
+            yx = key == "box_2d"
+            found.append(Position("box", tuple(float(x) for x in v), order="yx" if yx else "xy",
+                                  scale="grid1000" if yx else None, native=yx, source="json", key=key))
+            return False
+    for key in _POINT_KEYS:
+        v = low.get(key)
+        if isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v):
+            found.append(Position("point", tuple(float(x) for x in v), source="json", key=key))
+            return False
+    corners = [low.get(k) for k in ("x_min", "y_min", "x_max", "y_max")]
+    if not all(_number(c) for c in corners):
+        corners = [low.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+    if all(_number(c) for c in corners):
+        found.append(Position("box", tuple(float(c) for c in corners), source="json"))  # type: ignore[arg-type]
+        return False
+    x, y = low.get("x"), low.get("y")
+    if _number(x) and _number(y):
+        w, h = low.get("width", low.get("w")), low.get("height", low.get("h"))
+        if _number(w) and _number(h):
+            found.append(Position("box", (float(x), float(y), float(x) + float(w), float(y) + float(h)), source="json"))
+        else:
+            found.append(Position("point", (float(x), float(y)), source="json"))
+        return False
+    targets = [low[k] for k in ("targets", "objects", "detections", "points", "boxes", "results") if k in low]
+    if targets and all(isinstance(t, list) and not t for t in targets) and depth == 0:
+        return True
+    for v in obj.values():
+        if isinstance(v, list | dict):
+            _from_json(v, found, depth + 1)
+    return False
+
+
+def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[str, bool]:
+    """Decode every JSON value in `text` (blanking it); whether one was an empty answer."""
+    if "[" not in text and "{" not in text:
+        return text, False
+    decoder = json.JSONDecoder()
+    out: list[str] = []
+    pos = 0
+    empty = False
+    starts = 0
+    i = 0
+    while i < len(text):
+        j = min((k for k in (text.find("[", i), text.find("{", i)) if k >= 0), default=-1)
+        if j < 0 or starts >= _MAX_JSON_STARTS:
+            break
+        starts += 1
+        try:
+            value, end = decoder.raw_decode(text, j)
+        except (ValueError, RecursionError):
+            i = j + 1
+            continue
+        if isinstance(value, list | dict):
+            before = len(found)
+            empty |= _from_json(value, found)
+            if xywh and isinstance(value, list):  # "Box (x, y, width, height): [115, 77, 12, 7]"
+                for p in found[before:]:
+                    if p.kind == "box" and p.source == "json" and not p.key:
+                        x, y, w, h = p.values
+                        p.values = (x, y, x + w, y + h)
+            out.append(text[pos:j] + " ")
+            pos = end
+        i = end
+    out.append(text[pos:])
+    return "".join(out), empty
+
+
+# ---------------------------------------------------------------- prose
+_NOISE = [
+    re.compile(rf"(?<![\w.]){N}\s*[×xX]\s*{N}(?:\s*(?:px|pixels?))?(?![\w.])"),  # "332×213 frame", "1000×1000"
+    re.compile(rf"{N}\s*(?:[-–—]|to)\s*{N}\s*[- ]?(?:px|pixels?)\s+(?:blob|wide|across|in\s+size|spot|dot|object|target|large|big|long|tall|high)\b", re.IGNORECASE),
+    re.compile(rf"\b{N}\s*[- ]?(?:px|pixels?)\s+(?:wide|across|in\s+(?:size|diameter)|tall|high|long|large|big|blob)\b", re.IGNORECASE),
+    re.compile(r"0\s*(?:[-–—]|to)\s*(?:1000|999|100|1)(?![\d.])|\[0,\s*1\]|1000\s+per\s+side|out\s+of\s+1000|normali[sz]ed\s+to\s+1000", re.IGNORECASE),
+    re.compile(r"(?m)^\s*(?:[-*•]\s*)?\d{1,2}[.)](?=\s)"),  # list numbers
+    re.compile(r"\b(?:target|box|object|point|detection|item|candidate)s?\s*#?\s*\d{1,2}\b(?!\s*[,.]\s*\d)", re.IGNORECASE),
+    re.compile(r"\((?:\d{1,2})\)"),  # "Targets (2)"
+    re.compile(r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b", re.IGNORECASE),
+]
+_FRACTION_WORDS = {
+    "halfway": 0.5, "half": 0.5, "a half": 0.5, "one half": 0.5, "a third": 1 / 3, "one third": 1 / 3, "two thirds": 2 / 3,
+    "a quarter": 0.25, "one quarter": 0.25, "three quarters": 0.75, "a fifth": 0.2, "one fifth": 0.2,
+    "two fifths": 0.4, "three fifths": 0.6, "four fifths": 0.8, "a tenth": 0.1, "one tenth": 0.1,
+    "three tenths": 0.3, "seven tenths": 0.7, "nine tenths": 0.9, "an eighth": 0.125, "seven eighths": 0.875,
+    "a sixth": 1 / 6, "five sixths": 5 / 6,
+}
+_FRAC_WORD = "|".join(sorted((re.escape(k).replace(r"\ ", r"[- ]") for k in _FRACTION_WORDS), key=len, reverse=True))
+_DIRECTION = (r"(?:(?:of\s+the\s+way\s+)?(?:in\s+|over\s+|along\s+|across\s+|down\s+|up\s+)?(?:from|of)\s+the\s+(left|right|top|bottom|upper|lower)(?:\s+(?:edge|side|border))?"
+              r"|of\s+the\s+way\s+(across|along|in|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
+              r"|(across|along|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
+              r"|of\s+the\s+(width|height))")
+_OFFSET = re.compile(
+    rf"(?:(?:about|roughly|approximately|around|some|~|≈)\s*)?(?:({N})\s*(%|percent|per\s+cent|px|pixels?)?|({_FRAC_WORD}))(?:\s+(?:the\s+)?way)?\s+{_DIRECTION}",
+    re.IGNORECASE)
+_AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*%", re.IGNORECASE)
+_LABELLED = re.compile(
+    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?\s*(?:=|:|≈|~|≃|is|of|at|∈)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    rf"(\[?\s*)({N})(?:\s*(?:[-–—]|to|,)\s*({N})\s*\]?)?\s*(%|/\s*1000)?",
+    re.IGNORECASE)
+_SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
+_FROM_TO = re.compile(rf"from\s*\(\s*({N})\s*,\s*({N})\s*\)\s*to\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
+_TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}(?:\s*,\s*{N}){{1,3}})\s*[)\]]")
+_BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
+_XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
+_CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
+_CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
+                          r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])", re.IGNORECASE)
+_CORNER_LABEL = re.compile(r"(?:measured\s+from|origin(?:\s+at)?|relative\s+to)\s+(?:the\s+)?(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?"
+                           r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?=[\s|:=(]*[\[(]?\s*\d)", re.IGNORECASE)
+_SIDE_AXIS = {"left": ("x", False), "right": ("x", True), "top": ("y", False), "upper": ("y", False),
+              "bottom": ("y", True), "lower": ("y", True), "across": ("x", False), "along": ("x", False),
+              "in": ("x", False), "down": ("y", False), "up": ("y", True), "width": ("x", False), "height": ("y", False)}
+
+
+@dataclass
+class _Axis:
+    at: int
+    axis: str  # "x" | "y"
+    values: tuple[float, ...]  # one value, or (min, max)
+    role: str = ""  # "", "min", "max"
+    scale: str | None = None  # "percent" | "grid1000" | "unit" | "pixels" | None
+    from_end: bool = False
+
+
+def _offsets(text: str, axes: list[_Axis]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        number, unit, word = m.group(1), m.group(2), m.group(3)
+        side = next((g.lower() for g in m.groups()[3:] if g), "")
+        # "a third of the way in from the left": the last named side wins over "in"
+        sides = [g.lower() for g in m.groups()[3:] if g]
+        named = [s for s in sides if s in ("left", "right", "top", "bottom", "upper", "lower", "width", "height")]
+        side = named[-1] if named else side
+        axis, from_end = _SIDE_AXIS.get(side, ("", False))
+        if not axis:
+            return m.group(0)
+        if word:
+            value, scale = _FRACTION_WORDS[re.sub(r"[- ]+", " ", word.lower())], "unit"
+        else:
+            value = float(number)
+            u = (unit or "").lower()
+            scale = "percent" if u in ("%", "percent", "per cent") else "pixels" if u.startswith("p") else (
+                "unit" if value <= 1 and "." in number else None)
+        axes.append(_Axis(m.start(), axis, (value,), scale=scale, from_end=from_end))
+        return " " * len(m.group(0))
+
+    return _OFFSET.sub(repl, text)
+
+
+def _labelled(text: str, axes: list[_Axis]) -> str:
+    def percent(m: re.Match[str]) -> str:
+        axes.append(_Axis(m.start(), "x" if m.group(1).lower().startswith("h") else "y", (float(m.group(2)),), scale="percent"))
+        return " " * len(m.group(0))
+
+    def span(m: re.Match[str]) -> str:
+        axis = "x" if m.group(3).lower() in ("horizontally", "across") else "y"
+        axes.append(_Axis(m.start(), axis, (float(m.group(1)), float(m.group(2)))))
+        return " " * len(m.group(0))
+
+    def label(m: re.Match[str]) -> str:
+        name, sub, bracket, a, b, mark = (m.group(i) for i in range(1, 7))
+        name = name.lower()
+        if name in ("left", "top", "right", "bottom"):
+            if sub or b is not None:
+                return m.group(0)
+            axis, role = ("x" if name in ("left", "right") else "y"), ("min" if name in ("left", "top") else "max")
+        else:
+            axis = "x" if name in ("x", "col", "column") else "y"
+            role = {"min": "min", "0": "min", "max": "max", "1": "max", "2": "max"}.get((sub or "").lower(), "")
+            if b is not None and "," in m.group(0)[m.end(4) - m.start(0):m.start(5) - m.start(0)] and not bracket:
+                b = None  # "x=74, y=53": the comma ends the value
+        scale = "percent" if mark == "%" else "grid1000" if mark else None
+        values = (float(a),) if b is None else (float(a), float(b))
+        axes.append(_Axis(m.start(), axis, values, role=role, scale=scale))
+        end = m.end() if b is not None or mark else m.end(4)
+        return " " * (end - m.start()) + m.group(0)[end - m.start():]
+
+    def corner(m: re.Match[str]) -> str:
+        role = "min" if m.group(1).lower() in ("top", "upper") and m.group(2).lower() == "left" else (
+            "max" if m.group(1).lower() in ("bottom", "lower") and m.group(2).lower() == "right" else "")
+        if not role:
+            return m.group(0)
+        axes.append(_Axis(m.start(), "x", (float(m.group(3)),), role=role))
+        axes.append(_Axis(m.start() + 1, "y", (float(m.group(4)),), role=role))
+        return " " * len(m.group(0))
+
+    if "%" in text:
+        text = _AXIS_PERCENT.sub(percent, text)
+    if "-" in text or " " in text:
+        text = _CORNERS.sub(corner, text)
+    text = _SPAN_AXIS.sub(span, text)
+    return _LABELLED.sub(label, text)
+
+
+def _assemble(axes: list[_Axis]) -> list[Position]:
+    """Axis values in reading order → points and boxes (a repeated axis starts the next target)."""
+    out: list[Position] = []
+    cur: dict[str, _Axis | list[_Axis]] = {}
+
+    def flush() -> None:
+        xs, ys = cur.get("x"), cur.get("y")
+        if isinstance(xs, _Axis) and isinstance(ys, _Axis):
+            scale = xs.scale if xs.scale == ys.scale else xs.scale or ys.scale
+            if len(xs.values) == 2 and len(ys.values) == 2:
+                vals = (xs.values[0], ys.values[0], xs.values[1], ys.values[1])
+                out.append(Position("box", vals, scale=scale))
+            else:
+                x, y = sum(xs.values) / len(xs.values), sum(ys.values) / len(ys.values)
+                out.append(Position("point", (x, y), scale=scale, axes=(1.0 if xs.from_end else None, 1.0 if ys.from_end else None)))
+        mins, maxs = cur.get("min"), cur.get("max")
+        if isinstance(mins, list) and isinstance(maxs, list):
+            lo = {a.axis: a.values[0] for a in mins}
+            hi = {a.axis: a.values[0] for a in maxs}
+            if set(lo) == {"x", "y"} and set(hi) == {"x", "y"}:
+                scale = next((a.scale for a in mins + maxs if a.scale), None)
+                out.append(Position("box", (lo["x"], lo["y"], hi["x"], hi["y"]), scale=scale))
+        cur.clear()
+
+    for a in sorted(axes, key=lambda a: a.at):
+        if a.role:
+            group = cur.setdefault(a.role, [])
+            assert isinstance(group, list)
+            if any(g.axis == a.axis for g in group):
+                flush()
+                group = cur.setdefault(a.role, [])
+                assert isinstance(group, list)
+            group.append(a)
+            continue
+        if a.axis in cur:
+            flush()
+        cur[a.axis] = a
+    flush()
+    return out
+
+
+def _tuples(text: str, found: list[Position], xywh: bool) -> str:
+    def add(values: list[float]) -> None:
+        if len(values) == 2:
+            found.append(Position("point", tuple(values)))
+        elif len(values) == 4:
+            if xywh:
+                x, y, w, h = values
+                values = [x, y, x + w, y + h]
+            found.append(Position("box", tuple(values)))
+
+    def from_to(m: re.Match[str]) -> str:
+        found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5))))
+        return " "
+
+    def group(m: re.Match[str]) -> str:
+        add(_nums(m.group(1)))
+        return " "
+
+    text = _FROM_TO.sub(from_to, text)
+    text = _TUPLE.sub(group, text)
+    return _BARE.sub(group, text)
+
+
+def _mark_scale(p: Position, text_scale: str | None) -> None:
+    """A scale the numbers fix themselves: fractions ≤ 1 written with decimals are 0–1."""
+    if p.scale is None and all(0 <= v <= 1 for v in p.values) and any(v != int(v) for v in p.values):
+        p.scale = "unit"
+
+
+def read_coordinates(text: str) -> Reading:
+    """Every position `text` writes as numbers (see the module docstring)."""
+    reading = Reading(prose=text)
+    if not any(c.isdigit() for c in text[:MAX_CHARS]) and "[]" not in text and "way" not in text.lower():
+        return reading
+    body = text[:MAX_CHARS]
+    found: list[Position] = []
+    body = _read_tags(body, found)
+    xywh = bool(_XYWH.search(text))
+    body, empty = _read_json(body, found, xywh)
+    reading.stated_scale = stated_scale(body)
+    for rx in _NOISE:
+        body = rx.sub(" ", body)
+    body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
+    axes: list[_Axis] = []
+    body = _offsets(body, axes)
+    body = _labelled(body, axes)
+    found.extend(_assemble(axes))
+    words = _CORNER_LABEL.sub(" ", body)
+    body = _tuples(body, found, xywh)
+    if len(found) > MAX_POSITIONS:
+        reading.problem = f"{len(found)}+ positions (more than {MAX_POSITIONS})"
+        found = []
+    bad = [p for p in found if not all(math.isfinite(v) for v in p.values)]
+    if bad:
+        reading.problem = "coordinates that are not finite numbers (NaN or infinity)"
+        found = [p for p in found if p not in bad]
+    for p in found:
+        _mark_scale(p, reading.stated_scale)
+    reading.positions = found
+    reading.empty = empty and not found
+    reading.prose = _blank_for_words(words, text) if found or empty else text
+    return reading
+
+
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`]*`|<[^>]{0,200}>", re.DOTALL)
+_NUMERIC = re.compile(rf"[(\[{{]?\s*{N}(?:\s*[,;]\s*{N})*\s*[)\]}}]?\s*(?:%|px|pixels?)?")
+
+
+def _blank_for_words(words: str, original: str) -> str:
+    """The text the word reader should see: code, tags, JSON and numbers removed."""
+    text = _CODE.sub(" ", words)
+    text = re.sub(r"\"[a-z_]+\"\s*:\s*\"[^\"]*\"", " ", text)  # JSON labels: "label": "target 1"
+    return _NUMERIC.sub(" ", text)
