@@ -33,18 +33,29 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE, Grounding, ground
-from langir.curate.regions import STRICTNESS, parse_claims, parse_text
+from langir.curate.scores import SOURCE_COLUMNS, UNKNOWN, answer_sources, grounding_scores
 from langir.curate.texts import read_description_file
+from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, read_mask
 from langir.data.positions import cell_phrase, components, grid_cell
 from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError, OutputError
+from langir.text.claims import parse_claims, parse_text
 from langir.text.conventions import convention_for
 from langir.text.coordinates import Reading, read_coordinates
-from langir.text.judge import PositionJudgement, Targets, judge_positions, judge_stored
+from langir.text.judge import (
+    DEFAULT_STRICTNESS,
+    DEFAULT_TOLERANCE,
+    Grounding,
+    PositionJudgement,
+    Targets,
+    ground,
+    judge_positions,
+    judge_stored,
+)
+from langir.text.vocabulary import STRICTNESS
 
 MAX_WORDS = 50
 FILE_FAILURES = ("missing", "not-utf8", "empty", "unreadable-text")
@@ -58,9 +69,12 @@ REDESCRIBE_FAILURES = frozenset(FILE_FAILURES + TEXT_FAILURES + GROUNDING_FAILUR
 COLUMNS = (
     "id", "splits", "verdict", "ok", "failures", "words", "targets", "claims", "claim_ok",
     "target_regions", "covered", "distance", "agrees_broad", "agrees_grid", "description", "error",
-    "words_verdict", "coords_verdict", "positions", "position_hits", "scale", "reason",
+    "words_verdict", "coords_verdict", "positions", "position_hits", "false_points", "scale", "reason",
+    "provider", "model", "prompt_style",
 )
 DISAGREE = "words and coordinates disagree"
+# verdict words of the per-image table and `validate --json` (review cards carry them as data-verdict)
+VERDICT_WORDS = ("agrees", "contradicts", "ambiguous", "vague", "no-target", "n/a")
 
 
 @dataclass
@@ -266,17 +280,21 @@ def validate_dataset(
     if unknown:
         raise ConfigError(f"unknown failure kind(s) to ignore: {', '.join(unknown)} (known: {', '.join(FAILURE_KINDS)})")
     split_of = ds.split_of()
+    ids = list(ids)
+    sources = answer_sources(ds.root, ids)
     rows: list[dict] = []
     target_rows: list[tuple] = []
     claim_rows: list[tuple] = []
     for sample_id in ids:
-        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness))
+        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
+                                  sources.get(sample_id, (UNKNOWN,) * 3)))
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # typed even when empty, so boolean masks stay masks (an empty object column would select columns)
     table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float,
-                          "agrees_broad": bool, "agrees_grid": bool})
+                          "agrees_broad": bool, "agrees_grid": bool, "positions": int, "position_hits": int,
+                          "false_points": int})
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
@@ -284,12 +302,15 @@ def validate_dataset(
     return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness)
 
 
-def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness) -> dict:
+def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
+                  source=(UNKNOWN,) * 3) -> dict:
     failures: list[str] = []
     errors: list[str] = []
     row = dict.fromkeys(COLUMNS, "")
     row.update(id=sample_id, splits=";".join(split_of.get(sample_id, [])), words=0, targets=-1,
-               covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False)
+               covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False, positions=0,
+               position_hits=0, false_points=0)
+    row.update(zip(SOURCE_COLUMNS, source, strict=True))
     desc = read_description_file(ds, sample_id)
     text = desc.text
     if text is None:
@@ -314,10 +335,18 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
         for (r, c), area, cell in zip(found.centroids, found.areas, cells, strict=True):
             target_rows.append((sample_id, float(r), float(c), int(area), cell[0], cell[1]))
         if text is not None:
-            judged = judge_text(text, found.centroids, max_words, tolerance, strictness)
+            provider, model, _ = source
+            judged = judge_text(text, found.centroids, max_words, tolerance, strictness, targets=found.pixel_targets(),
+                                convention=coordinate_convention(provider, model), stored=read_targets(ds.root, sample_id))
             g = judged.grounding
             failures.extend(judged.failures)
-            row["verdict"] = g.verdict
+            row["verdict"] = judged.verdict
+            row["words_verdict"] = g.verdict
+            row["reason"] = judged.reason
+            if judged.coords is not None:
+                c = judged.coords
+                row.update(coords_verdict=c.verdict, positions=max(len(c.hits), len(c.points)), position_hits=c.covered,
+                           false_points=c.false_points, scale=c.scale or "")
             row["agrees_" + strictness] = judged.agrees()
             row["agrees_" + STRICTNESS[1 - STRICTNESS.index(strictness)]] = judged.agrees(judged.other)
             row["claims"] = ";".join(c.label for c in g.claims)
@@ -335,7 +364,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
             failures.append("refusal")
         claims = parse_claims(text)
         row["claims"] = ";".join(c.label for c in claims)
-        if not claims and not says_no_target(text):
+        if not claims and not says_no_target(text) and not read_coordinates(text).positions:
             failures.append("no-position")
     counted = [f for f in failures if f not in ignore]
     row["failures"] = ";".join(failures)
@@ -381,7 +410,8 @@ def summarize(result: ValidationResult) -> dict:
         **block(table),
         "strictness": result.strictness,
         "agreement_by_strictness": by_strictness,
-        "verdicts": {k: int(verdicts.get(k, 0)) for k in ("agrees", "contradicts", "vague", "no-target", "n/a")},
+        "verdicts": {k: int(verdicts.get(k, 0)) for k in VERDICT_WORDS},
+        "grounding_scores": grounding_scores(table),
         "failures": failure_counts,
         "ignored": list(result.ignore),
         "per_split": per_split,

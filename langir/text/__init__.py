@@ -1,6 +1,13 @@
-"""Reading description text: position words, coordinates written as numbers, and the one judge.
+"""Reading description text: where a VLM answer says the target is, in words and in numbers.
 
-Modules, one job each: `conventions` (which scale each VLM family writes numbers on),
-`coordinates` (numbers in free text → positions), `judge` (positions against mask targets).
-The prose claim reader lives in `langir.curate.regions` for now. Imports `langir.data` only.
+One job per module; `langir.text` imports `langir.data` only (never describe, curate or cli):
+
+- `vocabulary`   word tables (position words, nouns that own them, clause words, rewrites);
+- `normalise`    fixed expressions rewritten to their meaning, markdown dropped;
+- `phrases`      position words and their senses, phrases, clock positions;
+- `region`       a claimed region (`Claim`) and its intervals;
+- `claims`       claims read from prose, grouped into mentions (`parse_text`);
+- `conventions`  which scale each VLM family writes coordinates on;
+- `coordinates`  positions written as numbers (`read_coordinates`);
+- `judge`        the one judge: words (`ground`) and numbers (`judge_positions`) against a mask's targets.
 """

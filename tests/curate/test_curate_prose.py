@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from langir.curate.grounding import ground
-from langir.curate.regions import parse_claims, parse_text
 from langir.curate.validate import judge_text, validate_dataset
 from langir.data.dataset import LangIRDataset
 from langir.data.text_rules import is_refusal, mentions_plural_target, says_no_target, stated_count
+from langir.text.claims import parse_claims, parse_text
+from langir.text.judge import ground
 from tests.curate.curate_helpers import make_dataset, square
 
 UL = np.array([[0.15, 0.15]])
@@ -151,7 +151,7 @@ def test_any_text_is_judged_without_error():
     # random word salad from the corpus, punctuation, clock words, empty and huge texts
     import random
 
-    from langir.curate.grounding import VERDICTS
+    from langir.text.judge import VERDICTS
     from tests.curate.corpus_eval import load_corpus
 
     words = " ".join(r["text"] for r in load_corpus()).split() + ["o'clock", "13", "-", "—", "**", "\n", "or", "not"]
