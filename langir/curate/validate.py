@@ -44,7 +44,7 @@ from langir.data.text_rules import is_refusal, says_no_target, stated_count, wor
 from langir.errors import ConfigError, DataError, OutputError
 from langir.text.claims import parse_claims, parse_text
 from langir.text.conventions import convention_for
-from langir.text.coordinates import Reading, read_coordinates
+from langir.text.coordinates import MAX_CHARS, Reading, read_coordinates
 from langir.text.judge import (
     DEFAULT_STRICTNESS,
     DEFAULT_TOLERANCE,
@@ -161,8 +161,11 @@ class ValidationResult:
 
 @functools.lru_cache(maxsize=4096)
 def _text_facts(text: str) -> tuple[int, bool, bool, int | None]:
-    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times."""
-    return word_count(text), is_refusal(text), says_no_target(text), stated_count(text)
+    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times.
+
+    The rules read the first `MAX_CHARS` characters only: a megabyte answer is too long whatever it says."""
+    head = text[:MAX_CHARS]
+    return word_count(text), is_refusal(head), says_no_target(head), stated_count(head)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -230,7 +233,7 @@ def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tol
     says_none = (says_none or reading.empty or stored == []) and not reading.positions
     if words > max_words:
         failures.append("too-long")
-    parsed = parse_text(reading.prose) if reading.prose is not text else parse_text(text)
+    parsed = parse_text(reading.prose[:MAX_CHARS])
     if refusal and not parsed.claims and not reading.positions:  # "I can't be sure, but it seems to be upper left" is a hedge
         failures.append("refusal")
     other = STRICTNESS[1 - STRICTNESS.index(strictness)]
@@ -345,7 +348,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
             row["reason"] = judged.reason
             if judged.coords is not None:
                 c = judged.coords
-                row.update(coords_verdict=c.verdict, positions=max(len(c.hits), len(c.points)), position_hits=c.covered,
+                row.update(coords_verdict=c.verdict, positions=c.given, position_hits=c.covered,
                            false_points=c.false_points, scale=c.scale or "")
             row["agrees_" + strictness] = judged.agrees()
             row["agrees_" + STRICTNESS[1 - STRICTNESS.index(strictness)]] = judged.agrees(judged.other)

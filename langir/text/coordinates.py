@@ -29,10 +29,11 @@ import re
 from dataclasses import dataclass, field
 
 MAX_POSITIONS = 1000  # an answer listing more is broken, not a crowd of IR targets
-MAX_CHARS = 200_000  # read at most this much of an answer for numbers
+MAX_CHARS = 20_000  # prose and tags: read at most this much of an answer (a described target needs far less)
+MAX_JSON_CHARS = 10_000_000  # JSON is decoded whole (a structured reply may be long)
 _MAX_JSON_STARTS = 400
 
-N = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
+N = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d{1,3}(?![\w]))?"
 
 
 @dataclass
@@ -447,13 +448,13 @@ def _mark_scale(p: Position, text_scale: str | None) -> None:
 def read_coordinates(text: str) -> Reading:
     """Every position `text` writes as numbers (see the module docstring)."""
     reading = Reading(prose=text)
-    if not any(c.isdigit() for c in text[:MAX_CHARS]) and "[]" not in text and "way" not in text.lower():
+    head = text[:MAX_CHARS]
+    if not any(c.isdigit() for c in head) and "[]" not in head and "way" not in head.lower():
         return reading
-    body = text[:MAX_CHARS]
     found: list[Position] = []
-    body = _read_tags(body, found)
-    xywh = bool(_XYWH.search(text))
-    body, empty = _read_json(body, found, xywh)
+    xywh = bool(_XYWH.search(head))
+    body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh)
+    body = _read_tags(body[:MAX_CHARS], found)
     reading.stated_scale = stated_scale(body)
     for rx in _NOISE:
         body = rx.sub(" ", body)
@@ -475,7 +476,7 @@ def read_coordinates(text: str) -> Reading:
         _mark_scale(p, reading.stated_scale)
     reading.positions = found
     reading.empty = empty and not found
-    reading.prose = _blank_for_words(words, text) if found or empty else text
+    reading.prose = _blank_for_words(words, text) if found or empty or len(text) > MAX_CHARS else text
     return reading
 
 

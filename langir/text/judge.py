@@ -96,6 +96,7 @@ class PositionJudgement:
     false_points: int = 0
     points: list[tuple[float, ...]] = field(default_factory=list)  # pixels of the original image
     reason: str = ""
+    given: int = 0  # positions the answer gave
 
 
 def to_pixels(p: Position, scale: str, size: tuple[int, int], sent: tuple[int, int] | None = None) -> tuple[float, ...]:
@@ -189,11 +190,12 @@ def judge_positions(reading: Reading, targets: Targets, tolerance: float = 0.05,
     if len(set(verdicts.values())) > 1:
         names = " or ".join(k for k in verdicts)
         return PositionJudgement("ambiguous", None, {k: v for k, v in verdicts.items() if k},
-                                 reason=f"the numbers read as {names} give different verdicts")
+                                 reason=f"the numbers read as {names} give different verdicts", given=len(positions))
     option = options[0]
     best = results[option]
     best.scale = option or (positions[0].scale or None)
     best.readings = {k: v for k, v in verdicts.items() if k}
+    best.given = len(positions)
     if best.verdict == "contradicts":
         best.reason = f"{best.false_points} of {len(positions)} position(s) hit no target"
     if reading.problem:
