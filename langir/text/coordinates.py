@@ -251,16 +251,16 @@ def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[st
 
 
 # ---------------------------------------------------------------- prose
-_NOISE = [
-    re.compile(rf"(?<![\w.]){N}\s*[×xX]\s*{N}(?:\s*(?:px|pixels?))?(?![\w.])"),  # "332×213 frame", "1000×1000"
-    re.compile(rf"{N}\s*(?:[-–—]|to)\s*{N}\s*[- ]?(?:px|pixels?)\s+(?:blob|wide|across|in\s+size|spot|dot|object|target|large|big|long|tall|high)\b", re.IGNORECASE),
-    re.compile(rf"\b{N}\s*[- ]?(?:px|pixels?)\s+(?:wide|across|in\s+(?:size|diameter)|tall|high|long|large|big|blob)\b", re.IGNORECASE),
-    re.compile(r"0\s*(?:[-–—]|to)\s*(?:1000|999|100|1)(?![\d.])|\[0,\s*1\]|1000\s+per\s+side|out\s+of\s+1000|normali[sz]ed\s+to\s+1000", re.IGNORECASE),
-    re.compile(r"(?m)^\s*(?:[-*•]\s*)?\d{1,2}[.)](?=\s)"),  # list numbers
-    re.compile(r"\b(?:target|box|object|point|detection|item|candidate)s?\s*#?\s*\d{1,2}\b(?!\s*[,.]\s*\d)", re.IGNORECASE),
-    re.compile(r"\((?:\d{1,2})\)"),  # "Targets (2)"
-    re.compile(r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b", re.IGNORECASE),
-]
+_NOISE = re.compile("|".join(f"(?:{p})" for p in [
+    rf"(?<![\w.]){N}\s*[×xX]\s*{N}(?:\s*(?:px|pixels?))?(?![\w.])",
+    rf"{N}\s*(?:[-–—]|to)\s*{N}\s*[- ]?(?:px|pixels?)\s+(?:blob|wide|across|in\s+size|spot|dot|object|target|large|big|long|tall|high)\b",
+    rf"\b{N}\s*[- ]?(?:px|pixels?)\s+(?:wide|across|in\s+(?:size|diameter)|tall|high|long|large|big|blob)\b",
+    r"0\s*(?:[-–—]|to)\s*(?:1000|999|100|1)(?![\d.])|\[0,\s*1\]|1000\s+per\s+side|out\s+of\s+1000|normali[sz]ed\s+to\s+1000",
+    r"^\s*(?:[-*•]\s*)?\d{1,2}[.)](?=\s)",
+    r"\b(?:target|box|object|point|detection|item|candidate)s?\s*#?\s*\d{1,2}\b(?!\s*[,.]\s*\d)",
+    r"\((?:\d{1,2})\)",
+    r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b",
+]), re.IGNORECASE | re.MULTILINE)  # sizes, dimensions, scale names, list numbers, counts
 _FRACTION_WORDS = {
     "halfway": 0.5, "half": 0.5, "a half": 0.5, "one half": 0.5, "a third": 1 / 3, "one third": 1 / 3, "two thirds": 2 / 3,
     "a quarter": 0.25, "one quarter": 0.25, "three quarters": 0.75, "a fifth": 0.2, "one fifth": 0.2,
@@ -456,15 +456,17 @@ def read_coordinates(text: str) -> Reading:
     body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh)
     body = _read_tags(body[:MAX_CHARS], found)
     reading.stated_scale = stated_scale(body)
-    for rx in _NOISE:
-        body = rx.sub(" ", body)
-    body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
-    axes: list[_Axis] = []
-    body = _offsets(body, axes)
-    body = _labelled(body, axes)
-    found.extend(_assemble(axes))
-    words = _CORNER_LABEL.sub(" ", body)
-    body = _tuples(body, found, xywh)
+    if any(c.isdigit() for c in body) or "way" in body.lower():  # tags and JSON often leave no number behind
+        body = _NOISE.sub(" ", body)
+        body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
+        axes: list[_Axis] = []
+        body = _offsets(body, axes)
+        body = _labelled(body, axes)
+        found.extend(_assemble(axes))
+        words = _CORNER_LABEL.sub(" ", body)
+        body = _tuples(body, found, xywh)
+    else:
+        words = _CENTRE_NOUN.sub(" ", body) if found else body
     if len(found) > MAX_POSITIONS:
         reading.problem = f"{len(found)}+ positions (more than {MAX_POSITIONS})"
         found = []
@@ -481,6 +483,7 @@ def read_coordinates(text: str) -> Reading:
 
 
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`]*`|<[^>]{0,200}>", re.DOTALL)
+_SPACES = re.compile(r"[ \t]+")
 _NUMERIC = re.compile(rf"[(\[{{]?\s*{N}(?:\s*[,;]\s*{N})*\s*[)\]}}]?\s*(?:%|px|pixels?)?")
 
 
@@ -488,4 +491,5 @@ def _blank_for_words(words: str, original: str) -> str:
     """The text the word reader should see: code, tags, JSON and numbers removed."""
     text = _CODE.sub(" ", words)
     text = re.sub(r"\"[a-z_]+\"\s*:\s*\"[^\"]*\"", " ", text)  # JSON labels: "label": "target 1"
-    return _NUMERIC.sub(" ", text)
+    # spaces collapsed: answers that differ only in their numbers share one prose (and its cached parse)
+    return _SPACES.sub(" ", _NUMERIC.sub(" ", text)).strip()
