@@ -71,15 +71,14 @@ def grounding_scores(table: pd.DataFrame) -> list[dict]:
     return out
 
 
-def scores_markdown(scores: list[dict]) -> str:
-    """The per-model table as Markdown (the report's dataset card)."""
+def scores_frame(scores: list[dict]) -> pd.DataFrame:
+    """The per-model table, rates as percentages with their counts (the report's dataset card)."""
     def pct(v: float | None) -> str:
         return "–" if v is None else f"{100 * v:.1f} %"
 
-    lines = ["| provider | model | prompt | answers | agreement | words (n) | coordinates (n) | ambiguous | point hit | false point |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for s in scores:
-        lines.append(f"| {s['provider']} | {s['model']} | {s['prompt_style']} | {s['answers']} | {pct(s['agreement'])} | "
-                     f"{pct(s['words'])} ({s['words_answers']}) | {pct(s['coordinates'])} ({s['coordinate_answers']}) | "
-                     f"{s['ambiguous']} | {pct(s['point_hit'])} | {pct(s['false_point'])} |")
-    return "\n".join(lines)
+    return pd.DataFrame([{
+        "provider": s["provider"], "model": s["model"], "prompt": s["prompt_style"], "answers": s["answers"],
+        "agreement": pct(s["agreement"]), "words (n)": f"{pct(s['words'])} ({s['words_answers']})",
+        "coordinates (n)": f"{pct(s['coordinates'])} ({s['coordinate_answers']})", "ambiguous": s["ambiguous"],
+        "point hit": pct(s["point_hit"]), "false point": pct(s["false_point"]),
+    } for s in scores])

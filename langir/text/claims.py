@@ -237,7 +237,11 @@ def _parse_cached(text: str) -> ParsedText:
                     continue  # "no other objects", "other features": not a second target
                 if tok == "another" and nxt in OTHER_NOUNS:
                     continue
-                ordinal = tok in _ORDINALS and prev in ("a", "an", "the") and nxt != "of"  # "a third target", not "the left third"
+                # "a third target", "First target: …", "a dimmer second target"; not "the left third"
+                ordinal = tok in _ORDINALS and nxt != "of" and (
+                    prev in ("a", "an", "the")
+                    or (nxt in TARGET_NOUNS and (prev in ("", "\n") or prev in _SENTENCE_MARKS or prev in _CLAUSE_MARKS))
+                    or (nxt in TARGET_NOUNS and prev2 in ("a", "an", "the")))
                 one = tok == "one" and nxt not in ("third", "quarter", "half", "fifth", "fourth") and (_noun_kind(tokens, j) == "T" or any(
                     _noun_kind(tokens, k) == "T" for k in range(j + 1, min(hi, j + 4))))  # "one small target"
                 if ordinal or tok in _MENTION_ORDINALS or one or (
