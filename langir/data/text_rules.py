@@ -80,6 +80,10 @@ def is_refusal(text: str) -> bool:
 # "no obvious targets except a faint spot …", "no clear target, but a speck might be …": an exception follows
 _EXCEPTION = re.compile(r"\b(except|but|however|apart\s+from|besides|other\s+than|although|though|save\s+for|unless)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?;\n]")
+_REGION_ONLY = re.compile(
+    r"\s*(?:is\s+|are\s+)?(?:visible\s+|present\s+|seen\s+|to\s+be\s+seen\s+)?(?:in|on|at|within|along|near|toward|towards|across)\s+"
+    r"the\s+(?:(?:far|very|extreme)\s+)?(?:upper|lower|left|right|top|bottom|middle|center|centre|central|left-hand|right-hand)\b",
+    re.IGNORECASE)
 
 
 # Whole answers that say "no target" in a few words: "None.", "No target.", "[]", a fenced empty JSON
@@ -112,6 +116,8 @@ def says_no_target(text: str) -> bool:
         return True
     for m in _NO_TARGET.finditer(text):
         rest = text[m.end():]
+        if _REGION_ONLY.match(rest):
+            continue  # "no target in the upper half; it sits low on the right": one region denied, not the image
         end = _SENTENCE_END.search(rest)
         if not _EXCEPTION.search(rest[: end.start() if end else len(rest)]):
             return True

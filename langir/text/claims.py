@@ -70,6 +70,7 @@ from langir.text.vocabulary import (
     _TOKEN,
     _VERB_OPENERS,
     CONTAINER_OTHERS,
+    GLOW_NOUNS,
     OTHER_NOUNS,
     TARGET_NOUNS,
     canonical,
@@ -112,6 +113,8 @@ def _noun_kind(tokens: list[str], i: int) -> str | None:
         return "T"
     if tok in OTHER_NOUNS:
         return "D"
+    if tok in GLOW_NOUNS:
+        return "D" if any(t in TARGET_NOUNS and t != "one" for t in tokens[:i]) else "T"
     return None
 
 

@@ -32,9 +32,12 @@ TARGET_NOUNS = frozenset([
     "point", "points", "speck", "specks", "source", "sources", "signature", "signatures", "aircraft", "airplane",
     "aeroplane", "plane", "planes", "jet", "drone", "drones", "uav", "uavs", "helicopter", "bird", "birds",
     "missile", "ship", "ships", "boat", "boats", "vessel", "vessels", "hotspot", "hotspots", "blip", "blips", "one",
-    "ones", "pixel", "pixels", "cluster", "anomaly", "anomalies", "emitter", "emitters", "patch", "glow", "flare",
+    "ones", "pixel", "pixels", "cluster", "anomaly", "anomalies", "emitter", "emitters", "patch",
     "vehicle", "vehicles", "car", "cars", "truck"
 ])
+# light around the target: its own place only when no target was named before ("a faint glow in the upper
+# left"); after one it is the target's glow, whose direction is no claim ("with a glow trailing off to the left")
+GLOW_NOUNS = frozenset({"glow", "flare", "halo", "bloom", "corona", "shadow", "tail"})
 OTHER_NOUNS = frozenset([
     "cloud", "clouds", "cirrus", "cumulus", "bank", "tree", "trees", "treeline", "treetops", "forest", "foliage",
     "vegetation", "bush", "bushes", "grass", "horizon", "building", "buildings", "structure", "structures", "house",
