@@ -209,51 +209,10 @@ def _parse_cached(text: str) -> ParsedText:
         topic: str | None = None  # owner of the sentence's latest position phrase
         subject: str | None = None  # first noun of the latest clause that has one
         for lo, hi, _rel in sentence:
-            items: list[tuple[int, Claim, bool, str | None, bool]] = []
-            prev_end = -1
-            for ph in _phrases(tokens, lo, hi):
-                owner, neg = _owner(tokens, lo, hi, ph.start, ph.end)
-                claim, inferred = ph.claim()
-                between = tokens[prev_end + 1: ph.start] if prev_end >= 0 else []
-                if items and "or" in between and not any(_negates(tokens, k) for k in range(prev_end + 1, ph.start)):
-                    # "in the upper left or upper center": one claim with alternatives
-                    first = items[-1][1]
-                    alts = (first.alternatives or (first,)) + (claim,)
-                    merged = Claim(first.vertical, first.horizontal, f"{first.phrase} or {claim.phrase}", alternatives=alts)
-                    items[-1] = (items[-1][0], merged, False, items[-1][3], items[-1][4])
-                else:
-                    items.append((ph.start, claim, inferred, owner, neg))
-                prev_end = ph.end
-            for at, claim in _clock_claims(tokens, lo, hi):
-                owner, neg = _owner(tokens, lo, hi, at, at + 1)
-                items.append((at, claim, False, owner, neg))
-            # mention markers in this clause, in order with the claims
-            markers = []
-            for j in range(lo, hi):
-                tok = tokens[j]
-                prev = tokens[j - 1] if j > 0 else ""
-                prev2 = tokens[j - 2] if j > 1 else ""
-                if prev in _COMPARE_PRE or prev2 in _COMPARE_PRE and prev == "the":
-                    continue  # "than the first", "left of the other": a comparison, no new target
-                nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
-                if tok == "other" and (prev != "the" or nxt in OTHER_NOUNS):
-                    continue  # "no other objects", "other features": not a second target
-                if tok == "another" and nxt in OTHER_NOUNS:
-                    continue
-                # "a third target", "First target: …", "a dimmer second target"; not "the left third"
-                ordinal = tok in _ORDINALS and nxt != "of" and (
-                    prev in ("a", "an", "the")
-                    or (nxt in TARGET_NOUNS and (prev in ("", "\n") or prev in _SENTENCE_MARKS or prev in _CLAUSE_MARKS))
-                    or (nxt in TARGET_NOUNS and prev2 in ("a", "an", "the")))
-                one = tok == "one" and nxt not in ("third", "quarter", "half", "fifth", "fourth") and (_noun_kind(tokens, j) == "T" or any(
-                    _noun_kind(tokens, k) == "T" for k in range(j + 1, min(hi, j + 4))))  # "one small target"
-                if ordinal or tok in _MENTION_ORDINALS or one or (
-                    tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()
-                ):
-                    markers.append(j)
-                    ones += tok == "one"
-                    if tok in ("another", "other") or (ordinal and tok not in ("first", "last")) or tok in ("target", "object"):
-                        distinct = True
+            items = _clause_items(tokens, lo, hi)
+            markers, n_ones, insists = _markers(tokens, lo, hi)
+            ones += n_ones
+            distinct |= insists
             events = sorted([(m, "mark", None) for m in markers] + [(it[0], "claim", it) for it in items], key=lambda e: e[0])
             for _, kind, item in events:
                 if kind == "mark":
@@ -291,6 +250,72 @@ def _parse_cached(text: str) -> ParsedText:
         parsed.mentions = [list(range(len(fallback)))]
         marked, first_plural = [False], [False]
     count = stated_count(text)
+    _regroup(parsed, count, marked, first_plural, inferred_center)
+    _settle_centres(parsed, inferred_center)
+    parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
+    return parsed
+
+
+_Item = tuple[int, Claim, bool, str | None, bool]  # (token index, claim, centre inferred, owner, negated)
+
+
+def _clause_items(tokens: list[str], lo: int, hi: int) -> list[_Item]:
+    """The position phrases and clock positions of one clause, with their owners."""
+    items: list[_Item] = []
+    prev_end = -1
+    for ph in _phrases(tokens, lo, hi):
+        owner, neg = _owner(tokens, lo, hi, ph.start, ph.end)
+        claim, inferred = ph.claim()
+        between = tokens[prev_end + 1: ph.start] if prev_end >= 0 else []
+        if items and "or" in between and not any(_negates(tokens, k) for k in range(prev_end + 1, ph.start)):
+            # "in the upper left or upper center": one claim with alternatives
+            first = items[-1][1]
+            alts = (first.alternatives or (first,)) + (claim,)
+            merged = Claim(first.vertical, first.horizontal, f"{first.phrase} or {claim.phrase}", alternatives=alts)
+            items[-1] = (items[-1][0], merged, False, items[-1][3], items[-1][4])
+        else:
+            items.append((ph.start, claim, inferred, owner, neg))
+        prev_end = ph.end
+    for at, claim in _clock_claims(tokens, lo, hi):
+        owner, neg = _owner(tokens, lo, hi, at, at + 1)
+        items.append((at, claim, False, owner, neg))
+    return items
+
+
+def _markers(tokens: list[str], lo: int, hi: int) -> tuple[list[int], int, bool]:
+    """Mention markers of one clause ("one", "another", "a second target", "Target 2"): their indices, how
+    many are "one", and whether one insists on a distinct target."""
+    markers: list[int] = []
+    ones, distinct = 0, False
+    for j in range(lo, hi):
+        tok = tokens[j]
+        prev = tokens[j - 1] if j > 0 else ""
+        prev2 = tokens[j - 2] if j > 1 else ""
+        if prev in _COMPARE_PRE or prev2 in _COMPARE_PRE and prev == "the":
+            continue  # "than the first", "left of the other": a comparison, no new target
+        nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
+        if tok == "other" and (prev != "the" or nxt in OTHER_NOUNS):
+            continue  # "no other objects", "other features": not a second target
+        if tok == "another" and nxt in OTHER_NOUNS:
+            continue
+        # "a third target", "First target: …", "a dimmer second target"; not "the left third"
+        ordinal = tok in _ORDINALS and nxt != "of" and (
+            prev in ("a", "an", "the")
+            or (nxt in TARGET_NOUNS and (prev in ("", "\n") or prev in _SENTENCE_MARKS or prev in _CLAUSE_MARKS))
+            or (nxt in TARGET_NOUNS and prev2 in ("a", "an", "the")))
+        one = tok == "one" and nxt not in ("third", "quarter", "half", "fifth", "fourth") and (_noun_kind(tokens, j) == "T" or any(
+            _noun_kind(tokens, k) == "T" for k in range(j + 1, min(hi, j + 4))))  # "one small target"
+        if ordinal or tok in _MENTION_ORDINALS or one or (tok in ("target", "object") and j + 1 < hi and tokens[j + 1].isdigit()):
+            markers.append(j)
+            ones += tok == "one"
+            if tok in ("another", "other") or (ordinal and tok not in ("first", "last")) or tok in ("target", "object"):
+                distinct = True
+    return markers, ones, distinct
+
+
+def _regroup(parsed: ParsedText, count: int | None, marked: list[bool], first_plural: list[bool],
+             inferred_center: dict[int, bool]) -> None:
+    """Mentions of a text that counts several targets, regrouped in place."""
     # "two targets near the top: one centred, another further right": the plural header's claims
     # hold for every target it introduces
     if (count or 0) >= 2 and len(parsed.mentions) >= 3 and not marked[0] and first_plural[0] and all(marked[1:]):
@@ -314,6 +339,10 @@ def _parse_cached(text: str) -> ParsedText:
             else:
                 split.append(group)
         parsed.mentions = split
+
+
+def _settle_centres(parsed: ParsedText, inferred_center: dict[int, bool]) -> None:
+    """Centres that only filled axes by default, settled against their mention's other claims (in place)."""
     # a centre that filled both axes by default yields the axes a sibling claim names ("in the left
     # part, near the middle" → vertical centre); with both axes named elsewhere it only modifies
     keep: dict[int, Claim] = {}
@@ -333,8 +362,6 @@ def _parse_cached(text: str) -> ParsedText:
     parsed.claims = [keep[i] for i in order]
     parsed.mentions = [[renumber[i] for i in g if i in renumber] for g in parsed.mentions]
     parsed.mentions = [g for g in parsed.mentions if g]
-    parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
-    return parsed
 
 
 def _clash(claims: list[Claim]) -> bool:
