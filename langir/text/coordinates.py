@@ -276,18 +276,19 @@ _DIRECTION = (r"(?:(?:of\s+the\s+way\s+)?(?:in\s+|over\s+|along\s+|across\s+|dow
 _OFFSET = re.compile(
     rf"(?:(?:about|roughly|approximately|around|some|~|≈)\s*)?(?:({N})\s*(%|percent|per\s+cent|px|pixels?)?|({_FRAC_WORD}))(?:\s+(?:the\s+)?way)?\s+{_DIRECTION}",
     re.IGNORECASE)
-_AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*%", re.IGNORECASE)
+_AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*(%|px\b|pixels?\b)", re.IGNORECASE)
 _LABELLED = re.compile(
-    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?\s*(?:=|:|≈|~|≃|is|of|at|∈)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- ](?:coordinate|coord|value|position|pos)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
     rf"(\[?\s*)({N})(?:\s*(?:[-–—]|to|,)\s*({N})\s*\]?)?\s*(%|/\s*1000)?",
     re.IGNORECASE)
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
-_FROM_TO = re.compile(rf"from\s*\(\s*({N})\s*,\s*({N})\s*\)\s*to\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
-_TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}(?:\s*,\s*{N}){{1,3}})\s*[)\]]")
+_FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
+_U = r"(?:\s*(?:px|pixels?))?"
+_TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
-_CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
+_CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|\bcent(?:re|er)(?:\s+point)?(?=\s*(?:[:=≈~(\[]|at\b|is\s+at\b|\d))|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
                           r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])", re.IGNORECASE)
 _CORNER_LABEL = re.compile(r"(?:measured\s+from|origin(?:\s+at)?|relative\s+to)\s+(?:the\s+)?(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?"
                            r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?=[\s|:=(]*[\[(]?\s*\d)", re.IGNORECASE)
@@ -332,7 +333,8 @@ def _offsets(text: str, axes: list[_Axis]) -> str:
 
 def _labelled(text: str, axes: list[_Axis]) -> str:
     def percent(m: re.Match[str]) -> str:
-        axes.append(_Axis(m.start(), "x" if m.group(1).lower().startswith("h") else "y", (float(m.group(2)),), scale="percent"))
+        scale = "percent" if m.group(3) == "%" else "pixels"
+        axes.append(_Axis(m.start(), "x" if m.group(1).lower().startswith("h") else "y", (float(m.group(2)),), scale=scale))
         return " " * len(m.group(0))
 
     def span(m: re.Match[str]) -> str:
@@ -349,7 +351,8 @@ def _labelled(text: str, axes: list[_Axis]) -> str:
             axis, role = ("x" if name in ("left", "right") else "y"), ("min" if name in ("left", "top") else "max")
         else:
             axis = "x" if name in ("x", "col", "column") else "y"
-            role = {"min": "min", "0": "min", "max": "max", "1": "max", "2": "max"}.get((sub or "").lower(), "")
+            # x0/x1 and x1/x2 both name a box's corners: the first of a pair is the minimum
+            role = {"min": "min", "max": "max", "0": "pair", "1": "pair", "2": "pair"}.get((sub or "").lower(), "")
             if b is not None and "," in m.group(0)[m.end(4) - m.start(0):m.start(5) - m.start(0)] and not bracket:
                 b = None  # "x=74, y=53": the comma ends the value
         scale = "percent" if mark == "%" else "grid1000" if mark else None
@@ -367,7 +370,7 @@ def _labelled(text: str, axes: list[_Axis]) -> str:
         axes.append(_Axis(m.start() + 1, "y", (float(m.group(4)),), role=role))
         return " " * len(m.group(0))
 
-    if "%" in text:
+    if "%" in text or "p" in text:
         text = _AXIS_PERCENT.sub(percent, text)
     if "-" in text or " " in text:
         text = _CORNERS.sub(corner, text)
@@ -390,6 +393,12 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
             else:
                 x, y = sum(xs.values) / len(xs.values), sum(ys.values) / len(ys.values)
                 out.append(Position("point", (x, y), scale=scale, axes=(1.0 if xs.from_end else None, 1.0 if ys.from_end else None)))
+        pairs = cur.get("pair")
+        if isinstance(pairs, list):
+            xs2 = [a.values[0] for a in pairs if a.axis == "x"]
+            ys2 = [a.values[0] for a in pairs if a.axis == "y"]
+            if len(xs2) == 2 and len(ys2) == 2:
+                out.append(Position("box", (xs2[0], ys2[0], xs2[1], ys2[1]), scale=next((a.scale for a in pairs if a.scale), None)))
         mins, maxs = cur.get("min"), cur.get("max")
         if isinstance(mins, list) and isinstance(maxs, list):
             lo = {a.axis: a.values[0] for a in mins}
@@ -403,7 +412,7 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
         if a.role:
             group = cur.setdefault(a.role, [])
             assert isinstance(group, list)
-            if any(g.axis == a.axis for g in group):
+            if sum(g.axis == a.axis for g in group) >= (2 if a.role == "pair" else 1):
                 flush()
                 group = cur.setdefault(a.role, [])
                 assert isinstance(group, list)

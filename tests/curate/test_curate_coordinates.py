@@ -214,3 +214,20 @@ def test_validate_reports_grounding_scores_per_model(tmp_path, cli):
     assert rows[("-", "-", "-")]["ambiguous"] == 1  # no ledger row: unit-less numbers on two scales
     assert summary["verdicts"]["ambiguous"] == 1
     assert set(summary["failing_ids"]) == {"qwen_miss", "gpt_both_bad", "structured", "unknown"}
+
+
+@pytest.mark.parametrize("text", [
+    "The target is located at approximately (x: 120, y: 45).", "Coordinates: 120, 45", "bbox: (116, 41) - (124, 49)",
+    "[x=120, y=45]", "Center point: [120, 45]", "The bounding box is x1=116, y1=41, x2=124, y2=49.", "(120 px, 45 px)",
+    "row 45, column 120", "y=45, x=120", "Top-left (116, 41), bottom-right (124, 49).", "x-coordinate: 120, y-coordinate: 45",
+    "Horizontal: 120 px, vertical: 45 px", "The target: x≈120 px, y≈45 px, about 5 px wide.",
+    "Located at around pixel (120, 45) in the 300x200 image.", "**Coordinates (x, y):** `(120, 45)`",
+])
+def test_free_form_pixel_notations(text):
+    """Pixel positions as GPT-4o / Claude write them, in free form: all read, all agree (sizes and frame dimensions ignored)."""
+    found = mask_targets(square((200, 300), [(45, 120)], half=2))
+    judged = _judge(text, found, found.pixel_targets(), "openai", "gpt-4o")
+    assert judged.verdict == "agrees" and not judged.failures, (judged.failures, judged.coords)
+    wrong = text.replace("120", "270").replace("116", "266").replace("124", "274")
+    judged = _judge(wrong, found, found.pixel_targets(), "openai", "gpt-4o")
+    assert judged.verdict == "contradicts", wrong
