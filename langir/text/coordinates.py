@@ -169,7 +169,8 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
     if isinstance(obj, list):
         if not obj:
             return depth == 0
-        if all(_number(v) for v in obj) and len(obj) in (2, 4):
+        if all(_number(v) for v in obj) and len(obj) in (2, 4) and not (len(obj) == 2 and obj[0] == 0 and obj[1] in (1, 100, 999, 1000)):
+            # a list of numbers is a position, but "[0, 1]" / "[0, 1000]" names a scale
             found.append(Position("point" if len(obj) == 2 else "box", tuple(float(v) for v in obj), source="json"))
             return False
         for item in obj:
@@ -285,6 +286,7 @@ _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})
 _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
 _U = r"(?:\s*(?:px|pixels?))?"
 _TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
+_SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?![\w.%,]|\s*[%\d])")  # "target: 143 99"
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
@@ -443,8 +445,13 @@ def _tuples(text: str, found: list[Position], xywh: bool) -> str:
         add(_nums(m.group(1)))
         return " "
 
+    def group_of(*values: str) -> str:
+        add([float(v) for v in values])
+        return " "
+
     text = _FROM_TO.sub(from_to, text)
     text = _TUPLE.sub(group, text)
+    text = _SPACED.sub(lambda m: group_of(m.group(1), m.group(2)), text)
     return _BARE.sub(group, text)
 
 
