@@ -141,7 +141,8 @@ def validate(
     if as_json:
         print_json(summary)
     else:
-        _print_summary(summary, list(zip(failing["id"], failing["failures"], failing["error"], strict=True)))
+        details = [e or r for e, r in zip(failing["error"], failing["reason"], strict=True)]  # file problem, else why
+        _print_summary(summary, list(zip(failing["id"], failing["failures"], details, strict=True)))
         if out_csv is not None:
             notice(f"wrote {out_csv}")
         if write_ids is not None:

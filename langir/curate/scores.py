@@ -8,7 +8,8 @@ per-image table by them:
 - ``words``       share of answers with a word claim whose words agree (and how many had one);
 - ``coordinates`` share of answers with positions as numbers whose numbers agree (and how many had
   them), ``ambiguous`` how many could be read on two scales with different verdicts;
-- ``point_hit``   Pd style: targets hit by some position / targets of the answers that gave positions;
+- ``point_hit``   Pd style: targets hit by some position / targets of the answers whose positions were read
+  (ambiguous ones left out);
 - ``false_point`` Fa style: positions that hit no target / positions given.
 """
 
@@ -56,6 +57,7 @@ def grounding_scores(table: pd.DataFrame) -> list[dict]:
         good = (frame["verdict"] == "agrees") | ((frame["verdict"] == "no-target") & ~frame["failures"].str.contains("claims-target", regex=False))
         worded = frame[frame["words_verdict"].isin(["agrees", "contradicts"])]
         numbered = frame[frame["positions"] > 0]
+        read = numbered[numbered["coords_verdict"] != "ambiguous"]  # no scale, so no hit and no miss
         out.append({
             **dict(zip(SOURCE_COLUMNS, key, strict=True)),
             "answers": int(len(frame)),
@@ -65,8 +67,8 @@ def grounding_scores(table: pd.DataFrame) -> list[dict]:
             "coordinate_answers": int(len(numbered)),
             "coordinates": _rate((numbered["coords_verdict"] == "agrees").sum(), len(numbered)),
             "ambiguous": int((numbered["coords_verdict"] == "ambiguous").sum()),
-            "point_hit": _rate(numbered["position_hits"].sum(), numbered["targets"].clip(lower=0).sum()),
-            "false_point": _rate(numbered["false_points"].sum(), numbered["positions"].sum()),
+            "point_hit": _rate(read["position_hits"].sum(), read["targets"].clip(lower=0).sum()),
+            "false_point": _rate(read["false_points"].sum(), read["positions"].sum()),
         })
     return out
 

@@ -231,3 +231,11 @@ def test_free_form_pixel_notations(text):
     wrong = text.replace("120", "270").replace("116", "266").replace("124", "274")
     judged = _judge(wrong, found, found.pixel_targets(), "openai", "gpt-4o")
     assert judged.verdict == "contradicts", wrong
+    # the text output and the report's dataset card carry the same table
+    res = cli("validate", root, "--max-errors", "100")
+    assert "Grounding per model" in res.stdout and "words and coordinates disagree" in res.stdout
+    res = cli("report", root, "--out", tmp_path / "card", "--gallery", "0")
+    assert res.code in (0, 1), res.stderr
+    card = (tmp_path / "card" / "README.md").read_text()
+    assert "Grounding per provider, model and prompt style" in card
+    assert "| openai | qwen2.5-vl-7b-instruct | langir | 2 | 50.0 % |" in card
