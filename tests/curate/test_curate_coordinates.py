@@ -214,6 +214,14 @@ def test_validate_reports_grounding_scores_per_model(tmp_path, cli):
     assert rows[("-", "-", "-")]["ambiguous"] == 1  # no ledger row: unit-less numbers on two scales
     assert summary["verdicts"]["ambiguous"] == 1
     assert set(summary["failing_ids"]) == {"qwen_miss", "gpt_both_bad", "structured", "unknown"}
+    # the text output and the report's dataset card carry the same table
+    res = cli("validate", root, "--max-errors", "100")
+    assert "Grounding per model" in res.stdout and "words and coordinates disagree" in res.stdout
+    res = cli("report", root, "--out", tmp_path / "card", "--gallery", "0")
+    assert res.code in (0, 1), res.stderr
+    card = (tmp_path / "card" / "README.md").read_text()
+    assert "Grounding per provider, model and prompt style" in card
+    assert "| openai | qwen2.5-vl-7b-instruct | langir | 2 | 50.0 % |" in card
 
 
 @pytest.mark.parametrize("text", [
@@ -231,11 +239,3 @@ def test_free_form_pixel_notations(text):
     wrong = text.replace("120", "270").replace("116", "266").replace("124", "274")
     judged = _judge(wrong, found, found.pixel_targets(), "openai", "gpt-4o")
     assert judged.verdict == "contradicts", wrong
-    # the text output and the report's dataset card carry the same table
-    res = cli("validate", root, "--max-errors", "100")
-    assert "Grounding per model" in res.stdout and "words and coordinates disagree" in res.stdout
-    res = cli("report", root, "--out", tmp_path / "card", "--gallery", "0")
-    assert res.code in (0, 1), res.stderr
-    card = (tmp_path / "card" / "README.md").read_text()
-    assert "Grounding per provider, model and prompt style" in card
-    assert "| openai | qwen2.5-vl-7b-instruct | langir | 2 | 50.0 % |" in card
