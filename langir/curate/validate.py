@@ -9,9 +9,15 @@ Per image, in this order (the failure kinds of the per-image table, see `FAILURE
   over one component, `text_rules.stated_count`: the hallucination of the paper's §5.6.6; singular
   wording over several components is allowed);
 - the mask: ``missing-mask``, ``unreadable`` (corrupt image or mask, or sizes that differ);
-- grounding (`grounding.ground`): ``contradicts`` (a claimed region holds no target),
+- grounding (`langir.text.judge`: words and numbers, one judge): ``contradicts`` (a claimed region
+  holds no target, a given point or box hits none, or words and coordinates disagree — the row's
+  `reason` says which), ``ambiguous`` (numbers readable on two scales with different verdicts),
   ``says-no-target`` (the text says none is visible over a non-empty mask), ``claims-target``
   (the mask is empty but the text does not say so).
+
+Numbers are read on the scale the text states, else the answering model's convention (provider and
+model from the describe ledger, `coordinate_convention`), else every scale they fit; a structured
+answer's stored targets (`langir.data.answer_targets`) are judged like numbers in the text.
 
 Grounding runs at both strictness levels (``broad``: half-planes, ``grid``: the 3×3 cells); the
 chosen one decides the verdict and the failures, the other is reported alongside in the summary.
