@@ -25,7 +25,7 @@ FAMILIES: dict[str, str] = {
     "qwen2.5-vl": "qwen2.5", "qwen2_5-vl": "qwen2.5", "qwen2.5vl": "qwen2.5",
     "qwen2-vl": "grid1000", "qwen3-vl": "grid1000", "qwen-vl": "grid1000", "qvq": "grid1000",
     "internvl": "grid1000", "cogvlm": "grid1000", "cogagent": "grid1000", "glm-4v": "grid1000",
-    "molmo": "percent",
+    "molmo": "percent", "florence": "grid1000", "paligemma": "grid1000", "kosmos": "grid1000",
     "gemini": "gemini",
     "gpt": "pixels", "chatgpt": "pixels", "o1": "pixels", "o3": "pixels", "o4": "pixels", "claude": "pixels",
 }

@@ -2,7 +2,8 @@
 
 `read_coordinates(text)` finds, in this order (each found span is blanked so later readers skip it):
 
-1. grounding tags — Qwen2-VL ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>``, InternVL
+1. grounding tags — Qwen2-VL ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` (Qwen-VL: ``<box>(x1,y1),(x2,y2)</box>``),
+   Florence-2 ``<loc_x1><loc_y1><loc_x2><loc_y2>`` (0–999), PaliGemma ``<locY1><locX1><locY2><locX2>`` (0–1023), InternVL
    ``<box>[[x0,y0,x1,y1], …]</box>``, CogVLM ``[[x0,y0,x1,y1]]`` / ``[[x,y]]`` (all 0–1000), Molmo
    ``<point x= y=>`` / ``<points x1= y1= …>`` (percent);
 2. JSON anywhere (code fences or inline): ``bbox_2d`` / ``point_2d`` (Qwen), ``box_2d`` (Gemini, y
@@ -95,6 +96,9 @@ def stated_scale(text: str) -> str | None:
 
 # ---------------------------------------------------------------- tags
 _QWEN2 = re.compile(rf"<\|box_start\|>\s*\(\s*({N})\s*,\s*({N})\s*\)\s*,?\s*\(\s*({N})\s*,\s*({N})\s*\)\s*<\|box_end\|>")
+_QWENVL = re.compile(rf"<box>\s*\(\s*({N})\s*,\s*({N})\s*\)\s*,\s*\(\s*({N})\s*,\s*({N})\s*\)\s*</box>")  # Qwen-VL (v1)
+_FLORENCE = re.compile(r"<loc_(\d{1,3})>\s*<loc_(\d{1,3})>\s*<loc_(\d{1,3})>\s*<loc_(\d{1,3})>")  # Florence-2: x first, 0–999 bins
+_PALIGEMMA = re.compile(r"<loc(\d{4})>\s*<loc(\d{4})>\s*<loc(\d{4})>\s*<loc(\d{4})>")  # PaliGemma: y first, 0–1023 bins
 _INTERNVL = re.compile(r"<box>\s*(\[\[.*?\]\])\s*</box>", re.DOTALL)
 _MOLMO = re.compile(r"<points?\b([^>]*)>", re.IGNORECASE)
 _MOLMO_ATTR = re.compile(rf"\b([xy])(\d*)\s*=\s*[\"']?\s*({N})", re.IGNORECASE)
@@ -140,8 +144,21 @@ def _read_tags(text: str, found: list[Position]) -> str:
         found.extend(_group_positions([_nums(g) for g in _GROUP.findall(m.group(0)[1:-1])], "grid1000", "tag"))
         return " "
 
+    def florence(m: re.Match[str]) -> str:
+        found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5)), scale="grid1000", native=True, source="tag"))
+        return " "
+
+    def paligemma(m: re.Match[str]) -> str:
+        y0, x0, y1, x1 = (float(m.group(i)) * 1000 / 1024 for i in range(1, 5))
+        found.append(Position("box", (x0, y0, x1, y1), scale="grid1000", native=True, source="tag"))
+        return " "
+
     if "<|box_start|>" in text:
         text = _QWEN2.sub(qwen, text)
+    if "<box>(" in text.replace(" ", ""):
+        text = _QWENVL.sub(qwen, text)
+    if "<loc" in text:
+        text = _PALIGEMMA.sub(paligemma, _FLORENCE.sub(florence, text))
     if "<box>" in text:
         text = _INTERNVL.sub(internvl, text)
     if "<point" in text.lower():

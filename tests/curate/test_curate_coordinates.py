@@ -239,3 +239,16 @@ def test_free_form_pixel_notations(text):
     wrong = text.replace("120", "270").replace("116", "266").replace("124", "274")
     judged = _judge(wrong, found, found.pixel_targets(), "openai", "gpt-4o")
     assert judged.verdict == "contradicts", wrong
+
+
+@pytest.mark.parametrize("text", [
+    "<ref>target</ref><box>(386,205),(413,245)</box>",  # Qwen-VL (v1), 0–1000
+    "target<loc_386><loc_205><loc_413><loc_245>",  # Florence-2, 0–999 bins, x first
+    "detect target: <loc0210><loc0395><loc0251><loc0423> target",  # PaliGemma, 0–1023 bins, y first
+    "<point x='40.0' y='22.5' alt='t'>t</point>",  # Molmo with single quotes
+    "[0.386, 0.205, 0.413, 0.245]",  # LLaVA-style 0–1 box
+])
+def test_other_grounding_tags(text):
+    found = mask_targets(square((200, 300), [(45, 120)], half=2))
+    judged = judge_text(text, found.centroids, targets=found.pixel_targets())
+    assert judged.verdict == "agrees" and judged.coords.covered == 1
