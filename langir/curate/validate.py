@@ -50,7 +50,7 @@ from langir.data.text_rules import is_refusal, says_no_target, stated_count, wor
 from langir.errors import ConfigError, DataError, OutputError
 from langir.text.claims import parse_claims, parse_text
 from langir.text.conventions import convention_for
-from langir.text.coordinates import MAX_CHARS, Reading, read_coordinates
+from langir.text.coordinates import read_coordinates
 from langir.text.judge import (
     DEFAULT_STRICTNESS,
     DEFAULT_TOLERANCE,
@@ -61,6 +61,7 @@ from langir.text.judge import (
     judge_positions,
     judge_stored,
 )
+from langir.text.position import MAX_CHARS, Reading
 from langir.text.vocabulary import STRICTNESS
 
 MAX_WORDS = 50

@@ -8,6 +8,8 @@ One job per module; `langir.text` imports `langir.data` only (never describe, cu
 - `region`       a claimed region (`Claim`) and its intervals;
 - `claims`       claims read from prose, grouped into mentions (`parse_text`);
 - `conventions`  which scale each VLM family writes coordinates on;
-- `coordinates`  positions written as numbers (`read_coordinates`);
+- `position`     a position written as numbers and an answer's reading of them;
+- `markup`       positions in grounding tags and JSON;
+- `coordinates`  positions written as numbers anywhere, prose included (`read_coordinates`);
 - `judge`        the one judge: words (`ground`) and numbers (`judge_positions`) against a mask's targets.
 """

@@ -54,7 +54,7 @@ import numpy as np
 from langir.data.text_rules import says_no_target
 from langir.text.claims import parse_text
 from langir.text.conventions import qwen25_size
-from langir.text.coordinates import Position, Reading
+from langir.text.position import Position, Reading
 from langir.text.region import Claim, ParsedText
 from langir.text.vocabulary import STRICTNESS
 
