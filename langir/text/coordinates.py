@@ -67,6 +67,8 @@ _NOISE = re.compile("|".join(f"(?:{p})" for p in [
     r"\b(?:target|box|object|point|detection|item|candidate)s?\s*#?\s*\d{1,2}\b(?!\s*[,.]\s*\d)",
     r"\((?:\d{1,2})\)",
     r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b",
+    # the image's own size: "the image (320, 240)", "Image size: 640, 512", "resolution [640, 512]"
+    rf"\b(?:image|frame|picture|resolution|dimensions?)(?:\s+(?:size|resolution|dimensions?))?\s*(?:of|is|=|:)?\s*[(\[]?\s*{N}\s*(?:,|by)\s*{N}\s*[)\]]?",
 ]), re.IGNORECASE | re.MULTILINE)  # sizes, dimensions, scale names, list numbers, counts
 _FRACTION_WORDS = {
     "halfway": 0.5, "half": 0.5, "a half": 0.5, "one half": 0.5, "a third": 1 / 3, "one third": 1 / 3, "two thirds": 2 / 3,

@@ -252,3 +252,16 @@ def test_other_grounding_tags(text):
     found = mask_targets(square((200, 300), [(45, 120)], half=2))
     judged = judge_text(text, found.centroids, targets=found.pixel_targets())
     assert judged.verdict == "agrees" and judged.coords.covered == 1
+
+
+@pytest.mark.parametrize("text", [
+    "The target is about 3 pixels wide, located in the upper left.", "There are 2 targets: one upper left, one lower right.",
+    "At 10 o'clock from the centre, a faint dot.", "The image (320, 240) shows a target in the upper left.",
+    "In this 256x256 frame the target is in the upper left.", "Image size: 640, 512. Target in the upper left.",
+    "Confidence: 0.85. The target is in the upper left.", "With 95% confidence the target is in the upper left.",
+])
+def test_numbers_that_are_no_positions(text):
+    """Sizes, counts, clock hours, frame sizes and confidences are not read as positions: the words decide."""
+    from langir.text.coordinates import read_coordinates
+
+    assert read_coordinates(text).positions == []
