@@ -8,7 +8,12 @@ for correct / no-target texts, `contradicts` for wrong regions, `no-position` fo
 naming a neighbouring 3×3 cell (grid-wrong) count only under grid. Held-out families (never looked
 at while the reader was fixed) are reported separately.
 
-    python bench/curate_accuracy.py [--sirst PATH] [--record FILE] [--json]
+The coordinate corpus (tests/curate/corpus/coordinates.jsonl, issue 17: positions as numbers in 17
+styles, written without reading the parser) is scored per family at grid strictness: correct
+answers must pass; wrong, disagreeing (words vs numbers), ambiguous-scale and no-target-over-a-target
+answers must get their failure. Its held-out third is scored only with --held-out.
+
+    python bench/curate_accuracy.py [--sirst PATH] [--record FILE] [--json] [--held-out]
 """
 
 from __future__ import annotations
@@ -68,6 +73,23 @@ def fake_vlm(sirst: Path, seed: int = 0) -> dict[str, dict[str, list[int]]]:
     return out
 
 
+def coordinate_figures(sirst: Path, held_out: bool) -> dict[str, dict[str, list[int]]]:
+    """family → part ("dev", "held-out") → [right, total] over the coordinate corpus (empty when absent)."""
+    from tests.curate.corpus_eval import COORDINATES, evaluate_coordinates
+
+    if not COORDINATES.is_file():
+        return {}
+    records = [r for r in load_corpus(COORDINATES) if held_out or not r["held_out"]]
+    out: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for (family, kind), rows in evaluate_coordinates(sirst, records).items():
+        for right, rec, _ in rows:
+            for key in (family, f"all {kind}"):
+                cell = out[key].setdefault("held-out" if rec["held_out"] else "dev", [0, 0])
+                cell[0] += right
+                cell[1] += 1
+    return dict(out)
+
+
 def _pct(right: int, total: int) -> str:
     return f"{100 * right / total:.1f} % ({right}/{total})" if total else "–"
 
@@ -77,6 +99,7 @@ def main() -> None:
     parser.add_argument("--sirst", type=Path, default=Path(os.environ.get("LANGIR_SIRST", REPO.parent / "shared" / "datasets" / "sirst")))
     parser.add_argument("--record", type=Path, help="write the Markdown tables to this file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--held-out", action="store_true", help="also score the coordinate corpus' held-out third")
     args = parser.parse_args()
     if not (args.sirst / "masks").is_dir():
         raise SystemExit(f"--sirst: no masks/ under {args.sirst}")
@@ -105,7 +128,9 @@ def main() -> None:
                         groups[key][1] += len(rows)
 
     fake = fake_vlm(args.sirst)
+    coords = coordinate_figures(args.sirst, args.held_out)
     figures = {
+        "coordinates": coords,
         "fake_vlm": fake,
         "texts": len(records), "families": len(per_family), "held_out_families": sorted(held),
         "per_family": {f: {s: v for s, v in d.items()} for f, d in sorted(per_family.items())},
@@ -139,6 +164,12 @@ def main() -> None:
     for family, d in sorted(per_family.items()):
         name = f"{family} (held out)" if family in held else family
         lines.append(f"| {name} | {_pct(*d['broad']) if 'broad' in d else 'n/a'} | {_pct(*d['grid'])} |")
+    if coords:
+        lines += ["", "Coordinate corpus (issue 17), grid strictness: right = correct answers pass / other kinds get their "
+                  "failure (contradicts, \"words and coordinates disagree\", ambiguous, says-no-target).", "",
+                  "| family | development | held out |", "|---|---:|---:|"]
+        for family, d in sorted(coords.items(), key=lambda kv: (kv[0].startswith("all"), kv[0])):
+            lines.append(f"| {family} | {_pct(*d.get('dev', [0, 0]))} | {_pct(*d['held-out']) if 'held-out' in d else 'not scored'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.record:

@@ -49,6 +49,7 @@ def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: in
     out.print("agreement by strictness: " + ", ".join(f"{k} {_pct(v)}" for k, v in both.items())
               + f" (verdicts use {summary['strictness']})")
     out.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items()))
+    _print_scores(summary.get("grounding_scores", []))
     kinds = {k: v for k, v in summary["failures"].items() if v}
     out.print("failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"))
     for sample_id, kinds_text, error in failing[:shown]:
@@ -56,6 +57,22 @@ def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: in
         out.print(f"  [red]{literal(sample_id)}[/]: {literal(kinds_text)}{literal(detail)}", highlight=False)
     if len(failing) > shown:
         out.print(f"  … and {len(failing) - shown} more (see --out CSV)")
+
+
+def _print_scores(scores: list[dict]) -> None:
+    """Grounding per provider / model / prompt style, shown when the answers' sources or numbers are known."""
+    if not any(s["provider"] != "-" or s["coordinate_answers"] for s in scores):
+        return
+    table = Table(title="Grounding per model (words and coordinates judged apart)", title_justify="left")
+    for head in ("provider", "model", "prompt", "answers", "agreement", "words", "coordinates", "ambiguous",
+                 "point hit", "false point"):
+        table.add_column(head, justify="left" if head in ("provider", "model", "prompt") else "right")
+    for s in scores:
+        table.add_row(literal(s["provider"]), literal(s["model"]), literal(s["prompt_style"]), str(s["answers"]),
+                      _pct(s["agreement"]), f"{_pct(s['words'])} ({s['words_answers']})",
+                      f"{_pct(s['coordinates'])} ({s['coordinate_answers']})", str(s["ambiguous"]),
+                      _pct(s["point_hit"]), _pct(s["false_point"]))
+    out.print(table)
 
 
 def validate(
@@ -75,14 +92,19 @@ def validate(
     do_quarantine: Annotated[bool, typer.Option("--quarantine", help="Move failing descriptions into <descriptions>/.quarantine/ (never deletes).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check each description and ground it in its mask: agrees / contradicts / vague / no-target.
+    """Check each description and ground it in its mask: agrees / contradicts / ambiguous / vague / no-target.
 
     Per image: description present, UTF-8, non-empty, at most --max-words words, not a refusal,
     names a region for the target, counts no more targets than the mask has; then every region the
     text claims for the target ("upper left", "near the center", "at two o'clock", "top-left
     quadrant") must hold a target centroid. Positions of other things (clouds, tree line,
     buildings) and negated places ("not in the lower half") are not claims; several targets are
-    matched one to one. Unreadable or missing files are reported per id. Exit code 1 when more than
+    matched one to one. Positions written as numbers are read too (pixel points and boxes, 0–1
+    fractions, 0–1000 grids, percentages, Qwen bbox_2d/point_2d, Gemini box_2d, Molmo points,
+    grounding tags) on the scale the text states, else the model's convention from the describe
+    ledger; a point must fall in a target's box (grown by --tolerance), a box must hold a centroid.
+    Words and numbers that disagree fail; numbers readable on two scales with different verdicts
+    are "ambiguous". Unreadable or missing files are reported per id. Exit code 1 when more than
     --max-errors images fail.
 
     [bold]Example:[/] langir validate datasets/demo --out validate.csv --write-ids redo.txt --max-errors 5
@@ -119,7 +141,8 @@ def validate(
     if as_json:
         print_json(summary)
     else:
-        _print_summary(summary, list(zip(failing["id"], failing["failures"], failing["error"], strict=True)))
+        details = [e or r for e, r in zip(failing["error"], failing["reason"], strict=True)]  # file problem, else why
+        _print_summary(summary, list(zip(failing["id"], failing["failures"], details, strict=True)))
         if out_csv is not None:
             notice(f"wrote {out_csv}")
         if write_ids is not None:

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from langir.curate.grounding import DEFAULT_TOLERANCE, VERDICTS, Grounding, ground
-from langir.curate.regions import Claim, parse_claims
 from langir.curate.stats import DatasetStats, compute_stats
 from langir.curate.validate import FAILURE_KINDS, ValidationResult, quarantine, validate_dataset
+from langir.text.claims import parse_claims
+from langir.text.judge import DEFAULT_TOLERANCE, VERDICTS, Grounding, ground
+from langir.text.region import Claim
 
 __all__ = [
     "DEFAULT_TOLERANCE", "FAILURE_KINDS", "VERDICTS", "Claim", "DatasetStats", "Grounding", "ValidationResult",

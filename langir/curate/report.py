@@ -31,6 +31,7 @@ from langir.curate.plots import (  # noqa: F401 (re-exported: the plots lived he
     worst_grounded,
 )
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
+from langir.curate.scores import scores_frame
 from langir.curate.stats import TABLE1_COLUMNS, DatasetStats, compute_stats, disjoint_splits, markdown_table
 from langir.curate.validate import (
     FAILURE_KINDS,
@@ -292,6 +293,10 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     kinds = {k: v for k, v in summary["failures"].items() if v}
     card.p("Failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none") + f" (kinds: {', '.join(FAILURE_KINDS)}).")
     card.img("failures.png", "Failure kinds: grounding (red), text (orange), file or mask (purple)")
+    if summary.get("grounding_scores"):  # issue 17: the table a researcher needs to pick a VLM
+        card.p("Grounding per provider, model and prompt style (from the describe ledger; words and coordinates judged "
+               "apart; point hit: targets hit by a given position, Pd style; false point: positions on no target, Fa style):")
+        card.table(scores_frame(summary["grounding_scores"]))
     if has_targets:
         for axis, table in confusion.items():
             card.p(f"Claimed vs. actual region, {axis} axis ({judged}; rows: where the nearest target is, "

@@ -9,9 +9,15 @@ Per image, in this order (the failure kinds of the per-image table, see `FAILURE
   over one component, `text_rules.stated_count`: the hallucination of the paper's §5.6.6; singular
   wording over several components is allowed);
 - the mask: ``missing-mask``, ``unreadable`` (corrupt image or mask, or sizes that differ);
-- grounding (`grounding.ground`): ``contradicts`` (a claimed region holds no target),
+- grounding (`langir.text.judge`: words and numbers, one judge): ``contradicts`` (a claimed region
+  holds no target, a given point or box hits none, or words and coordinates disagree — the row's
+  `reason` says which), ``ambiguous`` (numbers readable on two scales with different verdicts),
   ``says-no-target`` (the text says none is visible over a non-empty mask), ``claims-target``
   (the mask is empty but the text does not say so).
+
+Numbers are read on the scale the text states, else the answering model's convention (provider and
+model from the describe ledger, `coordinate_convention`), else every scale they fit; a structured
+answer's stored targets (`langir.data.answer_targets`) are judged like numbers in the text.
 
 Grounding runs at both strictness levels (``broad``: half-planes, ``grid``: the 3×3 cells); the
 chosen one decides the verdict and the failures, the other is reported alongside in the summary.
@@ -31,22 +37,38 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
-from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE, Grounding, ground
-from langir.curate.regions import STRICTNESS, parse_claims, parse_text
+from langir.curate.scores import SOURCE_COLUMNS, UNKNOWN, answer_sources, grounding_scores
 from langir.curate.texts import read_description_file
+from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info, read_mask
 from langir.data.positions import cell_phrase, components, grid_cell
 from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError, OutputError
+from langir.text.claims import parse_claims, parse_text
+from langir.text.conventions import convention_for
+from langir.text.coordinates import read_coordinates
+from langir.text.judge import (
+    DEFAULT_STRICTNESS,
+    DEFAULT_TOLERANCE,
+    Grounding,
+    PositionJudgement,
+    Targets,
+    ground,
+    judge_positions,
+    judge_stored,
+)
+from langir.text.position import MAX_CHARS, Reading
+from langir.text.vocabulary import STRICTNESS
 
 MAX_WORDS = 50
 FILE_FAILURES = ("missing", "not-utf8", "empty", "unreadable-text")
 TEXT_FAILURES = ("too-long", "refusal", "no-position", "plural-mismatch")
 MASK_FAILURES = ("missing-mask", "unreadable")
-GROUNDING_FAILURES = ("contradicts", "says-no-target", "claims-target")
+GROUNDING_FAILURES = ("contradicts", "ambiguous", "says-no-target", "claims-target")
 FAILURE_KINDS = FILE_FAILURES + TEXT_FAILURES + MASK_FAILURES + GROUNDING_FAILURES
 # Failures that a new description can fix (what --write-ids lists and --quarantine moves aside).
 REDESCRIBE_FAILURES = frozenset(FILE_FAILURES + TEXT_FAILURES + GROUNDING_FAILURES)
@@ -54,16 +76,30 @@ REDESCRIBE_FAILURES = frozenset(FILE_FAILURES + TEXT_FAILURES + GROUNDING_FAILUR
 COLUMNS = (
     "id", "splits", "verdict", "ok", "failures", "words", "targets", "claims", "claim_ok",
     "target_regions", "covered", "distance", "agrees_broad", "agrees_grid", "description", "error",
+    "words_verdict", "coords_verdict", "positions", "position_hits", "false_points", "scale", "reason",
+    "provider", "model", "prompt_style",
 )
+DISAGREE = "words and coordinates disagree"
+# verdict words of the per-image table and `validate --json` (review cards carry them as data-verdict)
+VERDICT_WORDS = ("agrees", "contradicts", "ambiguous", "vague", "no-target", "n/a")
 
 
 @dataclass
 class MaskTargets:
-    """Targets of one mask: normalised centroids (N×2), pixel areas, image size (H, W)."""
+    """Targets of one mask: normalised centroids (N×2), pixel areas, image size (H, W), pixel boxes."""
 
     shape: tuple[int, int]
     centroids: np.ndarray
     areas: np.ndarray
+    boxes: np.ndarray | None = None  # N×4 (x0, y0, x1, y1), pixels, end exclusive
+
+    def pixel_targets(self) -> Targets:
+        """The targets in pixels of the original image, as the position judge takes them."""
+        height, width = self.shape
+        xy = self.centroids[:, ::-1] * np.array([width, height], dtype=np.float64)
+        if self.boxes is None:
+            return Targets.from_normalised(self.centroids, (width, height))
+        return Targets((width, height), self.boxes.astype(np.float64).reshape(-1, 4), xy.reshape(-1, 2))
 
 
 def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
@@ -73,8 +109,28 @@ def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
     width, height, _ = image_info(ds.image_path(sample_id))  # header only: no pixel decoding
     mask = read_mask(mask_path, (height, width))
-    cents, areas = target_centroids(mask)
-    return MaskTargets((height, width), cents / np.array([height, width], dtype=np.float64), areas)
+    return mask_targets(mask)
+
+
+def mask_targets(mask: np.ndarray) -> MaskTargets:
+    """Targets of a mask: centroids, areas and bounding boxes of its 8-connected components."""
+    labels, areas, cents = components(mask)
+    height, width = mask.shape[:2]
+    slices = ndimage.find_objects(labels) if len(areas) else []
+    boxes = np.array([(s[1].start, s[0].start, s[1].stop, s[0].stop) for s in slices], dtype=np.float64).reshape(-1, 4)
+    return MaskTargets((height, width), cents / np.array([height, width], dtype=np.float64), areas, boxes)
+
+
+def coordinate_convention(provider: str | None, model: str | None) -> str | None:
+    """The scale `model` of `provider` writes coordinates on: the provider's ``coordinates`` table
+    (model-name prefixes → convention, ``""`` its default), else the model families of
+    `langir.text.conventions`; None when unknown."""
+    from langir.describe.providers import REGISTRY  # the registry holds the fact, next to prices and limits
+
+    cls = REGISTRY.get((provider or "").split("-compatible")[0])
+    table = getattr(cls, "coordinates", None)
+    found = convention_for(model, table) if table else None
+    return found or (convention_for(model) if model else None)
 
 
 def target_centroids(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +168,16 @@ class ValidationResult:
 
 @functools.lru_cache(maxsize=4096)
 def _text_facts(text: str) -> tuple[int, bool, bool, int | None]:
-    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times."""
-    return word_count(text), is_refusal(text), says_no_target(text), stated_count(text)
+    """Words, refusal, says-no-target, stated count: template sets repeat a few texts thousands of times.
+
+    The rules read the first `MAX_CHARS` characters only: a megabyte answer is too long whatever it says."""
+    head = text[:MAX_CHARS]
+    return word_count(text), is_refusal(head), says_no_target(head), stated_count(head)
+
+
+@functools.lru_cache(maxsize=4096)
+def _coordinates(text: str) -> Reading:
+    return read_coordinates(text)
 
 
 @dataclass
@@ -122,44 +186,83 @@ class TextJudgement:
 
     verdict: str
     failures: list[str]
-    grounding: Grounding
-    other: Grounding  # the grounding at the other strictness level
+    grounding: Grounding  # the words
+    other: Grounding  # the words at the other strictness level
+    coords: PositionJudgement | None = None  # the numbers (None: the text gives none)
+    reason: str = ""
+    other_verdict: str = ""  # the combined verdict at the other strictness level
 
     def agrees(self, grounding: Grounding | None = None) -> bool:
         """Agreement as the summary counts it: agrees, or an empty mask with a text that says so."""
         g = grounding or self.grounding
-        return g.verdict == "agrees" or (g.verdict == "no-target" and g.says_none)
+        verdict = self.other_verdict if grounding is self.other and self.other_verdict else self.verdict
+        return verdict == "agrees" or (verdict == "no-target" and g.says_none)
+
+
+def _combine(g: Grounding, coords: PositionJudgement | None, n: int) -> tuple[str, str | None, str]:
+    """(verdict, failure kind or None, reason) of words and numbers judged together (one judge)."""
+    if n == 0:
+        return "no-target", None, ""
+    if g.says_none:
+        return "contradicts", "says-no-target", "the text says no target is visible"
+    if coords is None:
+        if g.verdict == "contradicts":
+            return "contradicts", "contradicts", "a claimed region holds no target"
+        return g.verdict, ("no-position" if g.verdict == "vague" else None), ""
+    words_ok = g.verdict == "agrees" if g.claims else None
+    if coords.verdict == "ambiguous":
+        if words_ok is False:
+            return "contradicts", "contradicts", "a claimed region holds no target"
+        return "ambiguous", "ambiguous", coords.reason
+    numbers_ok = coords.verdict == "agrees"
+    if words_ok is not None and words_ok != numbers_ok:
+        return "contradicts", "contradicts", DISAGREE
+    if not numbers_ok:
+        return "contradicts", "contradicts", coords.reason
+    return "agrees", None, ""
 
 
 def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tolerance: float = DEFAULT_TOLERANCE,
-               strictness: str = DEFAULT_STRICTNESS) -> TextJudgement:
-    """Judge one description against normalised target centroids (N×2): the per-text part of `validate_dataset`."""
+               strictness: str = DEFAULT_STRICTNESS, *, targets: Targets | None = None, convention: str | None = None,
+               sent_size: tuple[int, int] | None = None, stored: list | None = None) -> TextJudgement:
+    """Judge one description against a mask's targets: the per-text part of `validate_dataset`.
+
+    `centroids`: normalised (row, col) of the targets (N×2); `targets`: the same targets in pixels with
+    their boxes (needed to judge numbers well; built from the centroids when missing). `convention`:
+    the scale the answering model writes numbers on (`langir.text.conventions`); `sent_size`: (W, H) of
+    the image as sent; `stored`: a structured answer's pixel targets, judged like numbers in the text.
+    """
     if strictness not in STRICTNESS:
         raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
     failures: list[str] = []
     words, refusal, says_none, count = _text_facts(text)
+    reading = _coordinates(text)
+    says_none = (says_none or reading.empty or stored == []) and not reading.positions
     if words > max_words:
         failures.append("too-long")
-    parsed = parse_text(text)
-    if refusal and not parsed.claims:  # "I can't determine it exactly, but it seems to be in the upper left" is a hedge
+    parsed = parse_text(reading.prose[:MAX_CHARS])
+    if refusal and not parsed.claims and not reading.positions:  # "I can't be sure, but it seems to be upper left" is a hedge
         failures.append("refusal")
     other = STRICTNESS[1 - STRICTNESS.index(strictness)]
     g = ground(parsed, centroids, tolerance, strictness, says_none)
     g_other = ground(parsed, centroids, tolerance, other, says_none)
     n = len(np.asarray(centroids).reshape(-1, 2))
+    coords = None
+    if n and (reading.positions or reading.problem or stored):
+        found = targets if targets is not None else Targets.from_normalised(centroids)
+        coords = judge_stored(stored, found, tolerance) if stored else None
+        coords = coords or judge_positions(reading, found, tolerance, convention, sent_size)
+    verdict, failure, reason = _combine(g, coords, n)
+    other_verdict = _combine(g_other, coords, n)[0]
     if n == 0:
         if not says_none:
             failures.append("claims-target")
     else:
-        if says_none:
-            failures.append("says-no-target")
-        elif not g.claims:
-            failures.append("no-position")
-        elif g.verdict == "contradicts":
-            failures.append("contradicts")
+        if failure:
+            failures.append(failure)
         if count is not None and count > n and not says_none:
             failures.append("plural-mismatch")
-    return TextJudgement(g.verdict, failures, g, g_other)
+    return TextJudgement(verdict, failures, g, g_other, coords, reason, other_verdict)
 
 
 def _failures_list(cell: str) -> list[str]:
@@ -187,17 +290,21 @@ def validate_dataset(
     if unknown:
         raise ConfigError(f"unknown failure kind(s) to ignore: {', '.join(unknown)} (known: {', '.join(FAILURE_KINDS)})")
     split_of = ds.split_of()
+    ids = list(ids)
+    sources = answer_sources(ds.root, ids)
     rows: list[dict] = []
     target_rows: list[tuple] = []
     claim_rows: list[tuple] = []
     for sample_id in ids:
-        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness))
+        rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
+                                  sources.get(sample_id, (UNKNOWN,) * 3)))
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # typed even when empty, so boolean masks stay masks (an empty object column would select columns)
     table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float,
-                          "agrees_broad": bool, "agrees_grid": bool})
+                          "agrees_broad": bool, "agrees_grid": bool, "positions": int, "position_hits": int,
+                          "false_points": int})
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
@@ -205,12 +312,15 @@ def validate_dataset(
     return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness)
 
 
-def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness) -> dict:
+def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
+                  source=(UNKNOWN,) * 3) -> dict:
     failures: list[str] = []
     errors: list[str] = []
     row = dict.fromkeys(COLUMNS, "")
     row.update(id=sample_id, splits=";".join(split_of.get(sample_id, [])), words=0, targets=-1,
-               covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False)
+               covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False, positions=0,
+               position_hits=0, false_points=0)
+    row.update(zip(SOURCE_COLUMNS, source, strict=True))
     desc = read_description_file(ds, sample_id)
     text = desc.text
     if text is None:
@@ -235,10 +345,18 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
         for (r, c), area, cell in zip(found.centroids, found.areas, cells, strict=True):
             target_rows.append((sample_id, float(r), float(c), int(area), cell[0], cell[1]))
         if text is not None:
-            judged = judge_text(text, found.centroids, max_words, tolerance, strictness)
+            provider, model, _ = source
+            judged = judge_text(text, found.centroids, max_words, tolerance, strictness, targets=found.pixel_targets(),
+                                convention=coordinate_convention(provider, model), stored=read_targets(ds.root, sample_id))
             g = judged.grounding
             failures.extend(judged.failures)
-            row["verdict"] = g.verdict
+            row["verdict"] = judged.verdict
+            row["words_verdict"] = g.verdict
+            row["reason"] = judged.reason
+            if judged.coords is not None:
+                c = judged.coords
+                row.update(coords_verdict=c.verdict, positions=c.given, position_hits=c.covered,
+                           false_points=c.false_points, scale=c.scale or "")
             row["agrees_" + strictness] = judged.agrees()
             row["agrees_" + STRICTNESS[1 - STRICTNESS.index(strictness)]] = judged.agrees(judged.other)
             row["claims"] = ";".join(c.label for c in g.claims)
@@ -256,7 +374,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
             failures.append("refusal")
         claims = parse_claims(text)
         row["claims"] = ";".join(c.label for c in claims)
-        if not claims and not says_no_target(text):
+        if not claims and not says_no_target(text) and not read_coordinates(text).positions:
             failures.append("no-position")
     counted = [f for f in failures if f not in ignore]
     row["failures"] = ";".join(failures)
@@ -302,7 +420,8 @@ def summarize(result: ValidationResult) -> dict:
         **block(table),
         "strictness": result.strictness,
         "agreement_by_strictness": by_strictness,
-        "verdicts": {k: int(verdicts.get(k, 0)) for k in ("agrees", "contradicts", "vague", "no-target", "n/a")},
+        "verdicts": {k: int(verdicts.get(k, 0)) for k in VERDICT_WORDS},
+        "grounding_scores": grounding_scores(table),
         "failures": failure_counts,
         "ignored": list(result.ignore),
         "per_split": per_split,

@@ -80,16 +80,44 @@ def is_refusal(text: str) -> bool:
 # "no obvious targets except a faint spot …", "no clear target, but a speck might be …": an exception follows
 _EXCEPTION = re.compile(r"\b(except|but|however|apart\s+from|besides|other\s+than|although|though|save\s+for|unless)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?;\n]")
+_REGION_ONLY = re.compile(
+    r"\s*(?:is\s+|are\s+)?(?:visible\s+|present\s+|seen\s+|to\s+be\s+seen\s+)?(?:in|on|at|within|along|near|toward|towards|across)\s+"
+    r"the\s+(?:(?:far|very|extreme)\s+)?(?:upper|lower|left|right|top|bottom|middle|center|centre|central|left-hand|right-hand)\b",
+    re.IGNORECASE)
+
+
+# Whole answers that say "no target" in a few words: "None.", "No target.", "[]", a fenced empty JSON
+# list, {"targets": []}, "targets: []", "**Target:** none", "0 targets.", "No object detected."
+_SHORT_NONE = re.compile(
+    r"""^(?:(?:json)?\s*)?(?:(?:targets?|objects?|result|results|answer|detections?|location|position)\s*[:=]\s*)?
+        (?:none(?:\s+(?:found|visible|detected))?|n/?a|nothing(?:\s+(?:found|visible|detected))?|\[\s*\]|\{\s*\}
+          |\{\s*"?(?:targets?|objects?|detections?|points|boxes)"?\s*:\s*\[\s*\]\s*\}
+          |(?:no|0|zero)\s+(?:small\s+|visible\s+|infrared\s+)?(?:targets?|objects?)(?:\s+(?:found|visible|detected|present|identified|located))?)
+        \s*[.!]?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MARKUP = re.compile(r"```|[*_#>`|]|^\s*[-•]\s*", re.MULTILINE)
+
+
+def is_short_no_target(text: str) -> bool:
+    """True for a whole answer that only says no target is there ("None.", "[]", "**Target:** none")."""
+    if len(text) > 200:
+        return False
+    return bool(_SHORT_NONE.match(" ".join(_MARKUP.sub(" ", text).split())))
 
 
 def says_no_target(text: str) -> bool:
     """True when the text states that no target is visible (the valid answer for an empty mask).
 
     A statement followed in its sentence by an exception ("no obvious targets except a faint spot
-    near the lower right") is none.
+    near the lower right") is none. Short whole answers count too (`is_short_no_target`).
     """
+    if is_short_no_target(text):
+        return True
     for m in _NO_TARGET.finditer(text):
         rest = text[m.end():]
+        if _REGION_ONLY.match(rest):
+            continue  # "no target in the upper half; it sits low on the right": one region denied, not the image
         end = _SENTENCE_END.search(rest)
         if not _EXCEPTION.search(rest[: end.start() if end else len(rest)]):
             return True

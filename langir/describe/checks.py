@@ -1,29 +1,45 @@
-"""Reply validation: the same text rules `validate` uses, applied to each VLM reply."""
+"""Reply validation: the rules `validate` applies, applied to each VLM reply.
+
+A reply places the target when `validate` would find a position in it: a region claimed *for the
+target* in words (`langir.text.claims`, so "a cloud bank on the left" places nothing) or a position
+written as numbers (`langir.text.coordinates`: pixel points, boxes, 0–1000 grids, Qwen/Gemini JSON,
+Molmo points …). "No target" answers, short ones included ("None.", "[]"), follow `text_rules`.
+"""
 
 from __future__ import annotations
 
-from langir.data.positions import has_position_term
 from langir.data.text_rules import is_refusal, says_no_target, word_count
+from langir.text.claims import parse_text
+from langir.text.coordinates import read_coordinates
+
+
+def places_target(text: str) -> bool:
+    """True when the text gives the target a position, in words or in numbers (as `validate` reads it)."""
+    reading = read_coordinates(text)
+    return bool(reading.positions) or bool(parse_text(reading.prose).claims)
 
 
 def reply_problem(text: str | None, max_words: int = 50, mask_empty: bool | None = None) -> str | None:
     """Why a reply is not a usable description, or None when it is.
 
-    Rules: not empty, not a refusal (a hedge that still places the target is an answer), ≤ `max_words` words, names a position. When the mask is known
-    to be empty, a "no target visible" reply is the valid one and a positioned claim is rejected.
+    Rules: not empty, not a refusal (a hedge that still places the target is an answer), ≤ `max_words` words, places the
+    target (`places_target`). When the mask is known to be empty, a "no target visible" reply is the valid one and a
+    positioned claim is rejected.
     """
     if text is None or not text.strip():
         return "empty reply"
-    if is_refusal(text) and not has_position_term(text):
+    placed = places_target(text)
+    if is_refusal(text) and not placed:
         # "I can't be certain, but it seems to be in the upper left" is a hedge, not a refusal (as in validate)
         return "refusal"
     n = word_count(text)
     if n > max_words:
         return f"too long ({n} words > {max_words})"
-    if mask_empty and not says_no_target(text):
+    none = says_no_target(text) and not read_coordinates(text).positions
+    if mask_empty and not none:
         return "mask is empty but the reply does not say no target is visible"
-    if says_no_target(text):
+    if none:
         return None if mask_empty in (True, None) else "reply says no target but the mask has one"
-    if not has_position_term(text):
-        return "no position term (left/right/upper/lower/center/top/bottom)"
+    if not placed:
+        return "no position term: no region or coordinates given for the target (validate: no-position)"
     return None

@@ -69,3 +69,53 @@ def evaluate(sirst: Path, strictness: str, records: list[dict] | None = None) ->
         if right is not None:
             out[(rec["family"], rec["kind"])].append((right, rec, failures))
     return dict(out)
+
+
+# ---------------------------------------------------------------- coordinates corpus (issue 17)
+COORDINATES = Path(__file__).parent / "corpus" / "coordinates.jsonl"
+# kind → failure kind that must be present (None: the answer must pass)
+COORD_EXPECTED = {"correct": None, "no-target": None, "wrong": "contradicts", "disagree": "contradicts",
+                  "ambiguous": "ambiguous", "says-no-target": "says-no-target"}
+
+
+def mask_targets_of(sirst: Path, sample_id: str):
+    """`validate.MaskTargets` of the SIRST mask `{id}_pixels0.png` (boxes included)."""
+    from langir.curate.validate import mask_targets
+
+    mask = np.asarray(Image.open(sirst / "masks" / f"{sample_id}_pixels0.png")) > 0
+    return mask_targets(mask[..., 0] if mask.ndim == 3 else mask)
+
+
+def judge_record(record: dict, found, strictness: str = "grid"):
+    """`judge_text` of one coordinate-corpus record against its mask's targets (`found`: MaskTargets)."""
+    from langir.curate.validate import coordinate_convention
+
+    if record["empty_mask"]:
+        cents, targets = np.zeros((0, 2)), None
+    else:
+        cents, targets = found.centroids, found.pixel_targets()
+    sent = tuple(record["sent_size"]) if record.get("sent_size") else None
+    convention = coordinate_convention(record.get("provider"), record.get("model"))
+    return judge_text(record["text"], cents, strictness=strictness, targets=targets, convention=convention,
+                      sent_size=sent)
+
+
+def coordinate_right(record: dict, judged) -> bool:
+    want = COORD_EXPECTED[record["kind"]]
+    if want is None:
+        return not judged.failures
+    if record["kind"] == "disagree":
+        return "contradicts" in judged.failures and judged.reason == "words and coordinates disagree"
+    return want in judged.failures
+
+
+def evaluate_coordinates(sirst: Path, records: list[dict], strictness: str = "grid") -> dict[tuple[str, str], list]:
+    """(family, kind) → [(right, record, judgement)] over the coordinate corpus records given."""
+    cache: dict[str, object] = {}
+    out: dict[tuple[str, str], list] = defaultdict(list)
+    for rec in records:
+        if rec["id"] not in cache:
+            cache[rec["id"]] = mask_targets_of(sirst, rec["id"])
+        judged = judge_record(rec, cache[rec["id"]], strictness)
+        out[(rec["family"], rec["kind"])].append((coordinate_right(rec, judged), rec, judged))
+    return dict(out)

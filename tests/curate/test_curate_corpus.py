@@ -60,3 +60,19 @@ def test_held_out_families_reported_separately(judged):
     for strictness in ("broad", "grid"):
         rows = [r for (fam, _), rs in judged[strictness].items() if fam in held for r, _, _ in rs]
         assert len(rows) >= 80 and sum(rows) >= MIN_RIGHT * len(rows)
+
+
+def test_coordinate_corpus_development_records(sirst_root):
+    """The coordinate corpus (issue 17, written without reading the parser): ≥ 95 % of correct answers pass and
+    ≥ 95 % of wrong / disagreeing / ambiguous / no-target-over-a-target ones are caught, per kind, on the
+    development records (the held-out third is scored by bench/curate_accuracy.py --held-out)."""
+    from tests.curate.corpus_eval import COORDINATES, evaluate_coordinates, load_corpus
+
+    if not COORDINATES.is_file():
+        pytest.skip(f"{COORDINATES} not merged yet")
+    records = [r for r in load_corpus(COORDINATES) if not r["held_out"]]
+    by_kind: dict[str, list[bool]] = {}
+    for (_family, kind), rows in evaluate_coordinates(sirst_root, records).items():
+        by_kind.setdefault(kind, []).extend(right for right, _, _ in rows)
+    for kind, rights in by_kind.items():
+        assert sum(rights) / len(rights) >= 0.95, (kind, sum(rights), len(rights))

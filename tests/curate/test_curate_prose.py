@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from langir.curate.grounding import ground
-from langir.curate.regions import parse_claims, parse_text
 from langir.curate.validate import judge_text, validate_dataset
 from langir.data.dataset import LangIRDataset
 from langir.data.text_rules import is_refusal, mentions_plural_target, says_no_target, stated_count
+from langir.text.claims import parse_claims, parse_text
+from langir.text.judge import ground
 from tests.curate.curate_helpers import make_dataset, square
 
 UL = np.array([[0.15, 0.15]])
@@ -151,7 +151,7 @@ def test_any_text_is_judged_without_error():
     # random word salad from the corpus, punctuation, clock words, empty and huge texts
     import random
 
-    from langir.curate.grounding import VERDICTS
+    from langir.text.judge import VERDICTS
     from tests.curate.corpus_eval import load_corpus
 
     words = " ".join(r["text"] for r in load_corpus()).split() + ["o'clock", "13", "-", "—", "**", "\n", "or", "not"]
@@ -179,3 +179,35 @@ def test_negating_subjects_and_their_exceptions(text):
 
     assert judge_text(text, np.array([[0.22, 0.78]])).verdict == "agrees"
     assert judge_text(text, np.array([[0.80, 0.20]])).verdict == "contradicts"
+
+
+# ---------------------------------------------------------------- issue 17 §5: prose that used to fail
+_LR = np.array([[0.8, 0.8]])  # one target low on the right
+_TWO = np.array([[0.15, 0.15], [0.8, 0.8]])  # upper left and lower right
+
+
+@pytest.mark.parametrize(("centroids", "passes", "text"), [
+    # a position word owned by the target's glow, a contrail, a cloud band
+    (_LR, True, "A faint target sits in the lower right, with a soft glow trailing off to the left of it."),
+    (_LR, True, "The small target is low on the right; a contrail streaks across the upper left."),
+    (_LR, True, "There is a dim point in the bottom-right corner, below a cloud band that runs along the top."),
+    (_LR, False, "A faint target sits in the upper left, with a soft glow trailing off to the lower right."),
+    # a region denied before the right one is given
+    (_LR, True, "No target in the upper half; it sits low on the right."),
+    (_LR, True, "Nothing is visible on the left side. The target is in the lower right corner."),
+    (_LR, False, "No target in the lower half; it sits high on the left."),
+    # a landmark that is itself placed
+    (_LR, True, "The target is just left of the bright band at the right edge, in the lower part of the frame."),
+    # enumerations and a second target in a later sentence
+    (_TWO, True, "First target: upper left.\nSecond target: lower right."),
+    (_TWO, True, "- **Target A**: top left corner\n- **Target B**: bottom right corner"),
+    (_TWO, True, "I count two targets — one in the upper left and one in the lower right."),
+    (_TWO, True, "The main target is in the top-left corner. Further away, a dimmer second target sits near the bottom right."),
+    (_TWO, False, "First target: upper right.\nSecond target: lower left."),
+    (_TWO, False, "A bright target is in the upper left. A second one sits in the upper right."),
+])
+def test_prose_classes_of_issue_17(centroids, passes, text):
+    from langir.curate.validate import judge_text
+
+    judged = judge_text(text, centroids)
+    assert (not judged.failures) == passes, (judged.failures, [c.label for c in judged.grounding.claims])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from langir.curate.grounding import ground
-from langir.curate.regions import claim_cells, parse_claims
 from langir.data.positions import cell_phrase, grid_cell, quadrant
+from langir.text.claims import parse_claims
+from langir.text.judge import ground
+from langir.text.region import claim_cells
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def test_report_files(tmp_path, cli):
     assert done["skipped"] == {"unreadable image or mask": ["gone"], "no description": ["gone"]}
     assert list(done["broken"]) == ["gone"] and "masks/gone.png" in done["broken"]["gone"]
     assert "Skipped, 1 sample(s)" in card and "masks/gone.png" in card
-    assert done["validation"]["verdicts"] == {"agrees": 1, "contradicts": 1, "vague": 1, "no-target": 1, "n/a": 1}
+    assert done["validation"]["verdicts"] == {"agrees": 1, "contradicts": 1, "ambiguous": 0, "vague": 1, "no-target": 1, "n/a": 1}
     # worst grounded first: the contradiction, then the vague one
     from langir.curate.report import worst_grounded
     from langir.curate.validate import validate_dataset

@@ -42,6 +42,7 @@ class AnthropicProvider(Provider):
     batch_max_requests = 100_000
     batch_max_bytes = 256 * 1024 * 1024
     quota_markers = ("credit balance is too low",)
+    coordinates: ClassVar[dict[str, str]] = {"": "pixels"}  # Claude estimates pixels of the image as sent
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)

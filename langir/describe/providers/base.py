@@ -219,6 +219,8 @@ class Provider:
     max_image_bytes: ClassVar[int | None] = None
     # USD per million tokens (input, output), list prices; batch jobs bill `batch_discount` of that
     prices: ClassVar[dict[str, tuple[float, float]]] = {}
+    # scale its models write coordinates on: model-name prefix → convention ("" the default), see langir.text.conventions
+    coordinates: ClassVar[dict[str, str]] = {}
     batch_discount: ClassVar[float] = 0.5
     # batch API: adapter class (None: no batch API) and its documented per-batch limits
     batch_adapter: ClassVar[type[BatchAdapter] | None] = None

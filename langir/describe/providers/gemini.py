@@ -49,6 +49,7 @@ class GeminiProvider(Provider):
     # per-minute rate limit (retry after `retryDelay`); only a per-day quota (QuotaFailure quotaId
     # "…PerDay…") cannot be waited out within a run.
     quota_markers = ("perday",)
+    coordinates: ClassVar[dict[str, str]] = {"": "gemini"}  # box_2d / point: [y, x] on 0–1000
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)

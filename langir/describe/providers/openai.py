@@ -19,6 +19,7 @@ from langir.describe.providers.base import (
     png_b64,
     short,
 )
+from langir.text.conventions import FAMILIES
 
 if TYPE_CHECKING:
     from langir.describe.prompts import Prompt
@@ -51,6 +52,7 @@ class OpenAIProvider(Provider):
     # (base, per 512-px tile) image tokens; the mini models bill many more tokens at a lower price
     tile_tokens: ClassVar[dict[str, tuple[int, int]]] = {"": (85, 170), "gpt-4o-mini": (2833, 5667)}
     quota_markers = ("insufficient_quota", "exceeded your current quota", "billing_hard_limit")
+    coordinates: ClassVar[dict[str, str]] = FAMILIES  # GPT pixels, and the open models servers behind --base-url run
 
     def __init__(self, model: str | None, api_key: str, base_url: str | None = None, timeout: float = 60.0):
         super().__init__(model)
