@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,14 @@ from langir.errors import DataError
 
 @pytest.fixture(scope="module")
 def sirst_templates(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, float]]:
-    """A tmp dataset whose images/masks/splits link to the real SIRST and whose descriptions are templates."""
+    """A tmp dataset whose images/masks/splits are copies of the real SIRST and whose descriptions are templates."""
     from tests.conftest import SIRST
 
     if not (SIRST / "images").is_dir():
         pytest.skip(f"real SIRST dataset not found at {SIRST}")
     root = tmp_path_factory.mktemp("sirst")
     for name in ("images", "masks", "idx_427"):
-        (root / name).symlink_to(SIRST / name, target_is_directory=True)
+        shutil.copytree(SIRST / name, root / name)  # copies: symlinks out of a dataset need --follow-symlinks
     ds = LangIRDataset.open(root)
     assert ds.layout.name == "sirst"
     texts: dict[str, str] = {}
