@@ -98,7 +98,25 @@ def _m002_attempts(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS requests_request ON requests(request)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts]
+def _m003_runs_and_intents(db: sqlite3.Connection) -> None:
+    """Runs (spend per run), write-ahead batch intents (tag, items) and redo intents.
+
+    A batch row now exists *before* its create call (status `intent`, `batch_id` = "intent:TAG"):
+    a run killed between the call and its reply finds the batch again by its tag.
+    """
+    db.execute("ALTER TABLE requests ADD COLUMN run_id TEXT")
+    for column in ("tag TEXT", "model TEXT", "items TEXT", "run_id TEXT", "prefix TEXT"):
+        db.execute(f"ALTER TABLE batches ADD COLUMN {column}")
+    db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started REAL, provider TEXT, model TEXT, "
+               "mode TEXT, finished REAL)")
+    # a --redo asks anew once: the attempt it starts after is kept until the redo is answered,
+    # so a re-run after a kill continues it instead of buying yet another answer
+    db.execute("CREATE TABLE IF NOT EXISTS redos (request TEXT PRIMARY KEY, image_id TEXT, after_attempt INTEGER, "
+               "created REAL)")
+    db.execute("CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts, _m003_runs_and_intents]
 SCHEMA_VERSION = len(MIGRATIONS)
 _OLD_COLUMNS = {"key", "image_id", "provider", "model", "status", "attempts", "text", "error", "cost_usd", "updated"}
 
@@ -172,7 +190,26 @@ class Row:
 _SELECT = ("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id, attempt, request, current, "
            "prompt_style, provider, model, updated FROM requests")
 _COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id",
-            "attempt", "prompt_style", "prompt_digest", "current", "request"}
+            "attempt", "prompt_style", "prompt_digest", "current", "request", "run_id"}
+
+
+@dataclass
+class BatchRecord:
+    """One submitted (or about to be submitted) batch: `items` maps key → (image_id, request, attempt)."""
+
+    batch_id: str
+    provider: str
+    status: str  # intent | submitted | fetched | failed
+    keys: list[str]
+    tag: str | None = None
+    prefix: str | None = None
+    model: str | None = None
+    created: float | None = None
+    items: dict[str, tuple[str, str, int]] | None = None
+
+    @property
+    def is_intent(self) -> bool:
+        return self.status == "intent"
 
 
 def _db_error(path: Path, error: Exception) -> LedgerError:
@@ -194,6 +231,7 @@ class Ledger:
         self.path = Path(path)
         self.readonly = readonly
         self._planned: dict[str, dict[str, Any]] = {}
+        self.run_id: str | None = None
         try:
             self.db = self._open_readonly() if readonly else self._open_writable()
             migrate(self.db, self.path)
@@ -314,6 +352,8 @@ class Ledger:
         if status == "done":
             fields.setdefault("current", 1)
         fields.setdefault("request", key)
+        if self.run_id:
+            fields.setdefault("run_id", self.run_id)
         cols = ["key", "image_id", "provider", "model", "status", "updated", *fields]
         vals = [key, image_id, provider, model, status, time.time(), *fields.values()]
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
@@ -334,23 +374,85 @@ class Ledger:
     def set_status(self, key: str, status: str, error: str | None) -> None:
         self._exec("UPDATE requests SET status=?, error=? WHERE key=?", (status, error, key))
 
-    def add_batch(self, batch_id: str, provider: str, keys: list[str]) -> None:
-        self._exec("INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?)", (batch_id, provider, "submitted", json.dumps(keys), time.time()))
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, provider: str, model: str, mode: str) -> str:
+        """Open a run: every row recorded from now on carries its id (spend per run in --status)."""
+        import uuid
 
-    def open_batches(self, provider: str) -> list[tuple[str, list[str]]]:
+        self.run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self._exec("INSERT INTO runs (run_id, started, provider, model, mode) VALUES (?,?,?,?,?)",
+                   (self.run_id, time.time(), provider, model, mode))
+        return self.run_id
+
+    def finish_run(self) -> None:
+        if self.run_id:
+            self._exec("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), self.run_id))
+
+    # -- batches -------------------------------------------------------------------------------
+    def add_batch(self, batch_id: str, provider: str, keys: list[str]) -> None:
+        self._exec("INSERT OR REPLACE INTO batches (batch_id, provider, status, keys, created) VALUES (?,?,?,?,?)",
+                   (batch_id, provider, "submitted", json.dumps(keys), time.time()))
+
+    def batch_intent(self, tag: str, provider: str, model: str, items: dict[str, tuple[str, str, int]],
+                     prefix: str | None = None) -> None:
+        """Write-ahead: record a batch about to be created (before the create call), committed at once."""
+        self._exec("INSERT INTO batches (batch_id, provider, status, keys, created, tag, model, items, run_id, prefix) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (f"intent:{tag}", provider, "intent", json.dumps(list(items)), time.time(), tag, model,
+                    json.dumps(items), self.run_id, prefix))
+
+    def batch_created(self, tag: str, batch_id: str) -> None:
+        """The provider accepted the intent `tag` as `batch_id`."""
+        self._exec("UPDATE batches SET batch_id=?, status='submitted' WHERE tag=?", (batch_id, tag))
+
+    def drop_intent(self, tag: str) -> None:
+        """The provider says no batch with `tag` exists: the intent was never submitted."""
+        self._exec("DELETE FROM batches WHERE tag=? AND status='intent'", (tag,))
+
+    def pending_batches(self, provider: str) -> list[BatchRecord]:
+        """Intents and submitted batches of `provider` not fetched yet, oldest first."""
         found = []
-        for batch_id, keys in self._exec("SELECT batch_id, keys FROM batches WHERE provider=? AND status='submitted'", (provider,)):
+        for batch_id, status, keys, tag, prefix, model, created, items in self._exec(
+                "SELECT batch_id, status, keys, tag, prefix, model, created, items FROM batches "
+                "WHERE provider=? AND status IN ('intent','submitted') ORDER BY created", (provider,)):
             try:
                 parsed = json.loads(keys)
                 if not isinstance(parsed, list) or not all(isinstance(k, str) for k in parsed):
                     raise ValueError("not a list of keys")
-            except ValueError as error:
+                table = {k: (v[0], v[1], int(v[2])) for k, v in json.loads(items).items()} if items else None
+            except (ValueError, TypeError, IndexError, AttributeError) as error:
                 raise LedgerError(f"{self.path}: batch {batch_id} has malformed keys ({error}); {REPAIR_HINT}") from None
-            found.append((batch_id, parsed))
+            found.append(BatchRecord(batch_id, provider, status, parsed, tag, prefix, model, created, table))
         return found
+
+    def open_batches(self, provider: str) -> list[tuple[str, list[str]]]:
+        """Submitted batches not fetched yet as (batch_id, keys) (intents left out)."""
+        return [(b.batch_id, b.keys) for b in self.pending_batches(provider) if not b.is_intent]
 
     def close_batch(self, batch_id: str, status: str = "fetched") -> None:
         self._exec("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
+
+    # -- redo intents --------------------------------------------------------------------------
+    def redo_floor(self, request: str, image_id: str, attempt_now: int) -> int:
+        """The attempt a --redo of `request` starts after: kept from an unfinished redo (a killed run),
+        else `attempt_now - 1` (answers from attempt `attempt_now` on belong to this redo)."""
+        found = self._exec("SELECT after_attempt FROM redos WHERE request=?", (request,)).fetchone()
+        if found:
+            return int(found[0])
+        self._exec("INSERT INTO redos VALUES (?,?,?,?)", (request, image_id, attempt_now - 1, time.time()))
+        return attempt_now - 1
+
+    def redo_pending(self, requests: list[str]) -> dict[str, int]:
+        """Unfinished redos among `requests`: request → the attempt they start after."""
+        found: dict[str, int] = {}
+        for i in range(0, len(requests), 500):
+            chunk = requests[i : i + 500]
+            cur = self._exec(f"SELECT request, after_attempt FROM redos WHERE request IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({r: int(a) for r, a in cur.fetchall()})
+        return found
+
+    def finish_redo(self, request: str) -> None:
+        self._exec("DELETE FROM redos WHERE request=?", (request,))
 
     def summary(self) -> dict[str, Any]:
         """Counts by status and provider/model, tokens, cost, and the failures with reasons."""
@@ -378,12 +480,28 @@ class Ledger:
                 newest[image_id] = (attempt, status, error)
         failures = [{"id": i, "status": s, "error": e} for i, (_, s, e) in sorted(newest.items())]
         batches = [
-            {"batch_id": b, "provider": p, "status": s}
-            for b, p, s in self._exec("SELECT batch_id, provider, status FROM batches").fetchall()
+            {"batch_id": b, "provider": p, "status": s, "requests": len(json.loads(k or "[]")), "tag": t}
+            for b, p, s, k, t in self._exec("SELECT batch_id, provider, status, keys, tag FROM batches").fetchall()
         ]
         current = self._exec("SELECT COUNT(*) FROM requests WHERE current=1").fetchone()[0]
         return {"ledger": str(self.path), "schema_version": SCHEMA_VERSION, "by_status": dict(by_status), "groups": groups,
-                "current": current, "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches}
+                "current": current, "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches,
+                "in_flight": [b for b in batches if b["status"] in ("intent", "submitted")],
+                "runs": self._spend_by_run(), "by_model": self._spend_by_model()}
+
+    def _spend_by_run(self) -> list[dict[str, Any]]:
+        """Spend per run (rows carry their run id; rows older than runs fall under run None)."""
+        cur = self._exec(
+            "SELECT r.run_id, u.started, u.mode, COALESCE(u.provider, MIN(r.provider)), COALESCE(u.model, MIN(r.model)), "
+            "COUNT(*), SUM(CASE WHEN r.status IN ('done','invalid') THEN 1 ELSE 0 END), SUM(r.cost_usd) "
+            "FROM requests r LEFT JOIN runs u ON u.run_id = r.run_id GROUP BY r.run_id ORDER BY u.started")
+        return [{"run_id": run, "started": started, "mode": mode, "provider": p, "model": m, "rows": n, "answers": paid or 0,
+                 "cost_usd": round(c or 0.0, 6)} for run, started, mode, p, m, n, paid, c in cur.fetchall()]
+
+    def _spend_by_model(self) -> list[dict[str, Any]]:
+        cur = self._exec("SELECT provider, model, SUM(CASE WHEN status IN ('done','invalid') THEN 1 ELSE 0 END), "
+                         "SUM(cost_usd) FROM requests GROUP BY provider, model ORDER BY provider, model")
+        return [{"provider": p, "model": m, "answers": n or 0, "cost_usd": round(c or 0.0, 6)} for p, m, n, c in cur.fetchall()]
 
 
 def _quick_check(db: sqlite3.Connection) -> None:
