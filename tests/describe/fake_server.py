@@ -24,6 +24,12 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   request, without body, with its `fault`), `auth_headers`.
 - `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
   creation is answered late (the batch exists already: a client timeout then is ambiguous).
+- `bought`: Counter image sha → batch items created (what a batch API bills, fetched or not);
+  `billed`: list of (flavour, input_tokens, output_tokens) of every 200 model reply, broken
+  bodies and late ("slow") ones included: what the provider would charge.
+- Batch list endpoints (OpenAI `GET /v1/batches` with `metadata`, Anthropic `GET
+  /v1/messages/batches`, Gemini `GET /v1beta/batches` with `displayName`), newest first, so a
+  client can find a batch by its tag.
 - `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
   are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
   with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
@@ -70,6 +76,19 @@ class FakeAPI:
         self.batch_polls_until_done = 1
         self.batch_limits: dict[str, tuple[int, int]] = {}
         self.batch_create_delay = 0.0  # seconds before answering a batch creation (after creating it)
+        self.bought: Counter = Counter()  # image sha → batch items created
+        self.billed: list[tuple[str, int, int]] = []  # (flavour, input, output) of every 200 model reply
+
+    def buy(self, bodies: list[dict[str, Any]]) -> None:
+        """Count the items of a batch just created (a batch bills its items once, fetched or not)."""
+        with self.lock:
+            for body in bodies:
+                self.bought[_image_sha(body)] += 1
+
+    def bill(self, flavour: str) -> None:
+        tokens = {"openai": (300, 20), "anthropic": (400, 25), "gemini": (270, 25)}[flavour]
+        with self.lock:
+            self.billed.append((flavour, *tokens))
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -222,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._fault_reply(fault, flavour)
         if fault == "slow":
             time.sleep(api.slow_seconds)
+        api.bill(flavour)  # a 200 is billed, whether or not the client can read it
         if fault == "malformed":
             return self._send(200, raw=b'{"choices": [ {"message": ' if flavour != "gemini" else b'{"candidates": [{"content": ')
         sha = info["sha"]
@@ -271,6 +291,12 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.search(r"/files/([^/]+)/content$", path)
         if m:
             return self._send(200, raw=self.api.files.get(m.group(1), b""), content_type="application/octet-stream")
+        if path.endswith("/messages/batches"):
+            return self._list([self._anthropic_batch_obj(b) for b in self._kind("anthropic")], "anthropic")
+        if re.search(r"/v1\w*/batches$", path) and self.headers.get("x-goog-api-key"):  # both SDKs GET /v1/batches
+            return self._list([self._gemini_batch_obj(b) for b in self._kind("gemini")], "gemini")
+        if path.endswith("/v1/batches"):
+            return self._list([self._openai_batch_obj(b) for b in self._kind("openai")], "openai")
         m = re.search(r"/messages/batches/([^/]+)/results$", path)
         if m:
             return self._anthropic_batch_results(m.group(1))
@@ -283,6 +309,18 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             return self._openai_batch_get(m.group(1))
         self._error(404, f"no route {path}")
+
+    # -- batch lists (newest first, one page) ---------------------------------------------------
+    def _kind(self, kind: str) -> list[dict[str, Any]]:
+        with self.api.lock:
+            found = [b for b in self.api.batches.values() if b.get("kind") == kind]
+        return sorted(found, key=lambda b: b["created"], reverse=True)
+
+    def _list(self, objs: list[dict[str, Any]], flavour: str) -> None:
+        if flavour == "gemini":
+            return self._send(200, {"operations": objs})
+        first, last = (objs[0]["id"], objs[-1]["id"]) if objs else (None, None)
+        self._send(200, {"object": "list", "data": objs, "has_more": False, "first_id": first, "last_id": last})
 
     # -- OpenAI files + batches ----------------------------------------------------------------
     def _file_upload(self, raw: bytes) -> None:
@@ -305,19 +343,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _openai_batch_obj(self, b: dict[str, Any]) -> dict[str, Any]:
         return {"id": b["id"], "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": b["input"],
                 "completion_window": "24h", "status": b["status"], "output_file_id": b.get("output"),
-                "error_file_id": None, "created_at": int(time.time()), "errors": b.get("errors"),
+                "error_file_id": None, "created_at": int(b["created"]), "errors": b.get("errors"), "metadata": b.get("metadata"),
                 "request_counts": {"total": b["total"], "completed": b["total"] if b["status"] == "completed" else 0, "failed": 0}}
 
     def _openai_batch_create(self, body: dict[str, Any]) -> None:
         bid = "batch_" + uuid.uuid4().hex[:10]
         lines = [json.loads(x) for x in self.api.files[body["input_file_id"]].decode().splitlines() if x.strip()]
         self.api.batches[bid] = {"id": bid, "input": body["input_file_id"], "status": "in_progress", "polls": 0,
-                                 "lines": lines, "total": len(lines), "kind": "openai"}
+                                 "lines": lines, "total": len(lines), "kind": "openai", "created": time.time(),
+                                 "metadata": body.get("metadata")}
         limit = self.api.batch_limit("openai")
         if limit and len(lines) > limit[0]:  # OpenAI validates the file after creation: the batch fails
             self.api.batches[bid].update(status="failed", errors={"object": "list", "data": [{
                 "code": "too_many_requests", "line": None, "param": None,
                 "message": f"The batch input file has {len(lines)} requests; the limit is {limit[0]}."}]})
+        if self.api.batches[bid]["status"] != "failed":
+            self.api.buy([line["body"] for line in lines])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._openai_batch_obj(self.api.batches[bid]))
@@ -346,7 +387,8 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": b["id"], "type": "message_batch", "processing_status": b["status"],
                 "request_counts": {"processing": 0 if ended else b["total"], "succeeded": b["total"] if ended else 0,
                                    "errored": 0, "canceled": 0, "expired": 0},
-                "created_at": "2025-01-01T00:00:00Z", "expires_at": "2025-01-02T00:00:00Z",
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(b["created"])),
+                "expires_at": "2099-01-02T00:00:00Z",
                 "ended_at": "2025-01-01T01:00:00Z" if ended else None, "cancel_initiated_at": None,
                 "archived_at": None, "results_url": f"/v1/messages/batches/{b['id']}/results" if ended else None}
 
@@ -360,7 +402,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"type": "error", "error": {"type": "invalid_request_error",
                                                                "message": f"requests: at most {limit[0]} requests per batch"}})
         bid = "msgbatch_" + uuid.uuid4().hex[:10]
-        self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs)}
+        self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs),
+                                 "kind": "anthropic", "created": time.time()}
+        self.api.buy([r["params"] for r in reqs])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._anthropic_batch_obj(self.api.batches[bid]))
@@ -390,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
         meta: dict[str, Any] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
                                 "model": f"models/{b['model']}", "state": b["status"],
                                 "createTime": "2025-01-01T00:00:00Z", "name": f"batches/{b['id']}"}
+        if b.get("display_name"):
+            meta["displayName"] = b["display_name"]
         if "results" in b:
             meta["output"] = {"inlinedResponses": {"inlinedResponses": b["results"]}}
         return {"name": f"batches/{b['id']}", "metadata": meta, "done": b["status"] == "BATCH_STATE_SUCCEEDED"}
@@ -399,13 +445,16 @@ class _Handler(BaseHTTPRequestHandler):
         if limit and len(raw) > limit[1]:
             return self._send(400, {"error": {"code": 400, "message": f"Request payload size exceeds the limit: {limit[1]} bytes.",
                                               "status": "INVALID_ARGUMENT"}})
-        reqs = json.loads(raw)["batch"]["inputConfig"]["requests"]["requests"]
+        batch = json.loads(raw)["batch"]
+        reqs = batch["inputConfig"]["requests"]["requests"]
         if limit and len(reqs) > limit[0]:
             return self._send(400, {"error": {"code": 400, "message": f"at most {limit[0]} requests per batch",
                                               "status": "INVALID_ARGUMENT"}})
         bid = uuid.uuid4().hex[:12]
         self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
-                                 "total": len(reqs), "kind": "gemini", "model": model}
+                                 "total": len(reqs), "kind": "gemini", "model": model, "created": time.time(),
+                                 "display_name": batch.get("displayName")}
+        self.api.buy([r["request"] for r in reqs])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._gemini_batch_obj(self.api.batches[bid]))

@@ -226,7 +226,7 @@ def test_batch_resumes_open_batch_after_interrupt(tmp_path, fake, keys, cli, mon
     monkeypatch.setattr(batch_mod.time, "sleep", lambda s: None)
     res = cli("describe", root, "--provider", "openai", "--base-url", fake.openai_url, "--batch", "--json", *FAST)
     assert res.code == 0, res.stderr
-    assert "resuming 1 open batch" in res.stderr
+    assert "resuming batch" in res.stderr
     assert fake.api.paths["POST /v1/batches"] == 1  # not submitted again
     assert json.loads(res.stdout)["described"] == 3
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # kept out of the import so `import langir.describe.providers
     from langir.describe.prompts import Prompt
 
 FATAL_KINDS = ("auth", "quota", "bad_request", "other")
+# Words of an exhausted quota or credit, whichever provider (or OpenAI-compatible proxy) says them:
+# a 429 carrying one is not a rate limit, and retrying it only burns time.
+QUOTA_MARKERS = ("insufficient_quota", "billing_error", "billing_hard_limit", "credit balance is too low",
+                 "out of credits", "spend limit", "spending limit")
 
 
 @dataclass
@@ -135,7 +139,7 @@ def classify_status(status: int, body: Any, headers: Mapping[str, str] | None = 
     """
     lowered = str(body).lower()
     body = error_message(body)
-    if status in (400, 402, 403, 429) and any(m in lowered for m in quota_markers):
+    if status == 402 or (status in (400, 403, 429) and any(m in lowered for m in quota_markers + QUOTA_MARKERS)):
         return FatalError(f"HTTP {status} quota or credit exhausted: {short(body)}", "quota")
     if status in (408, 409, 429) or status >= 500:
         return RetryableError(f"HTTP {status}", retry_after(headers))
@@ -170,13 +174,27 @@ class BatchAdapter:
     def __init__(self, provider: Provider, max_requests: int, max_bytes: int):
         self.provider, self.max_requests, self.max_bytes = provider, max_requests, max_bytes
 
+    def custom_id(self, prefix: str, key: str) -> str:
+        """The id an entry carries (the ledger key; providers whose batches carry no tag prefix it)."""
+        return key
+
+    def key_of(self, prefix: str, custom_id: str) -> str | None:
+        """The ledger key of a result's custom id (None: not one of this run's entries)."""
+        return custom_id
+
     def entry(self, key: str, request: Request) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
     def entry_bytes(self, entry: Any) -> int:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def submit(self, entries: list[Any]) -> str:  # pragma: no cover - interface
+    def submit(self, entries: list[Any], tag: str = "") -> str:  # pragma: no cover - interface
+        """Create one batch carrying the client-side idempotency `tag`; returns its id."""
+        raise NotImplementedError
+
+    def find(self, tag: str, prefix: str, keys: list[str], since: float) -> str | None:  # pragma: no cover - interface
+        """The id of the batch created with `tag` (an intent recorded at `since`), via the provider's
+        list endpoint; None when the provider has no such batch."""
         raise NotImplementedError
 
     def poll(self, batch_id: str) -> tuple[bool, str]:  # pragma: no cover - interface

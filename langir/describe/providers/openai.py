@@ -153,11 +153,20 @@ class OpenAIBatches(BatchAdapter):
         assert isinstance(self.provider, OpenAIProvider)
         return self.provider.sync_client
 
-    def submit(self, entries: list[str]) -> str:
+    def submit(self, entries: list[str], tag: str = "") -> str:
         data = ("\n".join(entries) + "\n").encode()
         upload = self.client.files.create(file=("langir-batch.jsonl", io.BytesIO(data)), purpose="batch")
         return self.client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                          completion_window="24h").id
+                                          completion_window="24h", metadata={"langir_tag": tag}).id
+
+    def find(self, tag: str, prefix: str, keys: list[str], since: float) -> str | None:
+        """Newest first through `GET /batches`, by the `langir_tag` metadata; stops a day before the intent."""
+        for b in self.client.batches.list(limit=100):
+            if (b.metadata or {}).get("langir_tag") == tag:
+                return str(b.id)
+            if b.created_at and b.created_at < since - 86_400:
+                break
+        return None
 
     def poll(self, batch_id: str) -> tuple[bool, str]:
         b = self.client.batches.retrieve(batch_id)
