@@ -183,7 +183,7 @@ class BatchRun:
         by_key = {j.key: j for j in asking}
 
         def too_large(key: str, size: int) -> None:
-            self.budget.settle(self.worst.pop(key, 0.0), 0.0)  # never sent, never billed
+            self._settle(key, 0.0)  # never sent, never billed
             by_key[key].status = "failed"
             by_key[key].error = f"request of {size} bytes exceeds the batch limit of {self.api.max_bytes} bytes"
 
@@ -216,11 +216,17 @@ class BatchRun:
         except DescribeError:
             self.ledger.drop_intent(tag)  # refused: never created
             for key in jobs:
-                self.budget.settle(self.worst.pop(key, 0.0), 0.0)
+                self._settle(key, 0.0)
             raise
         _pause("after_create")
         self.ledger.batch_created(tag, batch_id)
         return batch_id
+
+    def _settle(self, key: str, actual: float) -> None:
+        if key in self.worst:
+            self.budget.settle(self.worst.pop(key), actual)
+        else:  # a resumed batch: reserved by the run that submitted it
+            self.budget.spent += actual
 
     # -- collect -------------------------------------------------------------------------------
     def _wait(self, batch_id: str) -> None:
@@ -240,7 +246,7 @@ class BatchRun:
         except DescribeError:  # the provider refused the whole batch: do not resume it again
             self.ledger.close_batch(batch_id, "failed")
             for key, job in jobs.items():
-                self.budget.settle(self.worst.pop(key, 0.0), 0.0)
+                self._settle(key, 0.0)
                 job.status = "failed"
                 self.recorder.unanswered(job, "batch failed", batch_id=batch_id)
             raise
@@ -251,12 +257,12 @@ class BatchRun:
             job.attempts += 1
             got = results.get(key)
             if not isinstance(got, Reply):  # an errored item is not billed
-                self.budget.settle(self.worst.pop(key, 0.0), 0.0)
+                self._settle(key, 0.0)
                 job.status = "failed"
                 self.recorder.unanswered(job, got or "no result in batch", attempts=job.attempts, batch_id=batch_id)
                 continue
             actual = cost(self.opts.prices, self.provider.model, got.input_tokens, got.output_tokens, batch=True)
-            self.budget.settle(self.worst.pop(key, 0.0), actual)
+            self._settle(key, actual)
             if job.image_id not in self.masks:
                 self.masks[job.image_id] = self.builder.mask_empty(job.image_id)
             self.recorder.answered(job, got, self.masks[job.image_id], actual, attempts=job.attempts, batch_id=batch_id)

@@ -21,6 +21,7 @@ class Budget:
         self.cap = cap
         self.spent = 0.0
         self.reserved = 0.0
+        self.holders = 0  # reservations not settled yet (a count: float sums leave residues)
         self.cond = asyncio.Condition()
         self.closed = False  # set on interrupt: waiters give up
 
@@ -29,25 +30,26 @@ class Budget:
         if self.cap is not None and self.spent + self.reserved + worst > self.cap:
             return False
         self.reserved += worst
+        self.holders += 1
         return True
 
     async def reserve(self, worst: float) -> bool:
         """True when `worst` fits now; waits while requests in flight may still free room."""
         if self.cap is None:
-            self.reserved += worst
-            return True
+            return self.try_reserve(worst)
         async with self.cond:
             while not self.closed:
                 if self.try_reserve(worst):
                     return True
-                if self.reserved <= 0:
+                if self.holders <= 0:  # nothing in flight can free room
                     return False
                 await self.cond.wait()
             return False
 
     def settle(self, worst: float, actual: float) -> None:
         """Release the reservation `worst`, count `actual` as spent, wake the waiters."""
-        self.reserved = max(0.0, self.reserved - worst)
+        self.holders -= 1
+        self.reserved = max(0.0, self.reserved - worst) if self.holders else 0.0
         self.spent += actual
         with contextlib.suppress(RuntimeError):  # no loop (the batch path): nobody waits
             asyncio.get_running_loop().create_task(self._notify())
