@@ -12,7 +12,8 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
 - `faults`: list consumed one per model request (and per batch line), in order; names in FAULTS:
   "429" rate limit (with retry-after / RetryInfo), "quota" exhausted quota, "500", "529"
   overloaded, "401", "badkey" (Gemini answers a wrong key with 400 API_KEY_INVALID), "400",
-  "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words).
+  "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words),
+  "billing" (402 billing_error, credit balance too low); any other name (e.g. "ok") is no fault.
 - `reply(sha) -> str`: the text for an image (sha = 16 hex of the last image's bytes).
 - `reply_fn(info) -> str | None`: per-request text; `info` is a dict with flavour ("openai",
   "anthropic", "gemini"), sha, model, temperature, n (0-based model request number), body (the
@@ -52,7 +53,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400")
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "billing")
 
 
 class FakeAPI:
@@ -174,6 +175,9 @@ _ERRORS: dict[str, tuple[int, str, str, str, list[dict[str, Any]]]] = {
     "401": (401, "invalid x-api-key", "authentication_error", "UNAUTHENTICATED", []),
     "badkey": (401, "Incorrect API key provided", "invalid_api_key", "INVALID_ARGUMENT", _GEMINI_BADKEY),
     "400": (400, "bad request: image too large", "invalid_request_error", "INVALID_ARGUMENT", []),
+    # Anthropic's billing error (402); others answer an unpaid account with their quota error
+    "billing": (402, "Your credit balance is too low to access the Anthropic API.", "billing_error",
+                "FAILED_PRECONDITION", []),
 }
 
 

@@ -122,6 +122,19 @@ def test_non_retryable_errors_stop_fast(tmp_path, fake, keys, cli, fault):
     assert failed == 0
 
 
+@pytest.mark.parametrize("fault", ["quota", "billing"])
+def test_anthropic_quota_and_billing_errors_stop_with_one_line(tmp_path, fake, keys, cli, fault):
+    """An insufficient-quota 429 is not a rate limit: no retry, exit 2, one line, the paid answer kept."""
+    root = make_dataset(tmp_path / "ds", 4)
+    fake.api.faults = ["ok", fault]
+    res = cli("describe", root, "--provider", "anthropic", "--base-url", fake.url, "--concurrency", "1", *FAST)
+    assert res.code == 2, res.stderr
+    assert fake.api.paths["POST /v1/messages"] == 2  # not retried as a rate limit, nothing after it
+    stop = [line for line in res.stderr.splitlines() if line.startswith("stopped")]
+    assert len(stop) == 1 and "quota exhausted" in stop[0] and "Traceback" not in res.stderr
+    assert len(_descriptions(root)) == 1  # what was paid is kept
+
+
 def test_anthropic_messages_with_529_and_malformed(tmp_path, fake, keys, cli):
     root = make_dataset(tmp_path / "ds", 3)
     fake.api.faults = ["529", "malformed"]
