@@ -62,7 +62,6 @@ class Recorder:
             self.record(job, "done", reply, current=1, **common)
             if self.write(job, reply.text, reply):
                 job.status, job.text, job.error = "done", reply.text, None
-            self._end_redo(job)
             self.on_event(job.status, job)
             return True
         self.record(job, "invalid", reply, current=0, **common)
@@ -78,7 +77,6 @@ class Recorder:
 
     def exhausted(self, job: Job, mask_empty: bool | None) -> None:
         """No valid answer and no asks left: the no-target sentence for an empty frame, else invalid."""
-        self._end_redo(job)
         if mask_empty and self.opts.no_target_fallback:
             self.fallback(job)
             return
@@ -96,7 +94,3 @@ class Recorder:
         if self.write(job, NO_TARGET_SENTENCE):
             job.status, job.text = "fallback", NO_TARGET_SENTENCE
         self.on_event(job.status, job)
-
-    def _end_redo(self, job: Job) -> None:
-        if job.redo and not self.ledger.readonly:
-            self.ledger.finish_redo(job.request)

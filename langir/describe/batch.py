@@ -33,7 +33,7 @@ from langir.describe.budget import Budget
 from langir.describe.build import RequestBuilder
 from langir.describe.ledger import BatchRecord, Ledger
 from langir.describe.options import DescribeError, DescribeOptions, stop_advice
-from langir.describe.plan import Job
+from langir.describe.plan import Job, finish_redos
 from langir.describe.pricing import cost
 from langir.describe.prompts import Prompt
 from langir.describe.providers import BatchAdapter, FatalError, Provider, Reply, RetryableError
@@ -298,6 +298,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
         plan = prepare(ds, ids, provider, prompt, opts, ledger, redo=redo)
         _merge_resumed(plan.jobs, run.resumed)
         run.run(plan.by_status("todo"))
+        finish_redos(plan, ledger)
     finally:
         asyncio.run(provider.aclose())
         ledger.finish_run()

@@ -1,8 +1,9 @@
 """Planning a describe run against the ledger: per image, keep the file, reuse a paid answer, or buy one.
 
 No API call here. A request key hashes what decides the reply; every paid answer has its own
-attempt number. A `--redo` is remembered in the ledger (`redos`) until it is answered, so a run
-killed mid-redo continues the same redo instead of buying yet another answer.
+attempt number. A `--redo` is remembered in the ledger (`redos`) until a run finishes it (not killed, not
+interrupted, not stopped), so a run killed mid-redo continues the same redo: the answers it
+bought count, nothing is bought again.
 """
 
 from __future__ import annotations
@@ -126,8 +127,6 @@ def _decide(ds: LangIRDataset, job: Job, rows: list[Row], current: Row | None, o
         best = next((r for r in done if r.current), None) or (current if current and not job.redo else done[-1])
         if not quarantined(ds, job.image_id, best.text or ""):
             job.status, job.text, job.key = "cached", best.text, best.key
-            if job.redo:
-                ledger.finish_redo(job.request)
             return
         if not job.redo:
             job.redo = True  # the user rejected this answer: buy a new one
@@ -165,3 +164,10 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
         if job.status == "todo":
             ledger.plan(job.key, request=job.request, attempt=job.attempt, prompt_style=prompt.style, prompt_digest=digest)
     return Plan(jobs, {j.image_id: j.key for j in jobs})
+
+
+def finish_redos(plan: Plan, ledger: Ledger) -> None:
+    """A run went to its end: its redos are done (the same --redo again asks anew)."""
+    for job in plan.jobs:
+        if job.redo and job.request:
+            ledger.finish_redo(job.request)

@@ -21,7 +21,7 @@ from langir.describe.execute import Runner
 from langir.describe.files import heal_files, revalidate, sweep_stale_temps, write_cached, write_file
 from langir.describe.ledger import Ledger
 from langir.describe.options import DescribeError, DescribeOptions, RetryPolicy, check_prices, stop_advice
-from langir.describe.plan import Job, Plan, plan_run, quarantined
+from langir.describe.plan import Job, Plan, finish_redos, plan_run, quarantined
 from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider
 from langir.describe.summary import FAILED_STATUSES, dry_run, summarize
@@ -81,6 +81,8 @@ async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, 
     summary["stopped_kind"] = runner.fatal_kind
     summary["kept_answers"] = runner.recorder.kept
     summary["lost_in_flight"] = runner.lost
+    if not runner.interrupted and not runner.fatal:
+        finish_redos(plan, ledger)
     ledger.finish_run()
     return summary
 

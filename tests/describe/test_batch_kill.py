@@ -97,3 +97,64 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
     assert sorted(r[0] for r in rows) == [f"ir_{i:05d}" for i in range(N)]  # one paid row per item bought
     if step in ("in_create", "after_create"):
         assert "found batch" in again.stderr  # looked up by its tag, not submitted again
+
+
+def _served_per_image(fake: FakeServer) -> list[int]:
+    return sorted(fake.api.served.values())
+
+
+@pytest.mark.parametrize("step", ["after_create", "mid_poll"])
+def test_redo_with_batch_survives_kill_9(tmp_path, step):
+    """`--redo FILE --batch`, killed, run again: each redone image is bought once more, not twice."""
+    root = make_dataset(tmp_path / "ds", N, size=(24, 24))
+    ids = tmp_path / "redo.txt"
+    ids.write_text("ir_00000\nir_00001\n")
+    with FakeServer() as fake:
+        first = subprocess.run(_cmd(root, "openai", fake), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        fake.api.batch_polls_until_done = 2
+        cmd = [*_cmd(root, "openai", fake), "--redo", str(ids)]
+        proc = subprocess.Popen(cmd, env=_env(step), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            if line.startswith("LANGIR_TEST_PAUSED"):
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+        again = subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+        bought = dict(fake.api.bought)
+    assert again.returncode == 0, again.stderr
+    assert sorted(bought.values()) == [1, 2, 2]  # the first run's three, then one redo each for two images
+    rows = _paid_rows(root)
+    assert len(rows) == 5
+
+
+def test_direct_redo_survives_kill_9(tmp_path):
+    """A direct `--redo FILE` killed after its first answer: the re-run buys only the one still missing."""
+    root = make_dataset(tmp_path / "ds", N, size=(24, 24))
+    ids = tmp_path / "redo.txt"
+    ids.write_text("ir_00000\nir_00001\n")
+    with FakeServer() as fake:
+        cmd = [sys.executable, "-m", "langir", "describe", str(root), "--provider", "openai", "--base-url",
+               fake.openai_url, "--backoff", "0.01", "--timeout", "30", "--concurrency", "1"]
+        assert subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, timeout=120).returncode == 0
+        fake.api.delay_fn = lambda info: 30.0 if info["n"] == N + 1 else 0.0  # the redo's second request hangs
+        proc = subprocess.Popen([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline and (fake.api.model_requests < N + 2 or len(_paid_rows(root)) < N + 1):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        fake.api.delay_fn = None
+        again = subprocess.run([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, capture_output=True, text=True,
+                               timeout=120)
+        requests = fake.api.model_requests
+    assert again.returncode == 0, again.stderr
+    assert requests == N + 3  # first run N, the killed redo 2 (one answered, one in flight), the re-run 1
+    assert len(_paid_rows(root)) == N + 2
+    # the redo is over: the same --redo now asks anew, as a user who is still unhappy expects
+    with FakeServer() as fake:
+        cmd[cmd.index("--base-url") + 1] = fake.openai_url
+        assert subprocess.run([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, capture_output=True).returncode == 0
+        assert fake.api.model_requests == 2
