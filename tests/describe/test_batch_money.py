@@ -141,3 +141,22 @@ def test_cap_holds_under_every_fault_kind(tmp_path, kind):
     assert billed <= cap, (kind, billed, summary["counts"])
     assert summary["cost_usd"] + summary["maybe_billed_usd"] <= cap
     assert summary["counts"].get("unaffordable", 0) > 0  # it stopped at the cap, not for want of work
+
+
+def test_batch_cap_reserves_before_submitting(tmp_path):
+    """--batch under --max-cost: each request's worst case is reserved before it is submitted."""
+    root = make_dataset(tmp_path / "ds", 7)
+    ds = LangIRDataset.open(root)
+    with FakeServer() as fake:
+        provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=5)
+        opts = DescribeOptions(retry=RetryPolicy(attempts=2, initial=0.01), max_cost=0.004)
+        ledger = Ledger.for_dataset(root)
+        try:
+            summary = run_batch(ds, ds.all_ids(), provider, load_prompt("system"), opts, ledger, poll_interval=0,
+                                log=lambda m: None)
+        finally:
+            ledger.close()
+        bought = sum(fake.api.bought.values())
+    tin, tout = TOKENS["openai"]
+    assert 0 < bought < 7 and summary["counts"]["unaffordable"] == 7 - bought
+    assert bought * cost(opts.prices, provider.model, tin, tout, batch=True) <= opts.max_cost
