@@ -42,10 +42,13 @@ class Recorder:
         """Write the description file of `job` (the one place an answer becomes a file)."""
         return write_file(self.ds, job, text)
 
-    def answered(self, job: Job, reply: Reply, mask_empty: bool | None, actual: float, **fields: Any) -> bool:
+    def answered(self, job: Job, reply: Reply, mask_empty: bool | None, actual: float, write: bool = True,
+                 **fields: Any) -> bool:
         """Book one paid answer; True when it passed the checks (recorded done, file written or that id's failure).
 
         An invalid answer is recorded too (it was paid for) and the job moves on to its next attempt.
+        `write=False`: the caller writes the file with `write_done` (the direct executor does it off
+        the event loop: two fsyncs per file would stall every request in flight).
         """
         job.answers += 1
         job.asks_left -= 1
@@ -60,15 +63,20 @@ class Recorder:
         if problem is None:
             # ledger first, file second: a kill between the two is healed by the next run without a call
             self.record(job, "done", reply, current=1, **common)
-            if self.write(job, reply.text, reply):
-                job.status, job.text, job.error = "done", reply.text, None
-            self.on_event(job.status, job)
+            job.status, job.text, job.error = "done", reply.text, None  # paid and kept, whatever the file does
+            if write:
+                self.write_done(job, reply)
             return True
         self.record(job, "invalid", reply, current=0, **common)
         job.attempt += 1
         job.key = attempt_key(job.request, job.attempt)
         job.error = problem
         return False
+
+    def write_done(self, job: Job, reply: Reply) -> None:
+        """Write the file of a valid answer already in the ledger (a failure is that id's, the answer stays)."""
+        self.write(job, reply.text, reply)
+        self.on_event(job.status, job)
 
     def unanswered(self, job: Job, error: str, **fields: Any) -> None:
         """A request that brought no answer (nothing paid): a failed row; the key may be asked again."""

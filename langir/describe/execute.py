@@ -167,8 +167,10 @@ class Runner:
                 job.status, job.error = "interrupted", "in flight when stopped (Ctrl-C); bought again on the next run"
                 raise
             # no await from here to the ledger commit: a reply read is a reply kept
-            if self.recorder.answered(job, reply, mask_empty, actual, attempts=job.attempts,
+            if self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
                                       latency_s=time.perf_counter() - t0):
+                # the file from the ledger row, off the loop; a kill now is healed by the next run, no call
+                await asyncio.to_thread(self.recorder.write_done, job, reply)
                 return
         self.recorder.exhausted(job, mask_empty)
 
