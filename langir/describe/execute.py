@@ -57,6 +57,7 @@ class Runner:
         self.lost = 0  # requests in flight when a second Ctrl-C stopped the run
         self._workers: list[asyncio.Task] = []
         self._grace: asyncio.TimerHandle | None = None
+        self._flush: asyncio.Future | None = None
 
     @property
     def spent(self) -> float:
@@ -166,15 +167,38 @@ class Runner:
             except asyncio.CancelledError:
                 job.status, job.error = "interrupted", "in flight when stopped (Ctrl-C); bought again on the next run"
                 raise
-            # no await from here to the ledger commit: a reply read is a reply kept
-            if self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
-                                      latency_s=time.perf_counter() - t0):
-                # the file from the ledger row, off the loop; a kill now is healed by the next run, no call
-                await asyncio.to_thread(self.recorder.write_done, job, reply)
+            # no await from here to the ledger write: a reply read is a reply kept (committed this tick)
+            valid = self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
+                                           latency_s=time.perf_counter() - t0)
+            committed = self._commit_soon()
+            if valid:
+                await asyncio.shield(committed)
+                # the file from the committed row, off the loop; a kill now is healed by the next run, no call
+                await asyncio.to_thread(self.recorder.write, job, reply.text, reply)
+                self.on_event(job.status, job)
                 return
         self.recorder.exhausted(job, mask_empty)
 
     # -- the run -------------------------------------------------------------------------------
+    def _commit_soon(self) -> asyncio.Future:
+        """One ledger commit for every answer booked in this event-loop tick."""
+        if self._flush is None:
+            loop = asyncio.get_running_loop()
+            self._flush = loop.create_future()
+            loop.call_soon(self._do_flush)
+        return self._flush
+
+    def _do_flush(self) -> None:
+        future, self._flush = self._flush, None
+        try:
+            self.ledger.flush()
+        except Exception as error:  # a full disk: every waiter sees it
+            if future is not None:
+                future.set_exception(error)
+            return
+        if future is not None:
+            future.set_result(None)
+
     def interrupt(self) -> None:
         """First call: stop sending, let answers in flight land (≤ grace s). Second: stop at once."""
         self.interrupts += 1
@@ -209,9 +233,11 @@ class Runner:
                 handled = True
             except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - non-POSIX loops
                 pass
+        self.ledger.defer_commits(True)
         try:
             results = await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
+            self.ledger.defer_commits(False)  # every answer read is committed, a second Ctrl-C included
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             if self._grace is not None:  # curate runs later rounds in this loop
