@@ -86,6 +86,8 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
             fake.api.batch_create_delay = 60
         _kill_at(root, flavour, fake, step)
         fake.api.batch_create_delay = 0
+        status = subprocess.run([sys.executable, "-m", "langir", "describe", str(root), "--status"], env=_env(), cwd=REPO,
+                                capture_output=True, text=True, timeout=60)
         again = subprocess.run(_cmd(root, flavour, fake), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
         bought = dict(fake.api.bought)
         batches = len(fake.api.batches)
@@ -97,6 +99,14 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
     assert sorted(r[0] for r in rows) == [f"ir_{i:05d}" for i in range(N)]  # one paid row per item bought
     if step in ("in_create", "after_create"):
         assert "found batch" in again.stderr  # looked up by its tag, not submitted again
+    # --status between the kill and the re-run shows the batch (or its intent) in flight
+    assert status.returncode == 0, status.stderr
+    assert "batches in flight: 1" in status.stdout
+    assert ("intent recorded" if step in ("before_create", "in_create", "after_create") else "submitted") in status.stdout
+    final = subprocess.run([sys.executable, "-m", "langir", "describe", str(root), "--status"], env=_env(), cwd=REPO,
+                           capture_output=True, text=True, timeout=60).stdout
+    assert "batches in flight: 0 (none)" in final and f"{flavour} " in final and "spend by run:" in final
+    assert f"{N} paid answer(s)" in final
 
 
 def _served_per_image(fake: FakeServer) -> list[int]:
