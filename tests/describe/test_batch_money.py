@@ -160,3 +160,13 @@ def test_batch_cap_reserves_before_submitting(tmp_path):
     tin, tout = TOKENS["openai"]
     assert 0 < bought < 7 and summary["counts"]["unaffordable"] == 7 - bought
     assert bought * cost(opts.prices, provider.model, tin, tout, batch=True) <= opts.max_cost
+
+
+def test_batch_summary_line_says_answers_were_bought(tmp_path, cli):
+    """A paid batch is not reported as free answers."""
+    root = make_dataset(tmp_path / "ds", 3)
+    with FakeServer() as fake:
+        res = cli("describe", root, "--provider", "openai", "--base-url", fake.openai_url, "--batch", "--poll", "0.01",
+                  "--backoff", "0.01")
+    assert res.code == 0, res.stderr
+    assert "3 described" in res.stdout and "3 answers bought" in res.stdout and "free" not in res.stdout
