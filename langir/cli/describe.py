@@ -539,7 +539,7 @@ def _show_spend(summary: dict) -> None:
     """--status: spend per provider/model, per run, and the batches still in flight."""
     import datetime
 
-    plain = {"highlight": False, "markup": False}
+    plain = {"highlight": False, "markup": False, "soft_wrap": True}
     if summary.get("by_model"):
         out.print("spend by provider/model:", **plain)
         for m in summary["by_model"]:
