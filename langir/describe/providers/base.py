@@ -182,9 +182,12 @@ class ClientShards:
             if self._ssl is None:
                 import ssl
 
-                import certifi
+                try:  # the CA bundle httpx itself uses (installed with it)
+                    import certifi
 
-                self._ssl = ssl.create_default_context(cafile=certifi.where())
+                    self._ssl = ssl.create_default_context(cafile=certifi.where())
+                except ImportError:  # pragma: no cover
+                    self._ssl = ssl.create_default_context()
             self.clients.append(self.make(self._ssl))
         return self.clients[index]
 
