@@ -1,17 +1,22 @@
 """Describe throughput against the local fake API (tests/describe/fake_server.py).
 
 Measures images/s at several concurrencies with a fixed server latency (default 200 ms) against
-the ideal concurrency/latency, the client's own overhead per image (latency 0, concurrency 1),
-and a full-cache re-run of 1,000 images (files kept, and --overwrite served from the ledger).
+the ideal concurrency/latency, the client's CPU per image at each level (process CPU time of
+the describing process / images; the fake server runs in its own process), the client's own
+overhead per image (latency 0, concurrency 1), and a full-cache re-run of 1,000 images (files
+kept, and --overwrite served from the ledger). `--profile` prints where the client CPU goes at
+the highest level (cProfile, top 25 by own time).
 
-    python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000]
+    python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -48,15 +53,24 @@ class FakeServer:
         self.proc.wait()
 
 
-def run(root: Path, url: str, concurrency: int, overwrite: bool = False) -> tuple[float, dict]:
+def run(root: Path, url: str, concurrency: int, overwrite: bool = False, profile: bool = False) -> tuple[float, dict]:
+    """One describe run; the summary gains `cpu_s` (this process's CPU time during the run)."""
     ds = LangIRDataset.open(root)
     provider = OpenAIProvider("gpt-4o", "bench-key", url, timeout=30)
     ledger = Ledger.for_dataset(root)
     opts = DescribeOptions(concurrency=concurrency, overwrite=overwrite, retry=RetryPolicy(initial=0.01))
-    t0 = time.perf_counter()
+    profiler = cProfile.Profile() if profile else None
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
     summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"), opts, ledger)
+    if profiler:
+        profiler.disable()
     elapsed = time.perf_counter() - t0
+    summary["cpu_s"] = time.process_time() - cpu0
     ledger.close()
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     return elapsed, summary
 
 
@@ -66,27 +80,32 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--per-slot", type=int, default=6, help="images per concurrency slot (min 16 images)")
     parser.add_argument("--cache-images", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true", help="cProfile the client at the highest level (stderr)")
     args = parser.parse_args()
     results: dict = {"latency_s": args.latency, "levels": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         with FakeServer(latency=args.latency) as fake:
+            run(make_dataset(tmp_path / "warm", 16, size=(64, 64)), fake.openai_url, 8)  # imports, first connections
             for level in args.levels:
                 n = max(16, args.per_slot * level)
                 root = make_dataset(tmp_path / f"c{level}", n, size=(64, 64))
-                elapsed, summary = run(root, fake.openai_url, level)
+                elapsed, summary = run(root, fake.openai_url, level, profile=args.profile and level == max(args.levels))
                 assert summary["described"] == n, summary
                 rate, ideal = n / elapsed, level / args.latency
                 row = {"concurrency": level, "images": n, "seconds": round(elapsed, 3), "images_per_s": round(rate, 2),
-                       "ideal_per_s": round(ideal, 2), "efficiency": round(rate / ideal, 3)}
+                       "ideal_per_s": round(ideal, 2), "efficiency": round(rate / ideal, 3),
+                       "client_cpu_ms_per_image": round(1000 * summary["cpu_s"] / n, 2)}
                 results["levels"].append(row)
                 print(json.dumps(row), flush=True)
         with FakeServer(latency=0.0) as fake:
             n = 100
             root = make_dataset(tmp_path / "overhead", n, size=(64, 64))
-            elapsed, _ = run(root, fake.openai_url, 1)
+            elapsed, summary = run(root, fake.openai_url, 1)
             results["overhead_ms_per_image_c1_latency0"] = round(1000 * elapsed / n, 2)
-            print(json.dumps({"overhead_ms_per_image": results["overhead_ms_per_image_c1_latency0"]}), flush=True)
+            results["client_cpu_ms_per_image_c1_latency0"] = round(1000 * summary["cpu_s"] / n, 2)
+            print(json.dumps({"overhead_ms_per_image": results["overhead_ms_per_image_c1_latency0"],
+                              "client_cpu_ms_per_image": results["client_cpu_ms_per_image_c1_latency0"]}), flush=True)
             n = args.cache_images
             root = make_dataset(tmp_path / "cache", n, size=(64, 64))
             first, summary = run(root, fake.openai_url, 64)

@@ -229,8 +229,6 @@ def describe(
         ids = [i for i in ids if i in keep]
     redo_ids = None
     if redo is not None:
-        if batch:
-            raise ConfigError("--redo sends direct requests; drop --batch")
         redo_ids = failing_ids(ds, ids, max_words, strictness) if redo == "failing" else _read_ids(Path(redo))
         if ids_file or selected:
             keep = set(ids)
@@ -277,7 +275,7 @@ def describe(
             if batch and prov.remote:
                 from langir.describe.batch import run_batch
 
-                summary = run_batch(ds, ids, prov, prompt, opts, ledger, poll_interval=poll, log=notice)
+                summary = run_batch(ds, ids, prov, prompt, opts, ledger, poll_interval=poll, log=notice, redo=redo_ids)
             else:
                 if batch:
                     warn("--batch applies to remote providers; the template provider runs directly")
@@ -469,7 +467,7 @@ def summary_line(summary: dict) -> str:
         extra += f", {summary['no_target_fallback']} no-target fallback"
     if summary.get("not_sent"):
         extra += f", {summary['not_sent']} not sent"
-    paid = "answers bought" if summary["input_tokens"] or summary["cost_usd"] else "answers (free, offline)"
+    paid = "answers bought" if summary.get("paid", summary["input_tokens"] or summary["cost_usd"]) else "answers (free, offline)"
     return (f"{summary['provider']} {summary['model']}: {summary['described']} described, "
             f"{summary['from_ledger']} from the ledger, {summary['kept_existing']} kept, {summary['failed']} failed{extra} · "
             f"{summary['answers']} {paid}, {summary['api_attempts']} calls ({summary['retries']} retries) · "
@@ -493,8 +491,13 @@ def _finish(summary: dict, as_json: bool) -> None:
 def exit_with(summary: dict) -> None:
     """The exit-code contract: 130 interrupted, 2 stopped by the API (one line), 1 per-item failures."""
     if summary.get("interrupted"):
-        err.print(f"[bold red]interrupted:[/] answers in flight were kept; {summary.get('not_sent', 0)} image(s) not sent",
-                  highlight=False)
+        if summary.get("interrupts", 1) > 1:  # stopped at once: say exactly what was kept and what was lost
+            err.print(f"[bold red]interrupted at once:[/] {summary.get('kept_answers', 0)} answer(s) read were kept, "
+                      f"{summary.get('lost_in_flight', 0)} in flight were not (asked again on the next run); "
+                      f"{summary.get('not_sent', 0)} image(s) not sent", highlight=False)
+        else:
+            err.print(f"[bold red]interrupted:[/] answers in flight were kept; {summary.get('not_sent', 0)} image(s) not sent",
+                      highlight=False)
         sys.exit(130)
     if summary.get("stopped"):
         refused = summary.get("counts", {}).get("refused", 0)
@@ -545,8 +548,29 @@ def _show_status(summary: dict, as_json: bool) -> None:
               f"{len(summary['failures'])} image(s) without a valid answer", highlight=False)
     for f in summary["failures"][:20]:
         out.print(f"  {f['status']} {f['id']}: {f['error']}", highlight=False, markup=False)
-    for b in summary["batches"]:
-        out.print(f"  batch {b['batch_id']} ({b['provider']}): {b['status']}", highlight=False, markup=False)
+    _show_spend(summary)
+
+
+def _show_spend(summary: dict) -> None:
+    """--status: spend per provider/model, per run, and the batches still in flight."""
+    import datetime
+
+    plain = {"highlight": False, "markup": False, "soft_wrap": True}
+    if summary.get("by_model"):
+        out.print("spend by provider/model:", **plain)
+        for m in summary["by_model"]:
+            out.print(f"  {m['provider']} {m['model']}: {m['answers']} paid answer(s), ${m['cost_usd']:.4f}", **plain)
+    if summary.get("runs"):
+        out.print("spend by run:", **plain)
+        for r in summary["runs"]:
+            when = datetime.datetime.fromtimestamp(r["started"]).strftime("%Y-%m-%d %H:%M") if r["started"] else "before runs were recorded"
+            out.print(f"  {r['run_id'] or '-'} ({when}, {r['mode'] or '?'}) {r['provider']} {r['model']}: "
+                      f"{r['answers']} paid answer(s), ${r['cost_usd']:.4f}", **plain)
+    flight = summary.get("in_flight", [])
+    out.print(f"batches in flight: {len(flight)}" + ("" if flight else " (none)"), **plain)
+    for b in flight:
+        state = "intent recorded, creation not confirmed" if b["status"] == "intent" else "submitted"
+        out.print(f"  batch {b['batch_id']} ({b['provider']}, {b['requests']} requests): {state}", **plain)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,18 +12,17 @@ and is upgraded in place. A file that is not a ledger (garbage, truncated, anoth
 database, a folder) raises `LedgerError` with one line naming the path; `repair` moves it aside
 and rebuilds a ledger from the description files present.
 
-WAL mode lets a killed run leave a consistent file; each finished request is committed at once.
-`DatasetLock` keeps two runs from buying the same images at once.
+WAL mode lets a killed run leave a consistent file. Each row is committed at once, except inside
+`defer_commits` (the direct executor: one commit per event-loop tick for every answer read in it,
+always before the answers' files are written). `DatasetLock` (lock.py) keeps two runs from buying
+the same images at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections import Counter
@@ -33,16 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from langir.data.atomic import ensure_dir
-from langir.errors import LangirError
 
-LEDGER_DIR = ".langir"
-LEDGER_NAME = ".langir/describe.sqlite"
-LOCK_NAME = ".langir/describe.lock"
-REPAIR_HINT = "run again with --repair to move it aside and rebuild it from the description files"
-
-
-class LedgerError(LangirError):
-    """The ledger cannot be used: corrupt, foreign, unwritable, or locked by another run."""
+# the dataset lock, repair and the names they share live in lock.py; imported here so
+# `from langir.describe.ledger import …` keeps working
+from langir.describe.lock import (
+    LEDGER_DIR,
+    LEDGER_NAME,
+    LOCK_NAME,
+    REPAIR_HINT,
+    DatasetLock,
+    LedgerError,
+    repair,
+)
 
 
 # -- migrations ---------------------------------------------------------------------------------
@@ -98,7 +99,25 @@ def _m002_attempts(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS requests_request ON requests(request)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts]
+def _m003_runs_and_intents(db: sqlite3.Connection) -> None:
+    """Runs (spend per run), write-ahead batch intents (tag, items) and redo intents.
+
+    A batch row now exists *before* its create call (status `intent`, `batch_id` = "intent:TAG"):
+    a run killed between the call and its reply finds the batch again by its tag.
+    """
+    db.execute("ALTER TABLE requests ADD COLUMN run_id TEXT")
+    for column in ("tag TEXT", "model TEXT", "items TEXT", "run_id TEXT", "prefix TEXT"):
+        db.execute(f"ALTER TABLE batches ADD COLUMN {column}")
+    db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started REAL, provider TEXT, model TEXT, "
+               "mode TEXT, finished REAL)")
+    # a --redo asks anew once: the attempt it starts after is kept until the redo is answered,
+    # so a re-run after a kill continues it instead of buying yet another answer
+    db.execute("CREATE TABLE IF NOT EXISTS redos (request TEXT PRIMARY KEY, image_id TEXT, after_attempt INTEGER, "
+               "created REAL)")
+    db.execute("CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts, _m003_runs_and_intents]
 SCHEMA_VERSION = len(MIGRATIONS)
 _OLD_COLUMNS = {"key", "image_id", "provider", "model", "status", "attempts", "text", "error", "cost_usd", "updated"}
 
@@ -172,7 +191,26 @@ class Row:
 _SELECT = ("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id, attempt, request, current, "
            "prompt_style, provider, model, updated FROM requests")
 _COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id",
-            "attempt", "prompt_style", "prompt_digest", "current", "request"}
+            "attempt", "prompt_style", "prompt_digest", "current", "request", "run_id"}
+
+
+@dataclass
+class BatchRecord:
+    """One submitted (or about to be submitted) batch: `items` maps key → (image_id, request, attempt)."""
+
+    batch_id: str
+    provider: str
+    status: str  # intent | submitted | fetched | failed
+    keys: list[str]
+    tag: str | None = None
+    prefix: str | None = None
+    model: str | None = None
+    created: float | None = None
+    items: dict[str, tuple[str, str, int]] | None = None
+
+    @property
+    def is_intent(self) -> bool:
+        return self.status == "intent"
 
 
 def _db_error(path: Path, error: Exception) -> LedgerError:
@@ -194,6 +232,8 @@ class Ledger:
         self.path = Path(path)
         self.readonly = readonly
         self._planned: dict[str, dict[str, Any]] = {}
+        self.run_id: str | None = None
+        self._deferring = False
         try:
             self.db = self._open_readonly() if readonly else self._open_writable()
             migrate(self.db, self.path)
@@ -287,6 +327,11 @@ class Ledger:
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
+        if self._deferring:  # joins the open group; `flush` commits it
+            if not self.db.in_transaction:
+                self._exec("BEGIN IMMEDIATE")
+            yield
+            return
         self._exec("BEGIN IMMEDIATE")
         try:
             yield
@@ -295,6 +340,18 @@ class Ledger:
                 self.db.execute("ROLLBACK")
             raise
         self._exec("COMMIT")
+
+    def defer_commits(self, on: bool = True) -> None:
+        """Group writes into one commit per `flush` (the direct executor flushes once per event-loop
+        tick: one commit for every answer read in that tick, ≈ 1 ms CPU an answer saved). Off: flush now."""
+        if not on:
+            self.flush()
+        self._deferring = on
+
+    def flush(self) -> None:
+        """Commit the open group of writes (no-op when none is open)."""
+        if self.db.in_transaction:
+            self._exec("COMMIT")
 
     def plan(self, key: str, **fields: Any) -> None:
         """Remember (in memory only) the provenance of a planned request: `record` fills it in.
@@ -314,6 +371,8 @@ class Ledger:
         if status == "done":
             fields.setdefault("current", 1)
         fields.setdefault("request", key)
+        if self.run_id:
+            fields.setdefault("run_id", self.run_id)
         cols = ["key", "image_id", "provider", "model", "status", "updated", *fields]
         vals = [key, image_id, provider, model, status, time.time(), *fields.values()]
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
@@ -334,23 +393,85 @@ class Ledger:
     def set_status(self, key: str, status: str, error: str | None) -> None:
         self._exec("UPDATE requests SET status=?, error=? WHERE key=?", (status, error, key))
 
-    def add_batch(self, batch_id: str, provider: str, keys: list[str]) -> None:
-        self._exec("INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?)", (batch_id, provider, "submitted", json.dumps(keys), time.time()))
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, provider: str, model: str, mode: str) -> str:
+        """Open a run: every row recorded from now on carries its id (spend per run in --status)."""
+        import uuid
 
-    def open_batches(self, provider: str) -> list[tuple[str, list[str]]]:
+        self.run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self._exec("INSERT INTO runs (run_id, started, provider, model, mode) VALUES (?,?,?,?,?)",
+                   (self.run_id, time.time(), provider, model, mode))
+        return self.run_id
+
+    def finish_run(self) -> None:
+        if self.run_id:
+            self._exec("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), self.run_id))
+
+    # -- batches -------------------------------------------------------------------------------
+    def add_batch(self, batch_id: str, provider: str, keys: list[str]) -> None:
+        self._exec("INSERT OR REPLACE INTO batches (batch_id, provider, status, keys, created) VALUES (?,?,?,?,?)",
+                   (batch_id, provider, "submitted", json.dumps(keys), time.time()))
+
+    def batch_intent(self, tag: str, provider: str, model: str, items: dict[str, tuple[str, str, int]],
+                     prefix: str | None = None) -> None:
+        """Write-ahead: record a batch about to be created (before the create call), committed at once."""
+        self._exec("INSERT INTO batches (batch_id, provider, status, keys, created, tag, model, items, run_id, prefix) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (f"intent:{tag}", provider, "intent", json.dumps(list(items)), time.time(), tag, model,
+                    json.dumps(items), self.run_id, prefix))
+
+    def batch_created(self, tag: str, batch_id: str) -> None:
+        """The provider accepted the intent `tag` as `batch_id`."""
+        self._exec("UPDATE batches SET batch_id=?, status='submitted' WHERE tag=?", (batch_id, tag))
+
+    def drop_intent(self, tag: str) -> None:
+        """The provider says no batch with `tag` exists: the intent was never submitted."""
+        self._exec("DELETE FROM batches WHERE tag=? AND status='intent'", (tag,))
+
+    def pending_batches(self, provider: str) -> list[BatchRecord]:
+        """Intents and submitted batches of `provider` not fetched yet, oldest first."""
         found = []
-        for batch_id, keys in self._exec("SELECT batch_id, keys FROM batches WHERE provider=? AND status='submitted'", (provider,)):
+        for batch_id, status, keys, tag, prefix, model, created, items in self._exec(
+                "SELECT batch_id, status, keys, tag, prefix, model, created, items FROM batches "
+                "WHERE provider=? AND status IN ('intent','submitted') ORDER BY created", (provider,)):
             try:
                 parsed = json.loads(keys)
                 if not isinstance(parsed, list) or not all(isinstance(k, str) for k in parsed):
                     raise ValueError("not a list of keys")
-            except ValueError as error:
+                table = {k: (v[0], v[1], int(v[2])) for k, v in json.loads(items).items()} if items else None
+            except (ValueError, TypeError, IndexError, AttributeError) as error:
                 raise LedgerError(f"{self.path}: batch {batch_id} has malformed keys ({error}); {REPAIR_HINT}") from None
-            found.append((batch_id, parsed))
+            found.append(BatchRecord(batch_id, provider, status, parsed, tag, prefix, model, created, table))
         return found
+
+    def open_batches(self, provider: str) -> list[tuple[str, list[str]]]:
+        """Submitted batches not fetched yet as (batch_id, keys) (intents left out)."""
+        return [(b.batch_id, b.keys) for b in self.pending_batches(provider) if not b.is_intent]
 
     def close_batch(self, batch_id: str, status: str = "fetched") -> None:
         self._exec("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
+
+    # -- redo intents --------------------------------------------------------------------------
+    def redo_floor(self, request: str, image_id: str, attempt_now: int) -> int:
+        """The attempt a --redo of `request` starts after: kept from an unfinished redo (a killed run),
+        else `attempt_now - 1` (answers from attempt `attempt_now` on belong to this redo)."""
+        found = self._exec("SELECT after_attempt FROM redos WHERE request=?", (request,)).fetchone()
+        if found:
+            return int(found[0])
+        self._exec("INSERT INTO redos VALUES (?,?,?,?)", (request, image_id, attempt_now - 1, time.time()))
+        return attempt_now - 1
+
+    def redo_pending(self, requests: list[str]) -> dict[str, int]:
+        """Unfinished redos among `requests`: request → the attempt they start after."""
+        found: dict[str, int] = {}
+        for i in range(0, len(requests), 500):
+            chunk = requests[i : i + 500]
+            cur = self._exec(f"SELECT request, after_attempt FROM redos WHERE request IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({r: int(a) for r, a in cur.fetchall()})
+        return found
+
+    def finish_redo(self, request: str) -> None:
+        self._exec("DELETE FROM redos WHERE request=?", (request,))
 
     def summary(self) -> dict[str, Any]:
         """Counts by status and provider/model, tokens, cost, and the failures with reasons."""
@@ -378,12 +499,28 @@ class Ledger:
                 newest[image_id] = (attempt, status, error)
         failures = [{"id": i, "status": s, "error": e} for i, (_, s, e) in sorted(newest.items())]
         batches = [
-            {"batch_id": b, "provider": p, "status": s}
-            for b, p, s in self._exec("SELECT batch_id, provider, status FROM batches").fetchall()
+            {"batch_id": b, "provider": p, "status": s, "requests": len(json.loads(k or "[]")), "tag": t}
+            for b, p, s, k, t in self._exec("SELECT batch_id, provider, status, keys, tag FROM batches").fetchall()
         ]
         current = self._exec("SELECT COUNT(*) FROM requests WHERE current=1").fetchone()[0]
         return {"ledger": str(self.path), "schema_version": SCHEMA_VERSION, "by_status": dict(by_status), "groups": groups,
-                "current": current, "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches}
+                "current": current, "cost_usd": round(total_cost, 6), "failures": failures, "batches": batches,
+                "in_flight": [b for b in batches if b["status"] in ("intent", "submitted")],
+                "runs": self._spend_by_run(), "by_model": self._spend_by_model()}
+
+    def _spend_by_run(self) -> list[dict[str, Any]]:
+        """Spend per run (rows carry their run id; rows older than runs fall under run None)."""
+        cur = self._exec(
+            "SELECT r.run_id, u.started, u.mode, COALESCE(u.provider, MIN(r.provider)), COALESCE(u.model, MIN(r.model)), "
+            "COUNT(*), SUM(CASE WHEN r.status IN ('done','invalid') THEN 1 ELSE 0 END), SUM(r.cost_usd) "
+            "FROM requests r LEFT JOIN runs u ON u.run_id = r.run_id GROUP BY r.run_id ORDER BY u.started")
+        return [{"run_id": run, "started": started, "mode": mode, "provider": p, "model": m, "rows": n, "answers": paid or 0,
+                 "cost_usd": round(c or 0.0, 6)} for run, started, mode, p, m, n, paid, c in cur.fetchall()]
+
+    def _spend_by_model(self) -> list[dict[str, Any]]:
+        cur = self._exec("SELECT provider, model, SUM(CASE WHEN status IN ('done','invalid') THEN 1 ELSE 0 END), "
+                         "SUM(cost_usd) FROM requests GROUP BY provider, model ORDER BY provider, model")
+        return [{"provider": p, "model": m, "answers": n or 0, "cost_usd": round(c or 0.0, 6)} for p, m, n, c in cur.fetchall()]
 
 
 def _quick_check(db: sqlite3.Connection) -> None:
@@ -393,94 +530,5 @@ def _quick_check(db: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"database disk image is malformed: {result[0]}")
 
 
-# -- repair -------------------------------------------------------------------------------------
-def repair(root: str | Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -> tuple[list[Path], int]:
-    """Move a broken ledger aside (`describe.sqlite.corrupt-<date>`) and rebuild it.
-
-    `descriptions` yields (id, text) of the description files present; each becomes a `restored`
-    done row, so the provenance of what is on disk stays answerable. Returns (moved paths, rows).
-    """
-    try:
-        return _repair(Path(root), descriptions)
-    except OSError as error:  # a read-only or full dataset: one line naming the path, nothing half-moved matters
-        raise LedgerError(f"{error.filename or Path(root) / LEDGER_DIR}: cannot repair the describe ledger "
-                          f"({error.strerror or error})") from None
-
-
-def _repair(root: Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -> tuple[list[Path], int]:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    moved: list[Path] = []
-    folder = root / LEDGER_DIR
-    if folder.exists() and not folder.is_dir():
-        target = folder.with_name(f"{folder.name}.corrupt-{stamp}")
-        os.replace(folder, target)
-        moved.append(target)
-    path = root / LEDGER_NAME
-    if path.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}")
-        os.replace(path, target)
-        moved.append(target)
-        for suffix in ("-wal", "-shm"):  # keep SQLite's side files with their database
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                os.replace(side, target.with_name(target.name + suffix))
-    ledger = Ledger(path)
-    n = 0
-    try:
-        for image_id, text in descriptions():
-            ledger.record(f"restored:{image_id}", image_id, "restored", "unknown", "done", text=text, attempt=0,
-                          request=f"restored:{image_id}", prompt_style="restored", current=1, cost_usd=0.0)
-            n += 1
-    finally:
-        ledger.close()
-    return moved, n
-
-
-# -- lock ---------------------------------------------------------------------------------------
-class DatasetLock:
-    """One describe/curate run per dataset ledger at a time (an flock on `.langir/describe.lock`).
-
-    Hand-written over `fcntl.flock` rather than `filelock` because the message must name the PID
-    holding the lock; the kernel drops the lock when its process dies, kill -9 included.
-    """
-
-    def __init__(self, root: str | Path, wait: bool = False):
-        self.path = Path(root) / LOCK_NAME
-        self.wait = wait
-        self.fd: int | None = None
-
-    def __enter__(self) -> DatasetLock:
-        folder = self.path.parent
-        if folder.exists() and not folder.is_dir():
-            raise LedgerError(f"{folder}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
-        ensure_dir(folder)  # read-only dataset, full disk: one OutputError naming the folder
-        try:
-            # a lock file, not data: it must stay the same inode, so no atomic replace here
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise LedgerError(f"{self.path}: cannot create the lock file ({error.strerror})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                os.close(fd)
-                raise LedgerError(f"{self.path}: cannot lock ({error.strerror})") from None
-            if not self.wait:
-                pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                os.close(fd)
-                raise LedgerError(
-                    f"another langir describe/curate run (PID {pid}) is using {self.path.parent.parent}; "
-                    "wait for it to finish, or pass --wait") from None
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        with contextlib.suppress(OSError):  # the PID only names the holder in messages; a full disk may refuse it
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self.fd, 0)
-            os.close(self.fd)
-            self.fd = None
+__all__ = ["LEDGER_DIR", "LEDGER_NAME", "LOCK_NAME", "MIGRATIONS", "REPAIR_HINT", "SCHEMA_VERSION", "BatchRecord",
+           "DatasetLock", "Ledger", "LedgerError", "Row", "attempt_key", "migrate", "repair", "request_key"]

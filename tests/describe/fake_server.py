@@ -12,7 +12,8 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
 - `faults`: list consumed one per model request (and per batch line), in order; names in FAULTS:
   "429" rate limit (with retry-after / RetryInfo), "quota" exhausted quota, "500", "529"
   overloaded, "401", "badkey" (Gemini answers a wrong key with 400 API_KEY_INVALID), "400",
-  "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words).
+  "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words),
+  "billing" (402 billing_error, credit balance too low); any other name (e.g. "ok") is no fault.
 - `reply(sha) -> str`: the text for an image (sha = 16 hex of the last image's bytes).
 - `reply_fn(info) -> str | None`: per-request text; `info` is a dict with flavour ("openai",
   "anthropic", "gemini"), sha, model, temperature, n (0-based model request number), body (the
@@ -35,6 +36,12 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   "length", stop_reason "max_tokens", finishReason "MAX_TOKENS"). `image_bytes(info)` gives the
   PNG the request carries.
 - `keep_bodies`: when True, `bodies` keeps (flavour, parsed body) of every model request.
+- `bought`: Counter image sha → batch items created (what a batch API bills, fetched or not);
+  `billed`: list of (flavour, input_tokens, output_tokens) of every 200 model reply, broken
+  bodies and late ("slow") ones included: what the provider would charge.
+- Batch list endpoints (OpenAI `GET /v1/batches` with `metadata`, Anthropic `GET
+  /v1/messages/batches`, Gemini `GET /v1beta/batches` with `displayName`), newest first, so a
+  client can find a batch by its tag.
 - `batch_limits`: {"openai"|"anthropic"|"gemini": (max_requests, max_bytes)}; over-limit batches
   are refused with the provider's error: OpenAI's file upload → 400 `file_too_large`, its batch
   with too many lines → status "failed" with errors; Anthropic's POST → 413 `request_too_large`
@@ -58,7 +65,7 @@ from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
 LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut")
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut", "billing")
 
 
 class FakeAPI:
@@ -85,6 +92,19 @@ class FakeAPI:
         self.batch_polls_until_done = 1
         self.batch_limits: dict[str, tuple[int, int]] = {}
         self.batch_create_delay = 0.0  # seconds before answering a batch creation (after creating it)
+        self.bought: Counter = Counter()  # image sha → batch items created
+        self.billed: list[tuple[str, int, int]] = []  # (flavour, input, output) of every 200 model reply
+
+    def buy(self, bodies: list[dict[str, Any]]) -> None:
+        """Count the items of a batch just created (a batch bills its items once, fetched or not)."""
+        with self.lock:
+            for body in bodies:
+                self.bought[_image_sha(body)] += 1
+
+    def bill(self, flavour: str) -> None:
+        tokens = {"openai": (300, 20), "anthropic": (400, 25), "gemini": (270, 25)}[flavour]
+        with self.lock:
+            self.billed.append((flavour, *tokens))
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -237,6 +257,9 @@ _ERRORS: dict[str, tuple[int, str, str, str, list[dict[str, Any]]]] = {
     "401": (401, "invalid x-api-key", "authentication_error", "UNAUTHENTICATED", []),
     "badkey": (401, "Incorrect API key provided", "invalid_api_key", "INVALID_ARGUMENT", _GEMINI_BADKEY),
     "400": (400, "bad request: image too large", "invalid_request_error", "INVALID_ARGUMENT", []),
+    # Anthropic's billing error (402); others answer an unpaid account with their quota error
+    "billing": (402, "Your credit balance is too low to access the Anthropic API.", "billing_error",
+                "FAILED_PRECONDITION", []),
 }
 
 
@@ -314,6 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._fault_reply(fault, flavour)
         if fault == "slow":
             time.sleep(api.slow_seconds)
+        api.bill(flavour)  # a 200 is billed, whether or not the client can read it
         if fault == "malformed":
             return self._send(200, raw=b'{"choices": [ {"message": ' if flavour != "gemini" else b'{"candidates": [{"content": ')
         sha = info["sha"]
@@ -358,6 +382,12 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.search(r"/files/([^/]+)/content$", path)
         if m:
             return self._send(200, raw=self.api.files.get(m.group(1), b""), content_type="application/octet-stream")
+        if path.endswith("/messages/batches"):
+            return self._list([self._anthropic_batch_obj(b) for b in self._kind("anthropic")], "anthropic")
+        if re.search(r"/v1\w*/batches$", path) and self.headers.get("x-goog-api-key"):  # both SDKs GET /v1/batches
+            return self._list([self._gemini_batch_obj(b) for b in self._kind("gemini")], "gemini")
+        if path.endswith("/v1/batches"):
+            return self._list([self._openai_batch_obj(b) for b in self._kind("openai")], "openai")
         m = re.search(r"/messages/batches/([^/]+)/results$", path)
         if m:
             return self._anthropic_batch_results(m.group(1))
@@ -370,6 +400,18 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             return self._openai_batch_get(m.group(1))
         self._error(404, f"no route {path}")
+
+    # -- batch lists (newest first, one page) ---------------------------------------------------
+    def _kind(self, kind: str) -> list[dict[str, Any]]:
+        with self.api.lock:
+            found = [b for b in self.api.batches.values() if b.get("kind") == kind]
+        return sorted(found, key=lambda b: b["created"], reverse=True)
+
+    def _list(self, objs: list[dict[str, Any]], flavour: str) -> None:
+        if flavour == "gemini":
+            return self._send(200, {"operations": objs})
+        first, last = (objs[0]["id"], objs[-1]["id"]) if objs else (None, None)
+        self._send(200, {"object": "list", "data": objs, "has_more": False, "first_id": first, "last_id": last})
 
     # -- OpenAI files + batches ----------------------------------------------------------------
     def _file_upload(self, raw: bytes) -> None:
@@ -392,19 +434,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _openai_batch_obj(self, b: dict[str, Any]) -> dict[str, Any]:
         return {"id": b["id"], "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": b["input"],
                 "completion_window": "24h", "status": b["status"], "output_file_id": b.get("output"),
-                "error_file_id": None, "created_at": int(time.time()), "errors": b.get("errors"),
+                "error_file_id": None, "created_at": int(b["created"]), "errors": b.get("errors"), "metadata": b.get("metadata"),
                 "request_counts": {"total": b["total"], "completed": b["total"] if b["status"] == "completed" else 0, "failed": 0}}
 
     def _openai_batch_create(self, body: dict[str, Any]) -> None:
         bid = "batch_" + uuid.uuid4().hex[:10]
         lines = [json.loads(x) for x in self.api.files[body["input_file_id"]].decode().splitlines() if x.strip()]
         self.api.batches[bid] = {"id": bid, "input": body["input_file_id"], "status": "in_progress", "polls": 0,
-                                 "lines": lines, "total": len(lines), "kind": "openai"}
+                                 "lines": lines, "total": len(lines), "kind": "openai", "created": time.time(),
+                                 "metadata": body.get("metadata")}
         limit = self.api.batch_limit("openai")
         if limit and len(lines) > limit[0]:  # OpenAI validates the file after creation: the batch fails
             self.api.batches[bid].update(status="failed", errors={"object": "list", "data": [{
                 "code": "too_many_requests", "line": None, "param": None,
                 "message": f"The batch input file has {len(lines)} requests; the limit is {limit[0]}."}]})
+        if self.api.batches[bid]["status"] != "failed":
+            self.api.buy([line["body"] for line in lines])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._openai_batch_obj(self.api.batches[bid]))
@@ -434,7 +479,8 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": b["id"], "type": "message_batch", "processing_status": b["status"],
                 "request_counts": {"processing": 0 if ended else b["total"], "succeeded": b["total"] if ended else 0,
                                    "errored": 0, "canceled": 0, "expired": 0},
-                "created_at": "2025-01-01T00:00:00Z", "expires_at": "2025-01-02T00:00:00Z",
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(b["created"])),
+                "expires_at": "2099-01-02T00:00:00Z",
                 "ended_at": "2025-01-01T01:00:00Z" if ended else None, "cancel_initiated_at": None,
                 "archived_at": None, "results_url": f"/v1/messages/batches/{b['id']}/results" if ended else None}
 
@@ -448,7 +494,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"type": "error", "error": {"type": "invalid_request_error",
                                                                "message": f"requests: at most {limit[0]} requests per batch"}})
         bid = "msgbatch_" + uuid.uuid4().hex[:10]
-        self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs)}
+        self.api.batches[bid] = {"id": bid, "status": "in_progress", "polls": 0, "requests": reqs, "total": len(reqs),
+                                 "kind": "anthropic", "created": time.time()}
+        self.api.buy([r["params"] for r in reqs])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._anthropic_batch_obj(self.api.batches[bid]))
@@ -479,6 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
         meta: dict[str, Any] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
                                 "model": f"models/{b['model']}", "state": b["status"],
                                 "createTime": "2025-01-01T00:00:00Z", "name": f"batches/{b['id']}"}
+        if b.get("display_name"):
+            meta["displayName"] = b["display_name"]
         if "results" in b:
             meta["output"] = {"inlinedResponses": {"inlinedResponses": b["results"]}}
         return {"name": f"batches/{b['id']}", "metadata": meta, "done": b["status"] == "BATCH_STATE_SUCCEEDED"}
@@ -488,13 +538,16 @@ class _Handler(BaseHTTPRequestHandler):
         if limit and len(raw) > limit[1]:
             return self._send(400, {"error": {"code": 400, "message": f"Request payload size exceeds the limit: {limit[1]} bytes.",
                                               "status": "INVALID_ARGUMENT"}})
-        reqs = json.loads(raw)["batch"]["inputConfig"]["requests"]["requests"]
+        batch = json.loads(raw)["batch"]
+        reqs = batch["inputConfig"]["requests"]["requests"]
         if limit and len(reqs) > limit[0]:
             return self._send(400, {"error": {"code": 400, "message": f"at most {limit[0]} requests per batch",
                                               "status": "INVALID_ARGUMENT"}})
         bid = uuid.uuid4().hex[:12]
         self.api.batches[bid] = {"id": bid, "status": "BATCH_STATE_PENDING", "polls": 0, "requests": reqs,
-                                 "total": len(reqs), "kind": "gemini", "model": model}
+                                 "total": len(reqs), "kind": "gemini", "model": model, "created": time.time(),
+                                 "display_name": batch.get("displayName")}
+        self.api.buy([r["request"] for r in reqs])
         if self.api.batch_create_delay:  # tests may patch time.sleep (shared module) to interrupt a run
             time.sleep(self.api.batch_create_delay)
         self._send(200, self._gemini_batch_obj(self.api.batches[bid]))

@@ -83,3 +83,27 @@ def test_progress_lines_without_a_tty(tmp_path):
     lines = [line for line in err.splitlines() if re.match(r"describing \d+/6 · done \d+ .*\$0\.\d{4}", line)]
     assert len(lines) >= 3, err
     assert lines[-1] != lines[0]  # it moves
+
+
+def test_second_ctrl_c_keeps_every_answer_read_and_says_how_many(tmp_path):
+    """Two answers landed, two still in flight: a double Ctrl-C keeps the two and says 2 kept, 2 in flight."""
+    root = make_dataset(tmp_path / "ds", 4, size=(24, 24))
+    with FakeServer() as fake:
+        fake.api.delay_fn = lambda info: 0.0 if info["n"] < 2 else 20.0
+        proc = _start(root, fake.openai_url, "--concurrency", "4")
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            ledger = root / ".langir" / "describe.sqlite"
+            if fake.api.model_requests >= 4 and ledger.exists() and len(_done(root)) >= 2:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        sent = fake.api.model_requests
+    assert proc.returncode == 130, err
+    kept = len(_done(root))
+    assert kept == 2 and sent == 4
+    assert f"{kept} answer(s) read were kept, {sent - kept} in flight were not" in err, err
+    assert len(list((root / "descriptions").glob("*.txt"))) == kept

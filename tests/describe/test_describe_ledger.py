@@ -106,7 +106,7 @@ def _ledger_is_a_folder(root):
 
 def _bad_batch_json(root):
     con = sqlite3.connect(_ledger(root))
-    con.execute("INSERT INTO batches VALUES ('batch_1', 'openai', 'submitted', '{not json', 0)")
+    con.execute("INSERT INTO batches (batch_id, provider, status, keys, created) VALUES ('batch_1', 'openai', 'submitted', '{not json', 0)")
     con.commit()
     con.close()
 

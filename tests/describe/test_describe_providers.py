@@ -122,6 +122,19 @@ def test_non_retryable_errors_stop_fast(tmp_path, fake, keys, cli, fault):
     assert failed == 0
 
 
+@pytest.mark.parametrize("fault", ["quota", "billing"])
+def test_anthropic_quota_and_billing_errors_stop_with_one_line(tmp_path, fake, keys, cli, fault):
+    """An insufficient-quota 429 is not a rate limit: no retry, exit 2, one line, the paid answer kept."""
+    root = make_dataset(tmp_path / "ds", 4)
+    fake.api.faults = ["ok", fault]
+    res = cli("describe", root, "--provider", "anthropic", "--base-url", fake.url, "--concurrency", "1", *FAST)
+    assert res.code == 2, res.stderr
+    assert fake.api.paths["POST /v1/messages"] == 2  # not retried as a rate limit, nothing after it
+    stop = [line for line in res.stderr.splitlines() if line.startswith("stopped")]
+    assert len(stop) == 1 and "quota exhausted" in stop[0] and "Traceback" not in res.stderr
+    assert len(_descriptions(root)) == 1  # what was paid is kept
+
+
 def test_anthropic_messages_with_529_and_malformed(tmp_path, fake, keys, cli):
     root = make_dataset(tmp_path / "ds", 3)
     fake.api.faults = ["529", "malformed"]
@@ -226,7 +239,7 @@ def test_batch_resumes_open_batch_after_interrupt(tmp_path, fake, keys, cli, mon
     monkeypatch.setattr(batch_mod.time, "sleep", lambda s: None)
     res = cli("describe", root, "--provider", "openai", "--base-url", fake.openai_url, "--batch", "--json", *FAST)
     assert res.code == 0, res.stderr
-    assert "resuming 1 open batch" in res.stderr
+    assert "resuming batch" in res.stderr
     assert fake.api.paths["POST /v1/batches"] == 1  # not submitted again
     assert json.loads(res.stdout)["described"] == 3
 
@@ -318,3 +331,35 @@ def test_registry_import_is_light():
             "print(sorted(m for m in ('numpy', 'scipy', 'openai', 'anthropic', 'google.genai') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["('auto', 'openai', 'anthropic', 'gemini', 'template')", "[]"]
+
+
+def test_openai_spreads_many_requests_over_small_connection_pools(tmp_path, fake, keys):
+    """At concurrency 24 the requests go through 3 clients of ≤ 8 connections (httpcore scans its whole pool per request)."""
+    from langir.data.dataset import LangIRDataset
+    from langir.describe.ledger import Ledger
+    from langir.describe.prompts import load_prompt
+    from langir.describe.providers import choose_provider, make_provider
+    from langir.describe.runner import DescribeOptions
+
+    root = make_dataset(tmp_path / "ds", 24, size=(24, 24))
+    ds = LangIRDataset.open(root)
+    fake.api.latency = 0.5
+    provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=10)
+    ledger = Ledger.for_dataset(root)
+    try:
+        async def main():
+            from langir.describe.runner import describe_async
+
+            summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
+                                           DescribeOptions(concurrency=24), ledger)
+            clients = len(provider.shards.clients)
+            await provider.aclose()
+            return summary, clients
+
+        import asyncio
+
+        summary, clients = asyncio.run(main())
+    finally:
+        ledger.close()
+    assert summary["described"] == 24 and fake.api.model_requests == 24
+    assert clients == 3

@@ -129,6 +129,16 @@ class AnthropicBatches(BatchAdapter):
 
     overhead_bytes = len('{"requests": []}')
 
+    def custom_id(self, prefix: str, key: str) -> str:
+        # Message Batches carry no metadata: the tag rides on every custom_id (≤ 64 characters)
+        return f"{prefix}-{key}" if prefix else key
+
+    def key_of(self, prefix: str, custom_id: str) -> str | None:
+        if not prefix:
+            return custom_id
+        head, _, key = custom_id.partition("-")
+        return key if head == prefix else None
+
     def entry(self, key: str, request: Request) -> dict[str, Any]:
         assert isinstance(self.provider, AnthropicProvider)
         self.structured = request.structured
@@ -143,8 +153,25 @@ class AnthropicBatches(BatchAdapter):
         assert isinstance(self.provider, AnthropicProvider)
         return self.provider.sync_client
 
-    def submit(self, entries: list[dict[str, Any]]) -> str:
+    def submit(self, entries: list[dict[str, Any]], tag: str = "") -> str:
         return self.client.messages.batches.create(requests=entries).id
+
+    def find(self, tag: str, prefix: str, keys: list[str], since: float) -> str | None:
+        """Batches created since the intent (a minute of clock skew allowed), newest first: an ended one is
+        ours when its results carry our custom_id prefix; one still running with our request count is
+        taken (its results are matched by prefix, so another's batch answers none of our keys)."""
+        running = None
+        for b in self.client.messages.batches.list(limit=100):
+            created = b.created_at.timestamp() if b.created_at else 0.0
+            if created < since - 60:
+                break
+            if b.processing_status == "ended":
+                first = next(iter(self.client.messages.batches.results(b.id)), None)
+                if first is not None and self.key_of(prefix, first.custom_id) is not None:
+                    return str(b.id)
+            elif running is None and sum(dict(b.request_counts).values()) == len(keys):
+                running = str(b.id)
+        return running
 
     def poll(self, batch_id: str) -> tuple[bool, str]:
         b = self.client.messages.batches.retrieve(batch_id)

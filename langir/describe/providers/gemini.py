@@ -172,9 +172,16 @@ class GeminiBatches(BatchAdapter):
     def entry_bytes(self, entry: Any) -> int:
         return len(json.dumps(entry.model_dump(mode="json", exclude_none=True))) + self.margin
 
-    def submit(self, entries: list[Any]) -> str:
-        job = self.p.client.batches.create(model=self.p.model, src=entries)
+    def submit(self, entries: list[Any], tag: str = "") -> str:
+        job = self.p.client.batches.create(model=self.p.model, src=entries, config={"display_name": tag} if tag else None)
         return str(job.name)
+
+    def find(self, tag: str, prefix: str, keys: list[str], since: float) -> str | None:
+        """Through `GET batches`, by `display_name`."""
+        for job in self.p.client.batches.list(config={"page_size": 100}):
+            if job.display_name == tag:
+                return str(job.name)
+        return None
 
     def poll(self, batch_id: str) -> tuple[bool, str]:
         job = self.p.client.batches.get(name=batch_id)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from langir.describe.providers.base import (
     BatchAdapter,
+    ClientShards,
     FatalError,
     Provider,
     Reply,
@@ -61,6 +62,9 @@ class OpenAIProvider(Provider):
 
         self._openai, self._httpx = openai, httpx
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        self.shards = ClientShards(self.client, lambda ctx: openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(verify=ctx, timeout=timeout)))
         self.sync_client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     def messages(self, request: Request) -> list[dict[str, Any]]:
@@ -95,11 +99,14 @@ class OpenAIProvider(Provider):
         # The client's documented raw `post` (for custom requests) instead of `chat.completions.create`:
         # same auth, timeout and error mapping, without the SDK's per-request typed-dict transform of
         # the base64 payload (≈ 3 ms CPU a request, the largest client cost at high concurrency).
+        client = self.shards.acquire()
         try:
-            response = await self.client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
+            response = await client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
             data = json.loads(response.content)
         except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
+        finally:
+            self.shards.release()
         return self.parse(data, request.structured)
 
     @staticmethod
@@ -153,7 +160,7 @@ class OpenAIProvider(Provider):
         return 7 * (2 + 2 * len(prompt.shots))  # ≈ role/format tokens per chat message
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await self.shards.aclose()
         self.sync_client.close()
 
 
@@ -174,11 +181,20 @@ class OpenAIBatches(BatchAdapter):
         assert isinstance(self.provider, OpenAIProvider)
         return self.provider.sync_client
 
-    def submit(self, entries: list[str]) -> str:
+    def submit(self, entries: list[str], tag: str = "") -> str:
         data = ("\n".join(entries) + "\n").encode()
         upload = self.client.files.create(file=("langir-batch.jsonl", io.BytesIO(data)), purpose="batch")
         return self.client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                          completion_window="24h").id
+                                          completion_window="24h", metadata={"langir_tag": tag}).id
+
+    def find(self, tag: str, prefix: str, keys: list[str], since: float) -> str | None:
+        """Newest first through `GET /batches`, by the `langir_tag` metadata; stops a day before the intent."""
+        for b in self.client.batches.list(limit=100):
+            if (b.metadata or {}).get("langir_tag") == tag:
+                return str(b.id)
+            if b.created_at and b.created_at < since - 86_400:
+                break
+        return None
 
     def poll(self, batch_id: str) -> tuple[bool, str]:
         b = self.client.batches.retrieve(batch_id)

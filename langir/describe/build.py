@@ -1,0 +1,85 @@
+"""Building one image's request (shared by direct and batch runs): image, mask, hint, sampling, estimates."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from langir.data.dataset import LangIRDataset
+from langir.describe.images import encode_array
+from langir.describe.options import DescribeOptions
+from langir.describe.pricing import cost, text_tokens
+from langir.describe.prompts import Prompt
+from langir.describe.providers import Provider, Request
+from langir.describe.template import region_hint
+from langir.errors import DataError
+
+
+class RequestBuilder:
+    """One image → its `Request` and whether its mask is empty; the sampling of each attempt; costs."""
+
+    def __init__(self, ds: LangIRDataset, provider: Provider, prompt: Prompt, opts: DescribeOptions,
+                 on_warn: Callable[[str], None] | None = None):
+        self.ds, self.provider, self.prompt, self.opts = ds, provider, prompt, opts
+        self.on_warn = on_warn or (lambda message: None)
+        self._warned: set[str] = set()
+
+    def build(self, image_id: str) -> tuple[Request, bool | None]:
+        """The request (image encoded, hint filled) and whether the mask is empty (None: unknown).
+
+        A remote request needs only the image: an unreadable or mismatched mask turns the
+        no-target judgement off for that id (one warning) instead of blocking it.
+        """
+        image = self.ds.read_image(image_id)
+        mask = None
+        if self.provider.needs_mask:
+            mask = self.ds.read_mask(image_id, image.shape)
+        elif self.ds.has_mask(image_id):
+            try:
+                mask = self.ds.read_mask(image_id, image.shape)
+            except DataError as error:
+                if image_id not in self._warned:
+                    self._warned.add(image_id)
+                    self.on_warn(f"{error}; described without the no-target check"
+                                 + (" and without a hint" if self.prompt.needs_mask else ""))
+        mask_empty = None if mask is None else not bool(mask.any())
+        prompt = self.prompt
+        if prompt.needs_mask:
+            prompt = prompt.with_hint(region_hint(mask) if mask is not None else "")
+        encoded = None if not self.provider.remote else encode_array(image, self.opts.max_side, self.provider)
+        return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
+                       self.opts.max_words, mask), mask_empty
+
+    def mask_empty(self, image_id: str) -> bool | None:
+        """Whether the image's mask is empty (None: no readable mask) without encoding the image."""
+        if not self.ds.has_mask(image_id):
+            return None
+        try:
+            return not bool(self.ds.read_mask(image_id).any())
+        except DataError:
+            return None
+
+    def temperature(self, attempt: int) -> float:
+        """Attempt 0 uses --temperature; re-asks sample (asking again at 0 buys the same answer again)."""
+        if attempt == 0:
+            return self.opts.temperature
+        return max(self.opts.temperature, self.opts.retry_temperature)
+
+    def ask(self, request: Request, attempt: int) -> Request:
+        """The request of attempt `attempt` (its sampling); every other field passes through untouched."""
+        return dataclasses.replace(request, temperature=self.temperature(attempt))
+
+    def estimate(self, width: int, height: int, batch: bool = False) -> tuple[int, int, float]:
+        tin = self.provider.estimate_input_tokens(width, height, self.prompt, self.opts.detail)
+        if self.prompt.needs_mask:
+            tin += 40  # the hint sentence
+        tout = min(self.opts.max_tokens, text_tokens("x" * 6 * self.opts.max_words))
+        return tin, tout, cost(self.opts.prices, self.provider.model, tin, tout, batch)
+
+    def worst_case(self, request: Request, batch: bool = False) -> tuple[int, float]:
+        """(tokens for the rate limiter, worst-case USD) of one request: inflated input, full max_tokens."""
+        if not self.provider.remote or request.image is None:
+            return 0, 0.0
+        tin, _, _ = self.estimate(request.image.width, request.image.height)
+        tin = int(tin * self.opts.worst_input_margin) + 1
+        return tin + self.opts.max_tokens, cost(self.opts.prices, self.provider.model, tin, self.opts.max_tokens, batch)

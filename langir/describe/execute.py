@@ -1,0 +1,255 @@
+"""The direct executor: the `todo` jobs of a plan, concurrently, under the cap, the rate limits and Ctrl-C.
+
+Per HTTP attempt: reserve its worst case against --max-cost, send, settle with what it cost. A
+request that may have been billed without a readable answer (a 200 with a broken body, a timeout
+after it was sent) is settled at its worst case. Between reading a reply and recording it there is
+no `await`, so a second Ctrl-C (which cancels the workers) cannot drop an answer already read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from langir.data.dataset import LangIRDataset
+from langir.describe.answers import Recorder
+from langir.describe.budget import Budget, RateLimiter
+from langir.describe.build import RequestBuilder
+from langir.describe.ledger import Ledger
+from langir.describe.options import DescribeOptions
+from langir.describe.plan import Job
+from langir.describe.pricing import cost
+from langir.describe.prompts import Prompt
+from langir.describe.providers import FatalError, Provider, Reply, Request, RetryableError
+from langir.errors import DataError
+
+
+class _Unaffordable(Exception):
+    """The next attempt does not fit under --max-cost."""
+
+
+class _Stopped(Exception):
+    """A stop (Ctrl-C or a fatal error elsewhere) came before the attempt was sent."""
+
+
+class Runner:
+    """Runs the `todo` jobs of a plan: concurrency, rate limits, cost cap, retries, validation, Ctrl-C."""
+
+    def __init__(self, ds: LangIRDataset, provider: Provider, prompt: Prompt, opts: DescribeOptions, ledger: Ledger,
+                 on_event: Callable[[str, Job | None], None] | None = None,
+                 on_warn: Callable[[str], None] | None = None, budget: Budget | None = None):
+        self.ds, self.provider, self.prompt, self.opts, self.ledger = ds, provider, prompt, opts, ledger
+        self.on_event = on_event or (lambda kind, job: None)
+        self.builder = RequestBuilder(ds, provider, prompt, opts, on_warn)
+        self.recorder = Recorder(ds, provider, prompt, opts, ledger, self.on_event)
+        self.fatal: str | None = None
+        self.fatal_kind: str | None = None
+        self.limiter = RateLimiter(opts.rpm, opts.tpm)
+        self.budget = budget or Budget(opts.max_cost)
+        self.stopping = False
+        self.interrupts = 0
+        self.in_flight = 0  # requests sent whose answer has not been read
+        self.lost = 0  # requests in flight when a second Ctrl-C stopped the run
+        self._workers: list[asyncio.Task] = []
+        self._grace: asyncio.TimerHandle | None = None
+        self._flush: asyncio.Future | None = None
+
+    @property
+    def spent(self) -> float:
+        return self.budget.spent
+
+    # kept for callers of the old private helpers
+    def _request(self, job: Job) -> tuple[Request, bool | None]:
+        return self.builder.build(job.image_id)
+
+    def estimate(self, width: int, height: int) -> tuple[int, int, float]:
+        return self.builder.estimate(width, height)
+
+    def worst_case(self, request: Request) -> tuple[int, float]:
+        return self.builder.worst_case(request)
+
+    def temperature(self, attempt: int) -> float:
+        return self.builder.temperature(attempt)
+
+    # -- one answer ----------------------------------------------------------------------------
+    async def _send(self, ask: Request, job: Job, tokens: int, worst: float) -> tuple[Reply, float]:
+        """One HTTP attempt, reserved before and settled after."""
+        if not await self.budget.reserve(worst):
+            raise _Stopped() if self.stopping else _Unaffordable()
+        billed = 0.0
+        sent = False
+        try:
+            await self.limiter.acquire(tokens)
+            if self.stopping or self.fatal:
+                raise _Stopped()
+            job.attempts += 1
+            sent = True
+            self.in_flight += 1
+            self.on_event("sent", job)
+            try:
+                reply = await self.provider.describe(ask)
+            finally:
+                self.in_flight -= 1
+            billed = cost(self.opts.prices, self.provider.model, reply.input_tokens, reply.output_tokens)
+            return reply, billed
+        except RetryableError as error:
+            if error.maybe_done:  # sent, and maybe billed: it counts against the cap
+                billed = worst
+                job.maybe_billed += worst
+            raise
+        except asyncio.CancelledError:
+            if sent:  # its answer will never be read, yet it may be billed
+                billed = worst
+                self.lost += 1
+            raise
+        finally:
+            self.budget.settle(worst, billed)
+
+    async def _ask(self, ask: Request, job: Job) -> tuple[Reply, float]:
+        """One answer: transient errors retried under the one policy, each attempt under the cap."""
+        tokens, worst = self.builder.worst_case(ask)
+        policy = self.opts.retry
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(RetryableError), stop=stop_after_attempt(policy.attempts),
+            wait=policy.wait, reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    job.retried += 1
+                    self.on_event("retry", job)
+                return await self._send(ask, job, tokens, worst)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stop_reason(self) -> str:
+        return ("stopped: " + self.fatal) if self.fatal else "interrupted (Ctrl-C) before it was sent"
+
+    def _not_sent(self, job: Job) -> None:
+        job.status, job.error = ("not_sent", self._stop_reason()) if job.answers == 0 else ("invalid", job.error)
+        self.on_event(job.status, job)
+
+    async def run_job(self, job: Job) -> None:
+        try:
+            request, mask_empty = await asyncio.to_thread(self.builder.build, job.image_id)
+        except DataError as error:
+            job.status, job.error = ("bad" if self.opts.skip_bad else "failed"), str(error)
+            self.on_event(job.status, job)
+            return
+        while job.asks_left > 0:
+            if self.stopping or self.fatal:
+                return self._not_sent(job)
+            t0 = time.perf_counter()
+            try:
+                reply, actual = await self._ask(self.builder.ask(request, job.attempt), job)
+            except _Stopped:
+                return self._not_sent(job)
+            except _Unaffordable:
+                job.status, job.error = "unaffordable", f"--max-cost {self.opts.max_cost} reached"
+                self.on_event("unaffordable", job)
+                return
+            except FatalError as error:
+                self.fatal = self.fatal or str(error)
+                self.fatal_kind = self.fatal_kind or getattr(error, "kind", None)
+                job.status = "refused"
+                self.recorder.unanswered(job, str(error), attempts=job.attempts, latency_s=time.perf_counter() - t0)
+                self.on_event(job.status, job)
+                return
+            except RetryableError as error:  # no answer, nothing paid: the key can be asked again later
+                job.status = "failed"
+                self.recorder.unanswered(job, f"gave up after {job.attempts} attempts: {error}", attempts=job.attempts,
+                                         latency_s=time.perf_counter() - t0)
+                self.on_event(job.status, job)
+                return
+            except asyncio.CancelledError:
+                job.status, job.error = "interrupted", "in flight when stopped (Ctrl-C); bought again on the next run"
+                raise
+            # no await from here to the ledger write: a reply read is a reply kept (committed this tick)
+            valid = self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
+                                           latency_s=time.perf_counter() - t0)
+            committed = self._commit_soon()
+            if valid:
+                await asyncio.shield(committed)
+                # the file from the committed row, off the loop; a kill now is healed by the next run, no call
+                await asyncio.to_thread(self.recorder.write, job, reply.text, reply)
+                self.on_event(job.status, job)
+                return
+        self.recorder.exhausted(job, mask_empty)
+
+    # -- the run -------------------------------------------------------------------------------
+    def _commit_soon(self) -> asyncio.Future:
+        """One ledger commit for every answer booked in this event-loop tick."""
+        if self._flush is None:
+            loop = asyncio.get_running_loop()
+            self._flush = loop.create_future()
+            loop.call_soon(self._do_flush)
+        return self._flush
+
+    def _do_flush(self) -> None:
+        future, self._flush = self._flush, None
+        try:
+            self.ledger.flush()
+        except Exception as error:  # a full disk: every waiter sees it
+            if future is not None:
+                future.set_exception(error)
+            return
+        if future is not None:
+            future.set_result(None)
+
+    def interrupt(self) -> None:
+        """First call: stop sending, let answers in flight land (≤ grace s). Second: stop at once."""
+        self.interrupts += 1
+        loop = asyncio.get_running_loop()
+        if self.interrupts == 1:
+            self.stopping = True
+            loop.create_task(self.budget.close())
+            self.on_event("interrupt", None)
+            self._grace = loop.call_later(self.opts.grace, self._cancel)
+        else:
+            self._cancel()
+
+    def _cancel(self) -> None:
+        for task in self._workers:
+            task.cancel()
+
+    async def run(self, jobs: list[Job]) -> None:
+        queue: asyncio.Queue[Job] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+
+        async def worker() -> None:
+            while not queue.empty() and not self.fatal and not self.stopping:
+                await self.run_job(queue.get_nowait())
+
+        self._workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.opts.concurrency, len(jobs))))]
+        loop = asyncio.get_running_loop()
+        handled = False
+        if threading.current_thread() is threading.main_thread():
+            try:
+                loop.add_signal_handler(signal.SIGINT, self.interrupt)
+                handled = True
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - non-POSIX loops
+                pass
+        self.ledger.defer_commits(True)
+        try:
+            results = await asyncio.gather(*self._workers, return_exceptions=True)
+        finally:
+            self.ledger.defer_commits(False)  # every answer read is committed, a second Ctrl-C included
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+            if self._grace is not None:  # curate runs later rounds in this loop
+                self._grace.cancel()
+            self._cancel()
+        for result in results:  # a bug or an unexpected error must not pass for a finished run
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                raise result
+        for job in jobs:
+            if job.status == "todo":
+                job.status, job.error = "not_sent", self._stop_reason()
+
+    @property
+    def interrupted(self) -> bool:
+        return self.interrupts > 0

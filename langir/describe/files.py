@@ -1,0 +1,115 @@
+"""Description files of a describe run: writing answers, restoring paid ones, healing and sweeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langir.data.dataset import LangIRDataset
+from langir.data.imageio import read_file_bytes
+from langir.describe.ledger import Ledger
+from langir.describe.structured import stored_problem, sync_targets
+from langir.errors import DataError, LangirError
+
+if TYPE_CHECKING:
+    from langir.describe.plan import Job, Plan
+
+
+def write_file(ds: LangIRDataset, job: Job, text: str, raw: str | None = None) -> bool:
+    """Write the description; a file that cannot be written is this id's failure (the answer stays paid
+    for in the ledger, so the next run writes it without a call).
+
+    `raw`: the answer's raw reply; a structured one's targets are stored beside the text, and any
+    targets of an earlier answer are dropped otherwise.
+    """
+    try:
+        ds.write_description(job.image_id, text, overwrite=True)
+        sync_targets(ds, job.image_id, raw, job.request or None)
+        return True
+    except (OSError, LangirError) as error:
+        job.status, job.error = "failed", f"answer kept in the ledger, but the file cannot be written: {error}"
+        return False
+
+
+def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) -> int:
+    """Write description files for done ledger rows whose file is missing (or --overwrite)."""
+    n = 0
+    for job in plan.by_status("cached"):
+        if job.text is not None:
+            if ledger is not None:
+                ledger.set_current(job.key, job.image_id)
+            n += write_file(ds, job, job.text, job.raw)
+    return n
+
+
+def heal_files(ds: LangIRDataset, plan: Plan, ledger: Ledger) -> int:
+    """Rewrite kept files that lost a race with a kill: the ledger's current answer is newer and differs.
+
+    A redo commits its answer before replacing the file; a kill in between leaves the old text on
+    disk while the ledger holds the new one. A file edited by hand after that is newer: kept.
+    """
+    kept = [j.image_id for j in plan.by_status("skipped")]
+    current = ledger.current_many(kept)
+    healed = 0
+    for image_id, row in current.items():
+        path = ds.description_path(image_id)
+        try:
+            if row.text is None or row.updated is None or path.stat().st_mtime >= row.updated:
+                continue
+            if read_file_bytes(path, "description").decode("utf-8-sig").strip() == row.text.strip():
+                continue
+        except (OSError, UnicodeDecodeError, DataError):
+            continue
+        ds.write_description(image_id, row.text, overwrite=True)
+        sync_targets(ds, image_id, row.raw_reply, row.request)
+        healed += 1
+    return healed
+
+
+def sweep_stale_temps(ds: LangIRDataset, ids: Iterable[str]) -> int:
+    """Remove `.NAME.*.tmp` left by a killed atomic write of these ids' descriptions.
+
+    Safe only under the dataset lock (no other describe run writes there); returns files removed.
+    """
+    names_by_folder: dict[Path, set[str]] = {}
+    for image_id in ids:
+        path = ds.description_write_path(image_id)
+        names_by_folder.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, names in names_by_folder.items():
+        if not folder.is_dir():
+            continue
+        for tmp in folder.glob(".*.tmp"):
+            stem = tmp.name[1:-4].rsplit(".", 1)[0]
+            if stem in names:
+                tmp.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = True) -> dict[str, int]:
+    """Re-check stored replies under the current rules, without any API call."""
+    counts = {"checked": 0, "now_valid": 0, "now_invalid": 0, "unchanged": 0}
+    for row in ledger.rows():
+        if row.text is None or row.status not in ("done", "invalid") or row.prompt_style in ("no-target-fallback", "restored"):
+            continue
+        counts["checked"] += 1
+        mask_empty = None
+        if ds.has_mask(row.image_id):
+            try:
+                mask_empty = not bool(ds.read_mask(row.image_id).any())
+            except DataError:
+                mask_empty = None
+        problem = stored_problem(row.text, row.raw_reply, max_words, mask_empty)
+        new = "done" if problem is None else "invalid"
+        if new == row.status:
+            counts["unchanged"] += 1
+            continue
+        counts["now_valid" if new == "done" else "now_invalid"] += 1
+        ledger.set_status(row.key, new, problem)
+        if new == "done" and write and ledger.current(row.image_id) is None:
+            ledger.set_current(row.key, row.image_id)
+            ds.write_description(row.image_id, row.text, overwrite=True)
+            sync_targets(ds, row.image_id, row.raw_reply, row.request)
+    return counts
