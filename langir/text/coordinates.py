@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from langir.text.markup import _read_json, _read_tags
 from langir.text.position import MAX_CHARS, MAX_JSON_CHARS, MAX_POSITIONS, N, Position, Reading, _nums
+from langir.text.tables import read_tables
 
 # ---------------------------------------------------------------- scale statements
 _SCALE_1000 = re.compile(
@@ -278,7 +279,7 @@ def read_coordinates(text: str) -> Reading:
     found: list[Position] = []
     xywh = bool(_XYWH.search(head))
     body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh)
-    body = _read_tags(body[:MAX_CHARS], found)
+    body = read_tables(_read_tags(body[:MAX_CHARS], found), found)
     reading.stated_scale = stated_scale(body)
     if any(c.isdigit() for c in body) or "way" in body.lower():  # tags and JSON often leave no number behind
         body = _NOISE.sub(" ", body)

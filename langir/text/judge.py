@@ -104,7 +104,8 @@ def to_pixels(p: Position, scale: str, size: tuple[int, int], sent: tuple[int, i
     w, h = size
     v = p.xy()
     if scale in ("pixels", "qwen2.5"):
-        sw, sh = sent or (qwen25_size(w, h) if scale == "qwen2.5" else (w, h))
+        # Qwen2.5-VL answers in pixels of its own resize of the image it was sent
+        sw, sh = qwen25_size(*(sent or (w, h))) if scale == "qwen2.5" else (sent or (w, h))
         fx, fy = w / sw, h / sh
     else:
         unit = {"grid1000": 1000.0, "gemini": 1000.0, "percent": 100.0, "unit": 1.0}[scale]

@@ -1,0 +1,63 @@
+"""Answer forms found by a second, independently written corpus (answers_b): tables, x/y JSON, YAML lists,
+percent pairs, texts that state their own image size, Qwen2.5-VL pixels of the resized image.
+
+Each answer is composed here from a real SIRST mask (numbers computed from the target, or from empty sky
+far from it): right ones must agree, wrong ones must be caught.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from langir.curate.validate import coordinate_convention, judge_text, mask_targets
+from langir.text.conventions import qwen25_size
+
+SAMPLE = "Misc_100"  # one target in the frame
+
+
+def _sirst(sirst_root: Path, sample_id: str = SAMPLE):
+    mask = np.asarray(Image.open(sirst_root / "masks" / f"{sample_id}_pixels0.png")) > 0
+    found = mask_targets(mask[..., 0] if mask.ndim == 3 else mask)
+    targets = found.pixel_targets()
+    (x, y), (w, h) = targets.centroids[0], targets.size
+    # empty sky: the point of the frame farthest from the target
+    sky = (0.1 * w if x > w / 2 else 0.9 * w), (0.1 * h if y > h / 2 else 0.9 * h)
+    return found, targets, (float(x), float(y)), sky, (w, h)
+
+
+def _judge(text, found, targets, provider=None, model=None, sent=None):
+    return judge_text(text, found.centroids, targets=targets, convention=coordinate_convention(provider, model),
+                      sent_size=sent)
+
+
+@pytest.mark.parametrize("header", ["| No. | x | y | remark |", "| Id | X | Y | Contrast |", "| obj | x (px) | y (px) | look |"])
+def test_markdown_table_with_x_and_y_columns_gives_positions(sirst_root, header):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    rule = "|" + "---|" * 4
+    right = f"Here is what I see:\n\n{header}\n{rule}\n| 1 | {x:.0f} | {y:.0f} | dim dot |\n\nThat is all."
+    wrong = f"Here is what I see:\n\n{header}\n{rule}\n| 1 | {sx:.0f} | {sy:.0f} | dim dot |\n"
+    assert _judge(right, found, targets, "openai", "gpt-4o").verdict == "agrees"
+    j = _judge(wrong, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and "no-position" not in j.failures
+
+
+def test_markdown_table_with_a_second_row_on_empty_sky_is_caught(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    text = f"| # | x | y |\n|:-:|:-:|:-:|\n| 1 | {x:.0f} | {y:.0f} |\n| 2 | {sx:.0f} | {sy:.0f} |"
+    j = _judge(text, found, targets, "anthropic", "claude-sonnet-4-5")
+    assert j.verdict == "contradicts" and j.coords is not None and j.coords.given == 2
+
+
+def test_qwen25_points_are_pixels_of_its_resize_of_the_sent_image(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    sent = (round(w * 0.7), round(h * 0.7))  # the client shrank the image before sending it
+    rw, rh = qwen25_size(*sent)
+    model = "Qwen/Qwen2.5-VL-7B-Instruct"
+    right = f'[{{"point_2d": [{x * rw / w:.0f}, {y * rh / h:.0f}], "label": "hot spot"}}]'
+    wrong = f'[{{"point_2d": [{sx * rw / w:.0f}, {sy * rh / h:.0f}], "label": "hot spot"}}]'
+    assert _judge(right, found, targets, "openai-compatible", model, sent).verdict == "agrees"
+    assert _judge(wrong, found, targets, "openai-compatible", model, sent).verdict == "contradicts"
