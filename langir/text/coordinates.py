@@ -100,8 +100,10 @@ _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
 _CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|\bcent(?:re|er)(?:\s+point)?(?=\s*(?:[:=≈~(\[]|at\b|is\s+at\b|\d))|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
-                          r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])", re.IGNORECASE)
-_CORNER_LABEL = re.compile(r"(?:measured\s+from|origin(?:\s+at)?|relative\s+to)\s+(?:the\s+)?(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?"
+                          r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])"
+                          # "center/size format", "centre and size": a notation's name, not a place
+                          r"|\bcent(?:re|er)\s*(?:/|\+|,|&|and)\s*(?:size|width|radius|extent)\b", re.IGNORECASE)
+_CORNER_LABEL = re.compile(r"(?:measured\s+from|origin(?:\s+(?:at|is))?\s*[:=]?|relative\s+to)\s*(?:the\s+)?(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?"
                            r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?=[\s|:=(]*[\[(]?\s*\d)", re.IGNORECASE)
 _SIDE_AXIS = {"left": ("x", False), "right": ("x", True), "top": ("y", False), "upper": ("y", False),
               "bottom": ("y", True), "lower": ("y", True), "across": ("x", False), "along": ("x", False),
@@ -291,7 +293,7 @@ def read_coordinates(text: str) -> Reading:
         words = _CORNER_LABEL.sub(" ", body)
         body = _tuples(body, found, xywh)
     else:
-        words = _CENTRE_NOUN.sub(" ", body) if found else body
+        words = _CORNER_LABEL.sub(" ", _CENTRE_NOUN.sub(" ", body)) if found else body
     if len(found) > MAX_POSITIONS:
         reading.problem = f"{len(found)}+ positions (more than {MAX_POSITIONS})"
         found = []

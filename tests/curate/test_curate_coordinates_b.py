@@ -61,3 +61,21 @@ def test_qwen25_points_are_pixels_of_its_resize_of_the_sent_image(sirst_root):
     wrong = f'[{{"point_2d": [{sx * rw / w:.0f}, {sy * rh / h:.0f}], "label": "hot spot"}}]'
     assert _judge(right, found, targets, "openai-compatible", model, sent).verdict == "agrees"
     assert _judge(wrong, found, targets, "openai-compatible", model, sent).verdict == "contradicts"
+
+
+def test_json_with_x_and_y_keys_and_an_origin_note_is_not_a_word_claim(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    for note in ("The origin is the upper-left corner of the frame.", "Pixel offsets are measured from the top left."):
+        right = f'Result:\n{{"detection": {{"x": {x:.0f}, "y": {y:.0f}, "unit": "px"}}, "certainty": 0.6}}\n{note}'
+        wrong = f'Result:\n{{"detection": {{"x": {sx:.0f}, "y": {sy:.0f}, "unit": "px"}}, "certainty": 0.6}}\n{note}'
+        assert _judge(right, found, targets, "anthropic", "claude-opus-4-1").verdict == "agrees", note
+        j = _judge(wrong, found, targets, "anthropic", "claude-opus-4-1")
+        assert j.verdict == "contradicts" and j.reason != "words and coordinates disagree", note
+
+
+def test_centre_and_size_notation_names_no_place(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    right = f'Output (centre/size, px): {{"centre": [{x:.0f}, {y:.0f}], "size": [5, 3]}}'
+    wrong = f'Output (centre/size, px): {{"centre": [{sx:.0f}, {sy:.0f}], "size": [5, 3]}}'
+    assert _judge(right, found, targets, "openai", "gpt-4o").verdict == "agrees"
+    assert _judge(wrong, found, targets, "openai", "gpt-4o").reason != "words and coordinates disagree"
