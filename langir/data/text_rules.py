@@ -58,12 +58,14 @@ _TARGET_NOUNS = r"(?:targets?|objects?|spots?|dots?|blobs?|points?|sources?|sign
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
                 "pair": 2, "both": 2, "several": 2, "multiple": 2, "many": 3, "numerous": 3}
 _COUNT = re.compile(
-    r"\b(?<!no\s)(two|three|four|five|six|seven|eight|nine|ten|\d+|several|multiple|many|numerous|both(?:\s+the)?|a\s+pair\s+of)\s+"
-    r"((?:small|tiny|bright|faint|dim|distinct|separate|possible|potential|point-like|point|infrared|thermal|hot|visible|small,|bright,)\s+){0,3}"
+    # one line: "Image size: 379 x 246\nTarget: …" is a size and a label, not 246 targets
+    r"\b(?<!no\s)(two|three|four|five|six|seven|eight|nine|ten|\d+|several|multiple|many|numerous|both(?:\s+the)?|a\s+pair\s+of)[^\S\n]+"
+    r"((?:small|tiny|bright|faint|dim|distinct|separate|possible|potential|point-like|point|infrared|thermal|hot|visible|small,|bright,)[^\S\n]+){0,3}"
     r"(targets?|objects?|spots?|dots?|blobs?|points?|sources?|signatures?|regions?|hot\s*spots?|specks?)\b",
     re.IGNORECASE,
 )
-_PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b", re.IGNORECASE)
+# a key ("targets:", "targets": [...]) names a list, whatever its length
+_PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b(?![\"']?\s*[:=])", re.IGNORECASE)
 _NEGATED_PLURAL = re.compile(r"\b(no|any|without|neither|nor)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
 
 

@@ -79,3 +79,24 @@ def test_centre_and_size_notation_names_no_place(sirst_root):
     wrong = f'Output (centre/size, px): {{"centre": [{sx:.0f}, {sy:.0f}], "size": [5, 3]}}'
     assert _judge(right, found, targets, "openai", "gpt-4o").verdict == "agrees"
     assert _judge(wrong, found, targets, "openai", "gpt-4o").reason != "words and coordinates disagree"
+
+
+def test_yaml_list_keys_are_no_counts_and_its_region_is_a_word_claim(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    col = "left" if x < w / 3 else "right" if x > 2 * w / 3 else ""
+    row = "top" if y < h / 3 else "bottom" if y > 2 * h / 3 else ""
+    place = f"{row}-{col}".strip("-") or "centre"
+    far = f"{'bottom' if y < h / 2 else 'top'}-{'right' if x < w / 2 else 'left'}"
+    text = "hits: 1\ntargets:\n  - index: 1\n    x: {:.0f}\n    y: {:.0f}\n    region: {}\n    brightness: strong\nframe_origin: upper-left"
+    j = _judge(text.format(x, y, place), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and "plural-mismatch" not in j.failures
+    j = _judge(text.format(x, y, far), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree"
+    j = _judge(text.format(sx, sy, place), found, targets, "openai", "gpt-4o")
+    assert j.reason == "words and coordinates disagree" and "plural-mismatch" not in j.failures
+
+
+def test_a_stated_image_size_on_the_line_before_a_label_is_no_count(sirst_root):
+    found, targets, (x, y), _, (w, h) = _sirst(sirst_root)
+    j = _judge(f"Frame size: {w} x {h}\nTarget: ({x:.0f}, {y:.0f})", found, targets, "anthropic", "claude-sonnet-4-5")
+    assert "plural-mismatch" not in j.failures
