@@ -93,7 +93,7 @@ _LABELLED = re.compile(
     re.IGNORECASE)
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
 _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
-_U = r"(?:\s*(?:px|pixels?))?"
+_U = r"(?:\s*(?:px|pixels?|%))?"
 _TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
 _SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?![\w.%,]|\s*[%\d])")  # "target: 143 99"
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
@@ -239,9 +239,9 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
 
 
 def _tuples(text: str, found: list[Position], xywh: bool) -> str:
-    def add(values: list[float]) -> None:
+    def add(values: list[float], scale: str | None = None) -> None:
         if len(values) == 2:
-            found.append(Position("point", tuple(values)))
+            found.append(Position("point", tuple(values), scale=scale))
         elif len(values) == 4:
             if xywh:
                 x, y, w, h = values
@@ -253,7 +253,9 @@ def _tuples(text: str, found: list[Position], xywh: bool) -> str:
         return " "
 
     def group(m: re.Match[str]) -> str:
-        add(_nums(m.group(1)))
+        values = m.group(1)
+        # "(43.1%, 33.2%)": a percent sign on every number fixes the scale
+        add(_nums(values), "percent" if values.count("%") == len(_nums(values)) else None)
         return " "
 
     def group_of(*values: str) -> str:

@@ -100,3 +100,12 @@ def test_a_stated_image_size_on_the_line_before_a_label_is_no_count(sirst_root):
     found, targets, (x, y), _, (w, h) = _sirst(sirst_root)
     j = _judge(f"Frame size: {w} x {h}\nTarget: ({x:.0f}, {y:.0f})", found, targets, "anthropic", "claude-sonnet-4-5")
     assert "plural-mismatch" not in j.failures
+
+
+def test_a_pair_of_percentages_is_a_position_on_the_percent_scale(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    right = f"Where it is, in percent of the frame's width and height: [{100 * x / w:.1f} %, {100 * y / h:.1f} %]."
+    wrong = f"Where it is, in percent of the frame's width and height: [{100 * sx / w:.1f} %, {100 * sy / h:.1f} %]."
+    j = _judge(right, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.scale == "percent"
+    assert _judge(wrong, found, targets, "openai", "gpt-4o").verdict == "contradicts"
