@@ -42,6 +42,18 @@ _SCALE_UNIT = re.compile(
     re.IGNORECASE)
 _SCALE_PERCENT = re.compile(r"%|\bper\s?cent\b", re.IGNORECASE)
 _SCALE_PIXELS = re.compile(r"\b(?:pixels?|px)\b", re.IGNORECASE)
+_SIZE = re.compile(r"\b(?:image|frame|picture|input)[ _]?(?:size|resolution|dimensions?)\s*(?:is|of|=|:)?\s*(?:about\s+)?"
+                   r"[(\[]?(\d{2,5})\s*(?:[x×X*,]|by)\s*(\d{2,5})(?!\s*%)|\bresolution\s*(?:is|of|=|:)?\s*(\d{2,5})\s*[x×X]\s*(\d{2,5})",
+                   re.IGNORECASE)
+
+
+def stated_size(text: str) -> tuple[int, int] | None:
+    """The (W, H) the text gives the image ("Image resolution: 320x256", "frame size 640 by 512"), or None."""
+    m = _SIZE.search(text)
+    if not m:
+        return None
+    w, h = (int(v) for v in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    return (w, h) if w > 0 and h > 0 else None
 
 
 def stated_scale(text: str) -> str | None:
@@ -285,6 +297,7 @@ def read_coordinates(text: str) -> Reading:
     body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh)
     body = read_tables(_read_tags(body[:MAX_CHARS], found), found)
     reading.stated_scale = stated_scale(body)
+    reading.stated_size = stated_size(body)
     if any(c.isdigit() for c in body) or "way" in body.lower():  # tags and JSON often leave no number behind
         body = _NOISE.sub(" ", body)
         body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region

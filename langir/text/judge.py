@@ -125,12 +125,14 @@ def _fits(p: Position, scale: str, size: tuple[int, int], sent: tuple[int, int] 
 
 
 def _free_scales(positions: list[Position], stated: str | None, convention: str | None,
-                 size: tuple[int, int], sent: tuple[int, int] | None) -> list[str]:
+                 size: tuple[int, int], sent: tuple[int, int] | None, sized: bool = False) -> list[str]:
     """Scales the positions whose notation fixes none may be on (see the module docstring)."""
     if stated in ("grid1000", "unit", "percent"):
         return [stated]
     if stated == "pixels":
         return ["qwen2.5" if convention == "qwen2.5" else "pixels"]
+    if sized and stated is None and all(_fits(p, "pixels", size, sent) for p in positions):
+        return ["pixels"]  # the text gave the image's size: numbers within it are its pixels
     if convention is not None and convention != "gemini" and all(_fits(p, convention, size, sent) for p in positions):
         return [convention]
     if convention == "gemini" and all(_fits(p, "grid1000", size, sent) for p in positions):
@@ -182,7 +184,10 @@ def judge_positions(reading: Reading, targets: Targets, tolerance: float = 0.05,
             if p.key == "point" and not p.native:
                 p.order, p.scale, p.native = "yx", "grid1000", True
     free = [p for p in positions if p.scale is None]
-    options = _free_scales(free, reading.stated_scale, convention, targets.size, sent) if free else [""]
+    sized = reading.stated_size is not None and sent is None
+    if sized:
+        sent = reading.stated_size  # the size the model says it saw
+    options = _free_scales(free, reading.stated_scale, convention, targets.size, sent, sized) if free else [""]
     results: dict[str, PositionJudgement] = {}
     for option in options:
         scales = [p.scale or option for p in positions]

@@ -42,6 +42,7 @@ class Reading:
     stated_scale: str | None = None
     empty: bool = False  # an empty JSON list / "targets": [] (no target)
     problem: str | None = None  # numbers that cannot be positions (NaN, too many)
+    stated_size: tuple[int, int] | None = None  # (W, H) the text says the image has ("Image size: 640x512")
     prose: str = ""
 
 

@@ -109,3 +109,13 @@ def test_a_pair_of_percentages_is_a_position_on_the_percent_scale(sirst_root):
     j = _judge(right, found, targets, "openai", "gpt-4o")
     assert j.verdict == "agrees" and j.coords is not None and j.coords.scale == "percent"
     assert _judge(wrong, found, targets, "openai", "gpt-4o").verdict == "contradicts"
+
+
+def test_numbers_within_a_size_the_text_states_are_pixels_of_that_size(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    sw, sh = round(w * 0.8), round(h * 0.8)  # the model saw a smaller copy and says so
+    right = f"Input resolution = {sw} × {sh}\nHot spot: ({x * sw / w:.0f}, {y * sh / h:.0f})"
+    wrong = f"Input resolution = {sw} × {sh}\nHot spot: ({sx * sw / w:.0f}, {sy * sh / h:.0f})"
+    j = _judge(right, found, targets)
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.scale == "pixels"
+    assert _judge(wrong, found, targets).verdict == "contradicts"
