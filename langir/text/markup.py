@@ -139,8 +139,10 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
         else:
             found.append(Position("point", (float(x), float(y)), source="json"))
         return False
-    targets = [low[k] for k in ("targets", "objects", "detections", "points", "boxes", "results") if k in low]
-    if targets and all(isinstance(t, list) and not t for t in targets) and depth == 0:
+    targets = [low[k] for k in ("targets", "objects", "detections", "points", "boxes", "results",
+                                "target", "object", "detection", "point", "box", "result") if k in low]
+    # {"targets": []} and {"target": null, "reason": …}: the answer says there is none
+    if targets and all(t is None or (isinstance(t, list) and not t) for t in targets) and depth == 0:
         return True
     for v in obj.values():
         if isinstance(v, list | dict):

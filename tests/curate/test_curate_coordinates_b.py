@@ -119,3 +119,12 @@ def test_numbers_within_a_size_the_text_states_are_pixels_of_that_size(sirst_roo
     j = _judge(right, found, targets)
     assert j.verdict == "agrees" and j.coords is not None and j.coords.scale == "pixels"
     assert _judge(wrong, found, targets).verdict == "contradicts"
+
+
+def test_a_json_answer_with_a_null_target_says_there_is_none(sirst_root):
+    found, targets, *_ = _sirst(sirst_root)
+    text = '{"detection": null, "why": "only sensor noise"}'
+    none = judge_text(text, np.zeros((0, 2)), targets=None)
+    assert none.verdict == "no-target" and "claims-target" not in none.failures
+    j = _judge(text, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and "says-no-target" in j.failures
