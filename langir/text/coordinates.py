@@ -82,6 +82,8 @@ _NOISE = re.compile("|".join(f"(?:{p})" for p in [
     r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b",
     # the image's own size: "the image (320, 240)", "Image size: 640, 512", "resolution [640, 512]"
     rf"\b(?:image|frame|picture|resolution|dimensions?)(?:\s+(?:size|resolution|dimensions?))?\s*(?:of|is|=|:)?\s*[(\[]?\s*{N}\s*(?:,|by)\s*{N}\s*[)\]]?",
+    # the order of the numbers: "(x1,y1,x2,y2)", "[x_min, y_min, x_max, y_max]", "(x, y, w, h)"
+    r"[(\[]\s*(?:[xy]|w|h|width|height)(?:[_ ]?(?:min|max|0|1|2))?(?:\s*,\s*(?:[xy]|w|h|width|height)(?:[_ ]?(?:min|max|0|1|2))?){1,3}\s*[)\]](?!\s*=)",
 ]), re.IGNORECASE | re.MULTILINE)  # sizes, dimensions, scale names, list numbers, counts
 _FRACTION_WORDS = {
     "halfway": 0.5, "half": 0.5, "a half": 0.5, "one half": 0.5, "a third": 1 / 3, "one third": 1 / 3, "two thirds": 2 / 3,
@@ -100,18 +102,18 @@ _OFFSET = re.compile(
     re.IGNORECASE)
 _AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*(%|px\b|pixels?\b)", re.IGNORECASE)
 _LABELLED = re.compile(
-    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- ](?:coordinate|coord|value|position|pos)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- ](?:coordinate|coord|value|position|pos)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈|from|spans?|runs\s+from)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
     rf"(\[?\s*)({N})(?:\s*(?:[-–—]|to|,)\s*({N})\s*\]?)?\s*(%|/\s*1000)?",
     re.IGNORECASE)
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
 _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
-_U = r"(?:\s*(?:px|pixels?|%))?"
+_U = r"(?:\s*(?:in\s+)?(?:px|pixels?|%))?"
 _TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
 _SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?![\w.%,]|\s*[%\d])")  # "target: 143 99"
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
-_CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|\bcent(?:re|er)(?:\s+point)?(?=\s*(?:[:=≈~(\[]|at\b|is\s+at\b|\d))|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
+_CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|(?<!dead\s)(?<!very\s)(?<!exact\s)\bcent(?:re|er)(?:\s+point)?(?=\s*(?:[:=≈~(\[]|at\b|is\s+at\b|\d))|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
                           r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])"
                           # "center/size format", "centre and size": a notation's name, not a place
                           r"|\bcent(?:re|er)\s*(?:/|\+|,|&|and)\s*(?:size|width|radius|extent)\b", re.IGNORECASE)
@@ -326,7 +328,7 @@ def read_coordinates(text: str) -> Reading:
 
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`]*`|<[^>]{0,200}>", re.DOTALL)
 _SPACES = re.compile(r"[ \t]+")
-_NUMERIC = re.compile(rf"[(\[{{]?\s*{N}(?:\s*[,;]\s*{N})*\s*[)\]}}]?\s*(?:%|px|pixels?)?")
+_NUMERIC = re.compile(rf"[(\[{{]?\s*{N}(?:\s*[,;]\s*{N})*\s*[)\]}}]?\s*(?:(?:in\s+)?(?:%|px|pixels?)\s*[)\]}}]?)?")
 
 
 def _blank_for_words(words: str, original: str) -> str:

@@ -128,3 +128,34 @@ def test_a_json_answer_with_a_null_target_says_there_is_none(sirst_root):
     assert none.verdict == "no-target" and "claims-target" not in none.failures
     j = _judge(text, found, targets, "openai", "gpt-4o")
     assert j.verdict == "contradicts" and "says-no-target" in j.failures
+
+
+def _words_for(x: float, y: float, w: int, h: int) -> str:
+    col = "left" if x < w / 3 else "right" if x > 2 * w / 3 else "centre"
+    row = "upper" if y < h / 3 else "lower" if y > 2 * h / 3 else "middle"
+    return f"{row} {col}" if col != "centre" or row != "middle" else "dead centre"
+
+
+def test_a_header_naming_the_order_of_box_numbers_is_not_read_as_positions(sirst_root):
+    found, targets, (x, y), _, _ = _sirst(sirst_root)
+    text = f"Box [x_min, y_min, x_max, y_max] = {x - 3:.0f}, {y - 3:.0f}, {x + 3:.0f}, {y + 3:.0f}"
+    j = _judge(text, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1
+
+
+def test_axis_ranges_written_with_from_and_to_are_a_box(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    words = _words_for(x, y, w, h)
+    right = f"Area: {words}. Extent: x from {x - 4:.0f} to {x + 4:.0f}, y from {y - 4:.0f} to {y + 4:.0f}."
+    wrong = f"Area: {words}. Extent: x from {sx - 4:.0f} to {sx + 4:.0f}, y from {sy - 4:.0f} to {sy + 4:.0f}."
+    assert _judge(right, found, targets, "anthropic", "claude-sonnet-4-5").verdict == "agrees"
+    j = _judge(wrong, found, targets, "anthropic", "claude-sonnet-4-5")
+    assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree"
+
+
+def test_a_place_word_before_numbers_in_brackets_stays_a_word_claim(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    words = _words_for(x, y, w, h)
+    for numbers in (f"({sx:.0f}, {sy:.0f} in pixels)", f"(near {sx:.0f}, {sy:.0f})"):
+        j = _judge(f"One faint blob, about {words} {numbers}; the rest is sky.", found, targets, "openai", "gpt-4o")
+        assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree", numbers
