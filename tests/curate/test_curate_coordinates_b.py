@@ -138,9 +138,10 @@ def _words_for(x: float, y: float, w: int, h: int) -> str:
 
 def test_a_header_naming_the_order_of_box_numbers_is_not_read_as_positions(sirst_root):
     found, targets, (x, y), _, _ = _sirst(sirst_root)
-    text = f"Box [x_min, y_min, x_max, y_max] = {x - 3:.0f}, {y - 3:.0f}, {x + 3:.0f}, {y + 3:.0f}"
-    j = _judge(text, found, targets, "openai", "gpt-4o")
-    assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1
+    for order in ("(x0, y0, x1, y1)", "(x1,y1,x2,y2)", "[x_min, y_min, x_max, y_max]"):
+        text = f"Extent {order}: {x - 3:.0f},{y - 3:.0f},{x + 3:.0f},{y + 3:.0f}"
+        j = _judge(text, found, targets, "openai", "gpt-4o")
+        assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1, order
 
 
 def test_axis_ranges_written_with_from_and_to_are_a_box(sirst_root):
