@@ -76,3 +76,27 @@ def test_coordinate_corpus_development_records(sirst_root):
         by_kind.setdefault(kind, []).extend(right for right, _, _ in rows)
     for kind, rights in by_kind.items():
         assert sum(rights) / len(rights) >= 0.95, (kind, sum(rights), len(rights))
+
+
+def test_second_coordinate_corpus_answers_b(sirst_root):
+    """answers_b (written independently of the reader, scored blind at 387/431 before the reader was developed
+    on it): ≥ 95 % of every kind gets its verdict, and ≥ 95 % of its held-out records (bench/score_answers_b.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "bench" / "score_answers_b.py"
+    spec = importlib.util.spec_from_file_location("score_answers_b", bench)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not module.CORPUS_B.is_file():
+        pytest.skip(f"{module.CORPUS_B} not merged yet")
+    rows = module.score(sirst_root, load_corpus(module.CORPUS_B))
+    assert len(rows) >= 400
+    by_kind: dict[str, list[bool]] = {}
+    for right, record, _ in rows:
+        by_kind.setdefault(record["kind"], []).append(right)
+    for kind, rights in by_kind.items():
+        assert sum(rights) >= MIN_RIGHT * len(rights), (kind, sum(rights), len(rights))
+    held = [right for right, record, _ in rows if record["held_out"]]
+    assert len(held) >= 100 and sum(held) >= MIN_RIGHT * len(held)
