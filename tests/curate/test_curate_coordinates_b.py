@@ -160,3 +160,24 @@ def test_a_place_word_before_numbers_in_brackets_stays_a_word_claim(sirst_root):
     for numbers in (f"({sx:.0f}, {sy:.0f} in pixels)", f"(near {sx:.0f}, {sy:.0f})"):
         j = _judge(f"One faint blob, about {words} {numbers}; the rest is sky.", found, targets, "openai", "gpt-4o")
         assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree", numbers
+
+
+def test_markdown_table_of_box_corners_and_of_percent_columns(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    boxes = "| x_min | y_min | x_max | y_max |\n|---|---|---|---|\n| {:.0f} | {:.0f} | {:.0f} | {:.0f} |"
+    assert _judge(boxes.format(x - 3, y - 3, x + 3, y + 3), found, targets, "openai", "gpt-4o").verdict == "agrees"
+    assert _judge(boxes.format(sx - 3, sy - 3, sx + 3, sy + 3), found, targets, "openai", "gpt-4o").verdict == "contradicts"
+    pct = "| target | x (%) | y (%) |\n|---|---|---|\n| A | {:.1f} | {:.1f} |"
+    j = _judge(pct.format(100 * x / w, 100 * y / h), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.scale == "percent"
+
+
+def test_a_huge_table_like_answer_is_read_quickly():
+    import time
+
+    from langir.text.coordinates import read_coordinates
+
+    text = "| x | y |\n|---|---|\n" + "| 1 | 2 | 3 | 4 | 5 |\n" * 3000 + "|" * 20_000
+    start = time.perf_counter()
+    read_coordinates(text)
+    assert time.perf_counter() - start < 2.0
