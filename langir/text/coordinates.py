@@ -38,7 +38,7 @@ _SCALE_1000 = re.compile(
     r"|thousandths|1000\s*[×x]\s*1000|/\s*1000\b|out\s+of\s+1000|per\s+mille|1000\s+per\s+side|1000[- ](?:scale|grid)",
     re.IGNORECASE)
 _SCALE_UNIT = re.compile(
-    r"normali[sz]ed|\brelative\b|fractions?\s+of\s+the\s+(?:image|width|height|frame)|\b0\s*(?:[-–—]|to)\s*1\b(?![\d.])|\[0,\s*1\]",
+    r"normali[sz]ed|\brelative\b(?!\s+to\s+(?:the\s+)?(?:top|upper|bottom|lower|left|right|image|frame|origin|corner))|fractions?\s+of\s+the\s+(?:image|width|height|frame)|\b0\s*(?:[-–—]|to)\s*1\b(?![\d.])|\[0,\s*1\]",
     re.IGNORECASE)
 _SCALE_PERCENT = re.compile(r"%|\bper\s?cent\b", re.IGNORECASE)
 _SCALE_PIXELS = re.compile(r"\b(?:pixels?|px)\b", re.IGNORECASE)
@@ -82,6 +82,9 @@ _NOISE = re.compile("|".join(f"(?:{p})" for p in [
     r"\b(?:a\s+)?total\s+of\s+\d+\b|\b\d+\s+(?:targets?|objects?|spots?|hot\s*spots?)\b",
     # the image's own size: "the image (320, 240)", "Image size: 640, 512", "resolution [640, 512]"
     rf"\b(?:image|frame|picture|resolution|dimensions?)(?:\s+(?:size|resolution|dimensions?))?\s*(?:of|is|=|:)?\s*[(\[]?\s*{N}\s*(?:,|by)\s*{N}\s*[)\]]?",
+    # the origin: "(0,0) is the top-left corner", "origin (0, 0) at the top left"
+    r"(?:\borigin\s*(?:is\s+|at\s+|=\s*|:\s*)?)?\(\s*0\s*,\s*0\s*\)\s*(?:(?:is|=|at|:|being|as)\s*)?(?:(?:the|image|frame)\s+)*"
+    r"(?:(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?|origin)",
     # the order of the numbers: "(x1,y1,x2,y2)", "[x_min, y_min, x_max, y_max]", "(x, y, w, h)"
     r"[(\[]\s*(?:[xy]|w|h|width|height)(?:[_ ]?(?:min|max|0|1|2))?(?:\s*,\s*(?:[xy]|w|h|width|height)(?:[_ ]?(?:min|max|0|1|2))?){1,3}\s*[)\]](?!\s*=)",
 ]), re.IGNORECASE | re.MULTILINE)  # sizes, dimensions, scale names, list numbers, counts
@@ -118,7 +121,12 @@ _CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?
                           # "center/size format", "centre and size": a notation's name, not a place
                           r"|\bcent(?:re|er)\s*(?:/|\+|,|&|and)\s*(?:size|width|radius|extent)\b", re.IGNORECASE)
 _CORNER_LABEL = re.compile(r"(?:measured\s+from|origin(?:\s+(?:at|is))?\s*[:=]?|relative\s+to)\s*(?:the\s+)?(?:top|upper|bottom|lower)[- ](?:left|right)(?:\s+corner)?"
-                           r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?=[\s|:=(]*[\[(]?\s*\d)", re.IGNORECASE)
+                           r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?=[\s|:=(]*[\[(]?\s*\d)"
+                           # "top-left origin", "the top-left corner as origin", "top left is the origin"
+                           r"|\b(?:top|bottom|upper|lower)[- ](?:left|right)(?:\s+corner)?(?:\s+of\s+the\s+(?:image|frame))?\s+(?:(?:as|is|being)\s+)?(?:the\s+)?origin\b"
+                           # axis directions: "x grows to the right, y grows downward", "y axis pointing down"
+                           r"|\b[xy](?:[- ]?axis)?\s+(?:grows|increases|points?|pointing|runs|goes|increasing)\s+(?:to(?:wards)?\s+the\s+)?"
+                           r"(?:right|left|down(?:wards?)?|up(?:wards?)?)\b", re.IGNORECASE)
 _SIDE_AXIS = {"left": ("x", False), "right": ("x", True), "top": ("y", False), "upper": ("y", False),
               "bottom": ("y", True), "lower": ("y", True), "across": ("x", False), "along": ("x", False),
               "in": ("x", False), "down": ("y", False), "up": ("y", True), "width": ("x", False), "height": ("y", False)}

@@ -181,3 +181,16 @@ def test_a_huge_table_like_answer_is_read_quickly():
     start = time.perf_counter()
     read_coordinates(text)
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("note", ["(0,0) is the top-left corner.", "Origin (0, 0) at the upper left.",
+                                  "x grows to the right and y grows downward.", "Pixel units, top-left origin.",
+                                  "These use the upper-left corner as origin.", "Offsets relative to the top left corner."])
+def test_notes_on_the_coordinate_system_are_neither_places_nor_positions(sirst_root, note):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    right = f'{{"hit": {{"x": {x:.0f}, "y": {y:.0f}}}}}\n{note}'
+    wrong = f'{{"hit": {{"x": {sx:.0f}, "y": {sy:.0f}}}}}\n{note}'
+    j = _judge(right, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and not j.grounding.claims and j.coords is not None and j.coords.given == 1
+    j = _judge(wrong, found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and j.reason != "words and coordinates disagree"
