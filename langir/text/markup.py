@@ -90,6 +90,11 @@ _BOX_KEYS = ("bbox_2d", "box_2d", "bbox", "box", "bounding_box", "boundingbox")
 _POINT_KEYS = ("point_2d", "point", "center", "centre", "position", "location", "coordinates")
 
 
+# "image_size": [640, 512], "resolution": [w, h], "size": [4, 6]: sizes, not positions
+_SIZE_KEY = re.compile(r"^(?:(?:image|img|frame|input|original|sent|target|object|box)[_ ]?)?(?:size|shape|resolution|dimensions?|wh|width_height)$",
+                       re.IGNORECASE)
+
+
 def _number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -131,7 +136,8 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
     if all(_number(c) for c in corners):
         found.append(Position("box", tuple(float(c) for c in corners), source="json"))  # type: ignore[arg-type]
         return False
-    x, y = low.get("x"), low.get("y")
+    x = next((low[k] for k in ("x", "cx", "x_center", "center_x", "x_centre", "centre_x", "xc") if k in low), None)
+    y = next((low[k] for k in ("y", "cy", "y_center", "center_y", "y_centre", "centre_y", "yc") if k in low), None)
     if _number(x) and _number(y):
         w, h = low.get("width", low.get("w")), low.get("height", low.get("h"))
         if _number(w) and _number(h):
@@ -144,8 +150,8 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
     # {"targets": []} and {"target": null, "reason": …}: the answer says there is none
     if targets and all(t is None or (isinstance(t, list) and not t) for t in targets) and depth == 0:
         return True
-    for v in obj.values():
-        if isinstance(v, list | dict):
+    for k, v in low.items():
+        if isinstance(v, list | dict) and not _SIZE_KEY.search(k):
             _from_json(v, found, depth + 1)
     return False
 

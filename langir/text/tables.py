@@ -13,7 +13,8 @@ from langir.text.position import N, Position
 
 _TABLE = re.compile(r"(?:^[ \t]*\|.*\|[ \t]*(?:\n|$)){3,}", re.MULTILINE)
 _RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
-_HEAD = re.compile(r"^\s*\*{0,2}(x|y|cx|cy|col(?:umn)?|row)(?:[_ ]?(min|max|0|1|2|c|center|centre))?\*{0,2}\s*(?:\((px|pixels?|%)\))?\s*$", re.IGNORECASE)
+_HEAD = re.compile(r"^\s*\*{0,2}(?:cent(?:er|re)[_ -]?)?(x|y|cx|cy|col(?:umn)?|row)(?:[_ -]?(min|max|0|1|2|c|center|centre))?"
+                   r"(?:[_ -]?(?:coord(?:inate)?|pos(?:ition)?|value|px|pixels?))?\*{0,2}\s*(?:\((px|pixels?|%)\))?\s*$", re.IGNORECASE)
 _NUMBER = re.compile(rf"^\s*\*{{0,2}}~?\s*({N})\s*(%|px)?\*{{0,2}}\s*$")
 
 

@@ -194,3 +194,18 @@ def test_notes_on_the_coordinate_system_are_neither_places_nor_positions(sirst_r
     assert j.verdict == "agrees" and not j.grounding.claims and j.coords is not None and j.coords.given == 1
     j = _judge(wrong, found, targets, "openai", "gpt-4o")
     assert j.verdict == "contradicts" and j.reason != "words and coordinates disagree"
+
+
+@pytest.mark.parametrize("form", [
+    "| Object | Centre X | Centre Y |\n|---|---|---|\n| a | {:.0f} | {:.0f} |",
+    "| n | X position | Y position |\n|--|--|--|\n| 1 | {:.0f} | {:.0f} |",
+    '{{"frame_size": [900, 700], "spot": [{:.0f}, {:.0f}]}}',
+    '{{"found": [{{"n": 1, "cx": {:.0f}, "cy": {:.0f}}}]}}',
+    '{{"center_x": {:.0f}, "center_y": {:.0f}, "size": [3, 3]}}',
+])
+def test_more_column_and_key_names_for_x_and_y(sirst_root, form):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    j = _judge(form.format(x, y), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1
+    j = _judge(form.format(sx, sy), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and j.coords is not None and j.coords.given == 1
