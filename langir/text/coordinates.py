@@ -43,7 +43,8 @@ _SCALE_UNIT = re.compile(
 _SCALE_PERCENT = re.compile(r"%|\bper\s?cent\b", re.IGNORECASE)
 _SCALE_PIXELS = re.compile(r"\b(?:pixels?|px)\b", re.IGNORECASE)
 _SIZE = re.compile(r"\b(?:image|frame|picture|input)[ _]?(?:size|resolution|dimensions?)\s*(?:is|of|=|:)?\s*(?:about\s+)?"
-                   r"[(\[]?(\d{2,5})\s*(?:[x×X*,]|by)\s*(\d{2,5})(?!\s*%)|\bresolution\s*(?:is|of|=|:)?\s*(\d{2,5})\s*[x×X]\s*(\d{2,5})",
+                   r"[(\[]?(\d{2,5})\s*(?:[x×X*,]|by)\s*(\d{2,5})(?!\s*%)"
+                   r"|\b(?:resolution|(?:image|frame|picture)(?:\s+is)?)\s*[:=]?\s*[(\[]?(\d{2,5})\s*(?:[x×X]|by)\s*(\d{2,5})(?!\s*%)",
                    re.IGNORECASE)
 
 
@@ -113,6 +114,7 @@ _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–�
 _U = r"(?:\s*(?:in\s+)?(?:px|pixels?|%))?"
 _TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
 _SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?![\w.%,]|\s*[%\d])")  # "target: 143 99"
+_BARE_PERCENT = re.compile(rf"(?<![\w.%/-])({N})\s*%\s*,\s*({N})\s*%")  # "52.5%, 47.1%" (no brackets)
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
@@ -287,6 +289,8 @@ def _tuples(text: str, found: list[Position], xywh: bool) -> str:
     text = _FROM_TO.sub(from_to, text)
     text = _TUPLE.sub(group, text)
     text = _SPACED.sub(lambda m: group_of(m.group(1), m.group(2)), text)
+    if "%" in text:
+        text = _BARE_PERCENT.sub(lambda m: add([float(m.group(1)), float(m.group(2))], "percent") or " ", text)
     return _BARE.sub(group, text)
 
 

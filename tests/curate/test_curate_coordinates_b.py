@@ -209,3 +209,13 @@ def test_more_column_and_key_names_for_x_and_y(sirst_root, form):
     assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1
     j = _judge(form.format(sx, sy), found, targets, "openai", "gpt-4o")
     assert j.verdict == "contradicts" and j.coords is not None and j.coords.given == 1
+
+
+def test_a_bare_percent_pair_and_a_size_in_brackets_after_frame(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    for px, py, want in ((x, y, "agrees"), (sx, sy, "contradicts")):
+        j = _judge(f"Share of the frame's width and height: {100 * px / w:.1f}%, {100 * py / h:.1f}%.", found, targets)
+        assert j.verdict == want and j.coords is not None and j.coords.scale == "percent"
+        sw, sh = w // 2, h // 2
+        j = _judge(f"The frame ({sw} x {sh}) shows one faint blob at ({px / 2:.0f}, {py / 2:.0f}).", found, targets)
+        assert j.verdict == want and j.coords is not None and j.coords.scale == "pixels"
