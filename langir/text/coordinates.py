@@ -106,7 +106,7 @@ _OFFSET = re.compile(
     re.IGNORECASE)
 _AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*(%|px\b|pixels?\b)", re.IGNORECASE)
 _LABELLED = re.compile(
-    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- ](?:coordinate|coord|value|position|pos)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈|from|spans?|runs\s+from)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- _](?:coordinate|coord|value|position|pos|px|pixels?)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈|from|spans?|runs\s+from)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
     rf"(\[?\s*)({N})(?:\s*(?:[-–—]|to|,)\s*({N})\s*\]?)?\s*(%|/\s*1000)?",
     re.IGNORECASE)
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)

@@ -2,7 +2,8 @@
 
 ``| # | x | y | note |``, ``| ID | X | Y |``, ``| Target | x (px) | y (px) |``, ``| x_min | y_min | x_max | y_max |``:
 each body row gives one point (or box); a unit in the header (``px``, ``%``) fixes the scale. The table is
-blanked so the prose reader does not read its numbers again.
+replaced by the words of its other cells, one sentence per row, so the prose reader sees "top right" but
+not the numbers again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ _TABLE = re.compile(r"(?:^[ \t]*\|.*\|[ \t]*(?:\n|$)){3,}", re.MULTILINE)
 _RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _HEAD = re.compile(r"^\s*\*{0,2}(?:cent(?:er|re)[_ -]?)?(x|y|cx|cy|col(?:umn)?|row)(?:[_ -]?(min|max|0|1|2|c|center|centre))?"
                    r"(?:[_ -]?(?:coord(?:inate)?|pos(?:ition)?|value|px|pixels?))?\*{0,2}\s*(?:\((px|pixels?|%)\))?\s*$", re.IGNORECASE)
+# rows naming a box's corners: "| top-left | 166 | 121 |" then "| bottom-right | 181 | 134 |"
+_MIN_CORNER = re.compile(r"^(?:(?:top|upper)[- ]left|min(?:imum)?|start)(?:\s+corner)?$")
+_MAX_CORNER = re.compile(r"^(?:(?:bottom|lower)[- ]right|max(?:imum)?|end)(?:\s+corner)?$")
 _NUMBER = re.compile(rf"^\s*\*{{0,2}}~?\s*({N})\s*(%|px)?\*{{0,2}}\s*$")
 
 
@@ -64,13 +68,30 @@ def read_tables(text: str, found: list[Position]) -> str:
         if not box and not ("x" in cols and "y" in cols):
             return m.group(0)
         keys = ("x_min", "y_min", "x_max", "y_max") if box else ("x", "y")
+        used = {cols[k] for k in keys}
         before = len(found)
+        words = []
+        rows: list[tuple[tuple[float, ...], list[str]]] = []
         for line in lines[2:]:
             cells = _cells(line)
             values = [_value(cells, cols[k]) for k in keys]
             if any(v is None for v in values):
                 continue
-            found.append(Position("box" if box else "point", tuple(values), scale=scale, source="table"))  # type: ignore[arg-type]
-        return "\n" if len(found) > before else m.group(0)
+            rest = [c.strip(" *") for i, c in enumerate(cells) if i not in used and c.strip() and not _NUMBER.match(c)]
+            rows.append((tuple(values), rest))  # type: ignore[arg-type]
+        i = 0
+        while i < len(rows):
+            values, rest = rows[i]
+            if (not box and i + 1 < len(rows) and _MIN_CORNER.search(" ".join(rest).lower())
+                    and _MAX_CORNER.search(" ".join(rows[i + 1][1]).lower())):
+                found.append(Position("box", values + rows[i + 1][0], scale=scale, source="table"))
+                i += 2
+                continue
+            found.append(Position("box" if box else "point", values, scale=scale, source="table"))
+            # the row's other cells ("top right", "faint") stay for the word reader, one sentence per row
+            if rest:
+                words.append(", ".join(rest) + ".")
+            i += 1
+        return "\n" + "\n".join(words) + "\n" if len(found) > before else m.group(0)
 
     return _TABLE.sub(table, text)

@@ -219,3 +219,25 @@ def test_a_bare_percent_pair_and_a_size_in_brackets_after_frame(sirst_root):
         sw, sh = w // 2, h // 2
         j = _judge(f"The frame ({sw} x {sh}) shows one faint blob at ({px / 2:.0f}, {py / 2:.0f}).", found, targets)
         assert j.verdict == want and j.coords is not None and j.coords.scale == "pixels"
+
+
+def test_a_place_word_in_a_table_row_is_a_word_claim_and_x_px_keys_are_read(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+    far = f"{'lower' if y < h / 2 else 'upper'} {'right' if x < w / 2 else 'left'}"
+    table = "| Target | X | Y | Where |\n|---|---|---|---|\n| 1 | {:.0f} | {:.0f} | {} |"
+    j = _judge(table.format(x, y, far), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree"
+    j = _judge(table.format(sx, sy, "dim"), found, targets, "openai", "gpt-4o")
+    assert j.verdict == "contradicts" and j.reason != "words and coordinates disagree"
+    keys = "- target_id: 1\n  x_px: {:.0f}\n  y_px: {:.0f}"
+    assert _judge(keys.format(x, y), found, targets, "openai", "gpt-4o").verdict == "agrees"
+    assert _judge(keys.format(sx, sy), found, targets, "openai", "gpt-4o").verdict == "contradicts"
+
+
+def test_table_rows_naming_the_corners_of_a_box_make_one_box(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    table = "| which | x | y |\n|---|---|---|\n| upper-left | {:.0f} | {:.0f} |\n| lower-right | {:.0f} | {:.0f} |"
+    j = _judge(table.format(x - 5, y - 4, x + 5, y + 4), found, targets, "anthropic", "claude-sonnet-4-5")
+    assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1 and not j.grounding.claims
+    j = _judge(table.format(sx - 5, sy - 4, sx + 5, sy + 4), found, targets, "anthropic", "claude-sonnet-4-5")
+    assert j.verdict == "contradicts" and j.coords is not None and j.coords.given == 1
