@@ -64,8 +64,10 @@ _COUNT = re.compile(
     r"(targets?|objects?|spots?|dots?|blobs?|points?|sources?|signatures?|regions?|hot\s*spots?|specks?)\b",
     re.IGNORECASE,
 )
-# a key ("targets:", "targets": [...]) names a list, whatever its length
-_PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b(?![\"']?\s*[:=])", re.IGNORECASE)
+_PLURAL_TARGETS = re.compile(r"\b(?<!other\s)(?<!no\s)(?<!any\s)targets\b", re.IGNORECASE)
+# a key at the start of a line or object ("targets:", "targets": [...]) names a list, whatever its length
+_KEY_BEFORE = re.compile(r"(?:^|[\n{,])[ \t]*[-*]?[ \t]*[\"']?$")
+_KEY_AFTER = re.compile(r"[\"']?\s*[:=]")
 _NEGATED_PLURAL = re.compile(r"\b(no|any|without|neither|nor)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
 
 
@@ -139,6 +141,8 @@ def stated_count(text: str) -> int | None:
             best = max(best or 0, n)
     if best is None:
         for m in _PLURAL_TARGETS.finditer(text):
+            if _KEY_AFTER.match(text, m.end()) and _KEY_BEFORE.search(text[max(0, m.start() - 30): m.start()]):
+                continue
             if not _NEGATED_PLURAL.search(text[max(0, m.start() - 30): m.start()]):
                 best = 2
                 break

@@ -241,3 +241,11 @@ def test_table_rows_naming_the_corners_of_a_box_make_one_box(sirst_root):
     assert j.verdict == "agrees" and j.coords is not None and j.coords.given == 1 and not j.grounding.claims
     j = _judge(table.format(sx - 5, sy - 4, sx + 5, sy + 4), found, targets, "anthropic", "claude-sonnet-4-5")
     assert j.verdict == "contradicts" and j.coords is not None and j.coords.given == 1
+
+
+def test_a_list_key_is_no_count_but_plural_prose_before_a_colon_still_is():
+    from langir.data.text_rules import stated_count
+
+    assert stated_count("objects_seen: 1\ntargets:\n  - n: 1\n    x: 40\n    y: 12") is None
+    assert stated_count('{"targets": [{"x": 40, "y": 12}]}') is None
+    assert stated_count("I can make out targets: one near the top, one lower down.") == 2
