@@ -249,3 +249,15 @@ def test_a_list_key_is_no_count_but_plural_prose_before_a_colon_still_is():
     assert stated_count("objects_seen: 1\ntargets:\n  - n: 1\n    x: 40\n    y: 12") is None
     assert stated_count('{"targets": [{"x": 40, "y": 12}]}') is None
     assert stated_count("I can make out targets: one near the top, one lower down.") == 2
+
+
+def test_qwen25_box_with_place_words_on_a_resized_image(sirst_root):
+    found, targets, (x, y), _, (w, h) = _sirst(sirst_root)
+    sent = (round(w * 0.55), round(h * 0.55))
+    rw, rh = qwen25_size(*sent)
+    box = f'[{{"bbox_2d": [{(x - 4) * rw / w:.0f}, {(y - 3) * rh / h:.0f}, {(x + 4) * rw / w:.0f}, {(y + 3) * rh / h:.0f}], "label": "blob"}}]'
+    model = "Qwen/Qwen2.5-VL-32B-Instruct"
+    j = _judge(f"A compact warm blob near the middle of the frame.\n{box}", found, targets, "openai-compatible", model, sent)
+    assert j.verdict == "agrees"
+    j = _judge(f"A compact warm blob in the lower left.\n{box}", found, targets, "openai-compatible", model, sent)
+    assert j.verdict == "contradicts" and j.reason == "words and coordinates disagree"
