@@ -491,6 +491,9 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
     kinds = {k: v for k, v in summary["failures"].items() if v}
     card.p("Failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none") + f" (kinds: {', '.join(FAILURE_KINDS)}).")
     card.img("failures.png", "Failure kinds: grounding (red), text (orange), file or mask (purple)")
+    from langir.review.links import review_paragraph  # each failing sample linked to `langir review`'s page
+
+    card.p(review_paragraph(name, result.failing["id"].tolist()))
     if has_targets:
         for axis, table in confusion.items():
             card.p(f"Claimed vs. actual region, {axis} axis ({judged}; rows: where the nearest target is, "

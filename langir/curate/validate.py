@@ -198,6 +198,9 @@ def validate_dataset(
     # typed even when empty, so boolean masks stay masks (an empty object column would select columns)
     table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float,
                           "agrees_broad": bool, "agrees_grid": bool})
+    from langir.review.store import mark_accepted  # texts a person accepted in `langir review` pass, marked
+
+    mark_accepted(ds.root, table)
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
