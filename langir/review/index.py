@@ -49,7 +49,7 @@ def _stat(path: Path) -> list[int] | None:
 
 
 def who_wrote(provider: str | None) -> str:
-    """person / template / model / unknown, from the provider of the current ledger row."""
+    """person / template / model / unknown, from the provider of the current ledger row (`edited`: see `_authors`)."""
     if provider is None or provider == "restored":
         return "unknown"
     if provider == store.PERSON:
@@ -131,6 +131,8 @@ class ReviewIndex:
             row["model"] = found.model if found else None
             row["prompt_style"] = found.prompt_style if found else None
             row["who"] = who_wrote(found.provider if found else None)
+            if found and row["description"] and (found.text or "").strip() != row["description"]:
+                row["who"] = "edited"  # the file no longer holds the ledger's answer: changed outside langir
 
     def rejudge(self, sample_id: str, ledger: Ledger | None) -> dict[str, Any]:
         """Judge one id again (after a save) and refresh its cache entry."""

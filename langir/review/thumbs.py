@@ -1,7 +1,7 @@
 """Card thumbnails: the IR frame, contrast-stretched, with the mask outline drawn as a solid cyan ring.
 
-Dark IR frames are stretched between their 1st and 99.8th percentile so a faint target is visible;
-the mask's outline is a solid ring a few pixels outside each target (so the target itself stays
+Dark IR frames are stretched between their 0.5th and 99.95th percentile so a faint target is visible;
+the mask's outline is a solid ring 3 pixels outside each target (so the target itself stays
 visible), cyan with a dark edge so it reads on bright and dark backgrounds. What the *text* claims
 is drawn by the page on top (dashed amber), so a changed text needs no new thumbnail.
 
@@ -26,7 +26,7 @@ from langir.data.dataset import LangIRDataset
 from langir.errors import DataError
 
 SIDE = 384  # longest side in pixels: sharp at 200 % zoom for a ~190 px wide card image
-VERSION = 1
+VERSION = 2
 MASK_RGB = (0, 229, 255)  # cyan: the mask
 EDGE_RGB = (0, 0, 0)
 
@@ -46,19 +46,19 @@ def thumb_path(ds: LangIRDataset, sample_id: str, cache_dir: Path) -> Path:
 
 
 def stretch(image: np.ndarray) -> np.ndarray:
-    """uint8 of a [0, 1] float frame stretched between its 1st and 99.8th percentile."""
-    lo, hi = np.percentile(image, [1.0, 99.8]) if image.size else (0.0, 1.0)
+    """uint8 of a [0, 1] float frame stretched between its 0.5th and 99.95th percentile."""
+    lo, hi = np.percentile(image, [0.5, 99.95]) if image.size else (0.0, 1.0)
     if hi <= lo:
         hi = lo + 1e-6
     return (np.clip((image - lo) / (hi - lo), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def outline(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(ring, edge) bool arrays at thumbnail `size` (W, H): a 2-px ring 2 px outside each target, and its dark edge."""
+    """(ring, edge) bool arrays at thumbnail `size` (W, H): a 2-px ring 3 px outside each target, and its dark edge."""
     small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.Resampling.BOX)) > 0
     if not small.any():
         return small, small
-    inner = ndimage.binary_dilation(small, iterations=2)
+    inner = ndimage.binary_dilation(small, iterations=3)
     outer = ndimage.binary_dilation(inner, iterations=2)
     ring = outer & ~inner
     edge = ndimage.binary_dilation(ring, iterations=1) & ~ring & ~small

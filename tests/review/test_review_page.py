@@ -110,7 +110,8 @@ def test_grid_shows_every_sample_with_validates_verdict(page, served, dataset):
     assert cards[planted["contradicts"]] == "contradicts" and cards[planted["vague"]] == "vague"
     card = page.locator(f'.card[data-id="{planted["contradicts"]}"]')
     assert "contradicts" in card.locator(".reason").inner_text()
-    assert "written by" in card.locator(".meta").inner_text() and "template" in card.locator(".meta").inner_text()
+    assert "changed outside langir" in card.locator(".meta").inner_text()  # the planted text is no ledger answer
+    assert "written by template" in page.locator(f'.card[data-id="{planted["agrees"]}"] .meta').inner_text()
     assert card.locator("svg .claim").count() >= 1  # the claimed region is drawn over the frame
     assert card.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
 

@@ -145,7 +145,8 @@
     });
     const meta = document.createElement("div"); meta.className = "meta";
     const source = item.provider ? `${item.provider}/${item.model}` : "no ledger record";
-    meta.textContent = `${item.words} words · written by ${item.who} · ${source}` +
+    const who = item.who === "edited" ? "changed outside langir" : `written by ${item.who}`;
+    meta.textContent = `${item.words} words · ${who} · ${source}` +
       (item.prompt_style ? ` · prompt ${item.prompt_style}` : "") +
       (item.target_regions ? ` · mask: ${item.target_regions.replaceAll(";", ", ")}` : "");
     const actions = document.createElement("div"); actions.className = "actions";
