@@ -3,7 +3,7 @@
 Safety: every API call needs the session token (header ``X-Review-Token``; thumbnails take it as
 ``?t=``); every write also needs an ``Origin`` equal to the page's own (a POST from another site, or
 one without an Origin, gets 403 and changes nothing); the ``Host`` header must name this server (no
-DNS rebinding); ids in URLs must be ids of the dataset (no paths).
+DNS rebinding; checked when serving on loopback); ids in URLs must be ids of the dataset (no paths).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class ReviewState:
     index: ReviewIndex
     ledger: Ledger
     token: str
-    hosts: set[str]  # accepted Host header values (host:port)
+    hosts: set[str] | None  # accepted Host header values (host:port); None: any (served beyond loopback)
 
 
 def _static(name: str) -> bytes:
@@ -54,7 +54,7 @@ def build_app(state: ReviewState) -> Starlette:
     """The Starlette app over `state` (API handlers are async: the ledger stays on the loop's thread)."""
 
     def host_ok(request: Request) -> bool:
-        return request.headers.get("host", "") in state.hosts
+        return state.hosts is None or request.headers.get("host", "") in state.hosts
 
     def token_ok(request: Request) -> bool:
         given = request.headers.get("x-review-token") or request.query_params.get("t") or ""
@@ -72,7 +72,7 @@ def build_app(state: ReviewState) -> Starlette:
         if refused is not None:
             return refused
         origin = request.headers.get("origin")
-        if origin is None or origin.removeprefix("http://") not in state.hosts:
+        if origin is None or origin != f"http://{request.headers.get('host', '')}":
             return _forbidden("cross-origin write refused")
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return _forbidden("cross-site write refused")

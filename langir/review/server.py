@@ -78,8 +78,11 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
                 index.load(ledger)
                 actual = sock.getsockname()[1]
                 token = secrets.token_urlsafe(24)
-                names = {host, *LOOPBACK} if is_loopback(host) else {host}
-                hosts = {f"{h}:{actual}" for h in names} | {f"[{h}]:{actual}" for h in names if ":" in h}
+                # on loopback only these names may reach it (no DNS rebinding); elsewhere the token guards it
+                hosts = None
+                if is_loopback(host):
+                    names = {host, *LOOPBACK}
+                    hosts = {f"{h}:{actual}" for h in names} | {f"[{h}]:{actual}" for h in names if ":" in h}
                 url = page_url(host, actual, token, filter_)
                 say(url)
                 if not is_loopback(host):

@@ -71,23 +71,53 @@ def test_missing_extra_names_it(dataset, tmp_path):
     assert "langir[review]" in _one_error_line(done.stderr)
 
 
-def test_filter_option_and_non_loopback_warning(dataset, tmp_path):
+def test_filters_structured_targets_and_nothing_cached_in_the_dataset(dataset, tmp_path):
+    import httpx
+
+    from langir.data.answer_targets import write_targets
+
     root, planted = dataset
+    write_targets(root, planted["agrees"], [{"point": [10.0, 20.0], "box": [5.0, 15.0, 15.0, 25.0]}], (96, 96))
+    before = {p for p in root.rglob("*")}
     server = serve(root, tmp_path / "c", "--filter", "contradicts")
     try:
-        import httpx
-
         assert "filter=contradicts" in server.url
-        cards = httpx.get(f"{server.base}/api/cards?filter=contradicts",
-                          headers={"X-Review-Token": server.token}).json()
-        assert [c["id"] for c in cards["items"]] == [planted["contradicts"]]
-        assert cards["items"][0]["text"] == CONTRADICTS
+
+        def cards(query: str) -> dict:
+            reply = httpx.get(f"{server.base}/api/cards?{query}", headers={"X-Review-Token": server.token})
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        found = cards("filter=contradicts")
+        assert [c["id"] for c in found["items"]] == [planted["contradicts"]]
+        assert found["items"][0]["text"] == CONTRADICTS
+        assert [c["id"] for c in cards(f"q={planted['vague'][-3:]}")["items"]] == [planted["vague"]]
+        assert cards("who=template")["total"] == 6 - 2  # the two planted texts were changed outside langir
+        assert cards("model=template/template-rich")["total"] == 6
+        split = cards("")["facets"]["split"][0]
+        assert all(split in c["splits"].split(";") for c in cards(f"split={split}")["items"])
+        page = cards("limit=2&offset=2")
+        assert page["total"] == 6 and len(page["items"]) == 2 and page["offset"] == 2
+        target = cards(f"q={planted['agrees']}")["items"][0]["answer_targets"]
+        assert target == [{"point": [10 / 96, 20 / 96], "box": [5 / 96, 15 / 96, 15 / 96, 25 / 96]}]
+        thumb = httpx.get(f"{server.base}/thumb/{planted['agrees']}?t={server.token}")
+        assert thumb.status_code == 200 and thumb.content[:4] == b"\x89PNG"
         assert httpx.get(f"{server.base}/api/cards", headers={"X-Review-Token": server.token,
                                                               "Host": "evil.example"}).status_code == 403
     finally:
         server.stop()
+    added = {p.relative_to(root).as_posix() for p in root.rglob("*")} - {p.relative_to(root).as_posix() for p in before}
+    assert all(name.startswith(".langir/describe.") for name in added), added  # thumbnails live in the user cache
+    assert list((tmp_path / "c" / "langir" / "review" / "thumbs").glob("*.png"))
+
+
+def test_beyond_loopback_warns(dataset, tmp_path):
     from langir.review.server import is_loopback, page_url
 
+    root, _ = dataset
+    server = serve(root, tmp_path / "c", "--host", "0.0.0.0")
+    code, err = server.stop()
+    assert code == 0 and "warning: serving on 0.0.0.0" in err
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     assert page_url("::1", 80, "T", "failing") == "http://[::1]:80/?token=T&filter=failing"
