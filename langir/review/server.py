@@ -64,7 +64,7 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
 
     from langir.review.app import ReviewState, build_app
 
-    warn = warn or (lambda line: print(line, file=sys.stderr))
+    warn = warn or (lambda line: print(f"warning: {line}", file=sys.stderr))
     sock = bind(host, port)
     try:
         try:
@@ -84,16 +84,17 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
                     names = {host, *LOOPBACK}
                     hosts = {f"{h}:{actual}" for h in names} | {f"[{h}]:{actual}" for h in names if ":" in h}
                 url = page_url(host, actual, token, filter_)
-                say(url)
-                if not is_loopback(host):
-                    warn(f"warning: serving on {host}, reachable from other machines; anyone with the URL's token "
-                         "can change descriptions")
-                app = build_app(ReviewState(index, ledger, token, hosts))
-                server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-                if open_browser:
-                    webbrowser.open(url)
-                with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
-                    server.run(sockets=[sock])
+                # from the URL line on, Ctrl-C is the way to stop: a clean stop, wherever it lands
+                with contextlib.suppress(KeyboardInterrupt):
+                    say(url)
+                    if not is_loopback(host):
+                        warn(f"serving on {host}, reachable from other machines; anyone with the URL's "
+                             "token can change descriptions")
+                    app = build_app(ReviewState(index, ledger, token, hosts))
+                    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+                    if open_browser:
+                        webbrowser.open(url)
+                    server.run(sockets=[sock])  # uvicorn re-raises the Ctrl-C it handled
             finally:
                 ledger.close()
         finally:
