@@ -157,3 +157,23 @@ def test_report_card_links_failing_samples_to_the_review_page(dataset, tmp_path)
     assert f"langir review {root.name}" in card or "langir review" in card
 
 
+
+
+def test_an_accepted_text_passes_validate_and_travels_in_the_pack(dataset, tmp_path):
+    from langir.review import store
+
+    root, planted = dataset
+    sample = planted["vague"]
+    ledger = store.open_ledger(root)
+    try:
+        store.accept(ledger, sample, (root / "descriptions" / f"{sample}.description.txt").read_text())
+    finally:
+        ledger.close()
+    report = json.loads(langir("validate", root, "--json").stdout)
+    assert report["accepted_by_person"] == [sample] and sample not in report["failing_ids"]
+    assert langir("pack", root, tmp_path / "packed", "--format", "jsonl").returncode == 0
+    records = [json.loads(line) for part in (tmp_path / "packed" / "data").glob("*.jsonl")
+               for line in part.read_text().splitlines()]
+    by_id = {r["id"]: r for r in records}
+    assert by_id[sample]["provenance_accepted_by"] == "person" and by_id[sample]["ok"] is True
+    assert by_id[planted["contradicts"]]["provenance_accepted_by"] == "" and by_id[planted["contradicts"]]["ok"] is False
