@@ -85,11 +85,11 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
                     hosts = {f"{h}:{actual}" for h in names} | {f"[{h}]:{actual}" for h in names if ":" in h}
                 url = page_url(host, actual, token, filter_)
                 # from the URL line on, Ctrl-C is the way to stop: a clean stop, wherever it lands
+                if not is_loopback(host):  # on stderr, before the URL: stdout's first line stays the URL
+                    warn(f"serving on {host}, reachable from other machines; anyone with the URL's "
+                         "token can change descriptions")
                 with contextlib.suppress(KeyboardInterrupt):
                     say(url)
-                    if not is_loopback(host):
-                        warn(f"serving on {host}, reachable from other machines; anyone with the URL's "
-                             "token can change descriptions")
                     app = build_app(ReviewState(index, ledger, token, hosts))
                     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
                     if open_browser:

@@ -182,7 +182,7 @@ def test_queue_reasks_then_describe_redo_review_asks_exactly_those(page, served,
     _cards(page)
     queued = [planted["contradicts"], planted["vague"]]
     for sample in queued:
-        page.locator(f'.card[data-id="{sample}"]').click()
+        page.locator(f'.card[data-id="{sample}"] .id').click()  # not the text box: keys typed there are text
         page.keyboard.press("r")
         page.wait_for_selector(f'.card[data-id="{sample}"] .badge:text("re-ask queued")')
     code, err = served.stop()
