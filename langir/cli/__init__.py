@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "eval_cmd",
     "profile",
     "export",
+    "review",
 ]
 # `langir --help` lists commands in workflow order, whatever the order of COMMAND_MODULES;
 # commands not named here come last.

@@ -175,7 +175,7 @@ def describe(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between batch status checks.", rich_help_panel=_API, callback=above("--poll", 0))] = 30.0,
     batch_max_requests: BatchMaxRequestsOpt = None,
     batch_max_bytes: BatchMaxBytesOpt = None,
-    redo: Annotated[str | None, typer.Option("--redo", help="Ask these ids anew (a new paid request each; the ledger keeps every answer): FILE of ids, or `failing` = the ids `langir validate` would flag.", rich_help_panel=_REDO, show_default=False)] = None,
+    redo: Annotated[str | None, typer.Option("--redo", help="Ask these ids anew (a new paid request each; the ledger keeps every answer): FILE of ids, or `failing` = the ids `langir validate` would flag, or `review` = the ids queued in `langir review`.", rich_help_panel=_REDO, show_default=False)] = None,
     strictness: StrictnessOpt = None,
     no_target_fallback: FallbackOpt = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing description files (from the ledger when it has the answer: no call).")] = False,
@@ -229,7 +229,12 @@ def describe(
         ids = [i for i in ids if i in keep]
     redo_ids = None
     if redo is not None:
-        redo_ids = failing_ids(ds, ids, max_words, strictness) if redo == "failing" else _read_ids(Path(redo))
+        if redo == "review":  # the ids queued on the `langir review` page
+            from langir.review.store import queued_ids
+
+            redo_ids = queued_ids(ds.root)
+        else:
+            redo_ids = failing_ids(ds, ids, max_words, strictness) if redo == "failing" else _read_ids(Path(redo))
         if ids_file or selected:
             keep = set(ids)
             redo_ids = [i for i in redo_ids if i in keep]

@@ -50,6 +50,8 @@ def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: in
               + f" (verdicts use {summary['strictness']})")
     out.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items()))
     _print_scores(summary.get("grounding_scores", []))
+    if summary.get("accepted_by_person"):
+        out.print(f"accepted by a person (in langir review, passing): {len(summary['accepted_by_person'])}")
     kinds = {k: v for k, v in summary["failures"].items() if v}
     out.print("failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"))
     for sample_id, kinds_text, error in failing[:shown]:
@@ -133,6 +135,9 @@ def validate(
         write_text_atomic(write_ids, "".join(f"{i}\n" for i in redo))
         summary["ids_file"] = str(write_ids)
     summary["failing_ids"] = failing["id"].tolist()
+    from langir.review.store import accepted_ids  # `langir review`: texts a person accepted (they pass)
+
+    summary["accepted_by_person"] = accepted_ids(result.table)
     moved = quarantine(ds, redo) if do_quarantine else []
     summary["quarantined"] = [[str(a), str(b)] for a, b in moved]
     exit_code = 1 if len(failing) > max_errors else 0

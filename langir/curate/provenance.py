@@ -18,7 +18,7 @@ from pathlib import Path
 LEDGER = Path(".langir") / "describe.sqlite"
 WANTED = ("image_id", "provider", "model", "status", "text", "cost_usd", "updated",
           "prompt_style", "prompt_digest", "attempt", "attempts", "current")
-FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited")
+FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited", "accepted_by")
 # Providers that write from the masks without a prompt: the ledger still fills its prompt columns
 # (the run's configured style), but no prompt was ever sent, so the card must not name one.
 NO_PROMPT_PROVIDERS = frozenset({"template"})
@@ -95,6 +95,10 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
             "edited": bool(image_id in texts and "text" in chosen
                            and all((r.get("text") or "").strip() != texts[image_id].strip() for r in records)),
         }
+    from langir.review.store import accepted_by  # a person accepted the text in `langir review`
+
+    for image_id, who in accepted_by(root, texts).items():
+        result.setdefault(image_id, {}).update(accepted_by=who)
     return result
 
 

@@ -1,0 +1,176 @@
+"""The review page's ASGI app (Starlette): static page, JSON of the cards, thumbnails, three writes.
+
+Safety: every API call needs the session token (header ``X-Review-Token``; thumbnails take it as
+``?t=``); every write also needs an ``Origin`` equal to the page's own (a POST from another site, or
+one without an Origin, gets 403 and changes nothing); the ``Host`` header must name this server (no
+DNS rebinding; checked when serving on loopback); ids in URLs must be ids of the dataset (no paths).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from langir.describe.ledger import Ledger
+from langir.errors import LangirError
+from langir.review import store, thumbs
+from langir.review.index import ReviewIndex
+
+PAGE_SIZE = 48
+MAX_PAGE = 200
+STATIC = {"index.html": "text/html; charset=utf-8", "review.css": "text/css; charset=utf-8",
+          "review.js": "text/javascript; charset=utf-8"}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+@dataclass
+class ReviewState:
+    """What the app serves: one dataset's index, its writable ledger, the session token."""
+
+    index: ReviewIndex
+    ledger: Ledger
+    token: str
+    hosts: set[str] | None  # accepted Host header values (host:port); None: any (served beyond loopback)
+
+
+def _static(name: str) -> bytes:
+    return resources.files("langir.review").joinpath("static", name).read_bytes()
+
+
+def _forbidden(why: str) -> JSONResponse:
+    return JSONResponse({"error": why}, status_code=403)
+
+
+def build_app(state: ReviewState) -> Starlette:
+    """The Starlette app over `state` (API handlers are async: the ledger stays on the loop's thread)."""
+
+    def host_ok(request: Request) -> bool:
+        return state.hosts is None or request.headers.get("host", "") in state.hosts
+
+    def token_ok(request: Request) -> bool:
+        given = request.headers.get("x-review-token") or request.query_params.get("t") or ""
+        return hmac.compare_digest(given.encode(), state.token.encode())
+
+    def check_read(request: Request) -> JSONResponse | None:
+        if not host_ok(request):
+            return _forbidden("unknown Host")
+        if not token_ok(request):
+            return _forbidden("missing or wrong access token: open the URL langir review printed")
+        return None
+
+    def check_write(request: Request) -> JSONResponse | None:
+        refused = check_read(request)
+        if refused is not None:
+            return refused
+        origin = request.headers.get("origin")
+        if origin is None or origin != f"http://{request.headers.get('host', '')}":
+            return _forbidden("cross-origin write refused")
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return _forbidden("cross-site write refused")
+        return None
+
+    def known_id(request: Request) -> str | None:
+        sample_id = request.path_params["sample_id"]
+        return sample_id if sample_id in state.index.rows else None
+
+    async def page(request: Request) -> Response:
+        if not host_ok(request):
+            return _forbidden("unknown Host")
+        return Response(_static("index.html"), media_type=STATIC["index.html"], headers={"Content-Security-Policy": CSP})
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return Response("not found", status_code=404)
+        return Response(_static(name), media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
+
+    async def cards(request: Request) -> Response:
+        refused = check_read(request)
+        if refused is not None:
+            return refused
+        params = dict(request.query_params)
+        ids = state.index.select(params)
+        try:
+            offset = max(0, int(params.get("offset", 0)))
+            limit = min(MAX_PAGE, max(1, int(params.get("limit", PAGE_SIZE))))
+        except ValueError:
+            return JSONResponse({"error": "offset and limit must be numbers"}, status_code=400)
+        if params.get("id") in state.index.rows and params["id"] in ids:  # open the page holding this id
+            offset = ids.index(params["id"]) // limit * limit
+        page_ids = ids[offset: offset + limit]
+        return JSONResponse({"total": len(ids), "offset": offset, "limit": limit, "dataset": state.index.ds.root.name,
+                             "items": [state.index.card(i) for i in page_ids], "facets": state.index.facets()})
+
+    async def card(request: Request) -> Response:
+        refused = check_read(request)
+        if refused is not None:
+            return refused
+        sample_id = known_id(request)
+        if sample_id is None:
+            return JSONResponse({"error": "unknown id"}, status_code=404)
+        return JSONResponse(state.index.card(sample_id))
+
+    def thumb(request: Request) -> Response:  # sync: rendered in the thread pool, touches no ledger
+        refused = check_read(request)
+        if refused is not None:
+            return refused
+        sample_id = known_id(request)
+        if sample_id is None:
+            return Response("unknown id", status_code=404)
+        try:
+            data = thumbs.thumbnail(state.index.ds, sample_id, state.index.cache_dir)
+        except LangirError as error:
+            return Response(str(error), status_code=422, media_type="text/plain")
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    async def write(request: Request) -> Response:
+        refused = check_write(request)
+        if refused is not None:
+            return refused
+        sample_id = known_id(request)
+        if sample_id is None:
+            return JSONResponse({"error": "unknown id"}, status_code=404)
+        action = request.path_params["action"]
+        try:
+            body: dict[str, Any] = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        index, ledger = state.index, state.ledger
+        try:
+            if action == "save":
+                store.save_text(index.ds, ledger, sample_id, str(body.get("text", "")))
+                index.rejudge(sample_id, ledger)
+            elif action == "accept":
+                text = index.rows[sample_id]["description"]
+                if not text:
+                    return JSONResponse({"error": "no text to accept"}, status_code=400)
+                store.accept(ledger, sample_id, text)
+                index.rows[sample_id]["accepted"] = True
+            elif action == "redo":
+                store.queue_redo(ledger, sample_id)
+                index.rows[sample_id]["queued"] = True
+            else:
+                return JSONResponse({"error": "unknown action"}, status_code=404)
+        except LangirError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse(index.card(sample_id))
+
+    routes = [
+        Route("/", page),
+        Route("/static/{name}", static),
+        Route("/api/cards", cards),
+        Route("/api/card/{sample_id}", card),
+        Route("/api/card/{sample_id}/{action}", write, methods=["POST"]),
+        Route("/thumb/{sample_id}", thumb),
+    ]
+    return Starlette(routes=routes)
+
