@@ -55,6 +55,7 @@ def open_dataset(
     definitions = parse_split_options([s for s in split if "=" in s])
     selected = [s for s in split if "=" not in s]
     ds = LangIRDataset.open(dataset, layout, images, masks, descriptions, definitions)
+    ds.require_images()  # a wrong folder stops here, before any command writes into it (e.g. describe's .langir/)
     for name in selected:
         if name not in ds.layout.splits:
             known = ", ".join(ds.layout.splits) or "none found"
