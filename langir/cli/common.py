@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,7 +27,10 @@ from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
 # No emoji codes: user text such as ":x:" in a description must print as written.
-out = Console(emoji=False)
+# Piped stdout: rich would assume 80 columns and cut table headers ("strat…"); a file or pipe has no
+# width, so tables get their natural width there ($COLUMNS still wins when set).
+PIPED_WIDTH = 200
+out = Console(emoji=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH)
 err = Console(stderr=True, emoji=False)
 
 T = TypeVar("T")
