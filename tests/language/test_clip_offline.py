@@ -86,3 +86,36 @@ def test_untrained_tiny_clip_loads_quietly(capfd):
     out, err = capfd.readouterr()
     assert out == "" and err == ""
     assert logging.getLogger().handlers == handlers  # the root logger is left as it was
+
+
+def test_hub_that_answers_but_has_no_weights_is_one_line(described_demo, tmp_path):
+    """The endpoint answers (every request 404, a local server), so the download is tried and fails: still one line."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _reply
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {"HF_HOME": str(tmp_path / "hf-empty"), "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "",
+               "HF_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}"}
+        res = run_langir("train", described_demo, "--model", "lgnet", "--epochs", "1", "--size", "64", "--out", tmp_path / "run",
+                         env=env, timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.code == 2 and len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: cannot download CLIP ViT-B-16 weights 'openai'") and all(f in lines[0] for f in FLAGS), lines[0]
+    assert not (tmp_path / "run").exists()
