@@ -23,5 +23,5 @@ def test_train_help_example_runs_offline(demo_copy, tmp_path, cli, monkeypatch):
     assert cli("describe", demo_copy, "--provider", "template").code == 0  # "after `langir describe datasets/demo`"
     done = cli(*argv)
     assert done.code == 0, done.stderr
-    assert (tmp_path / "runs" / "demo" / "best.pt").is_file() and f"done: {tmp_path / 'runs' / 'demo'}" in done.stdout
+    assert (tmp_path / "runs" / "demo" / "best.pt").is_file() and f"done: {tmp_path / 'runs' / 'demo'}" in done.stderr
     assert "WARNING" not in done.stderr and "pretrained" not in done.stderr.lower(), done.stderr
