@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 from types import ModuleType
 
 from langir.errors import LangirError
@@ -31,12 +32,32 @@ MODULE_EXTRAS: dict[str, str] = {
 _PIP_NAMES = {"google.genai": "google-genai"}
 
 
+def source_checkout() -> Path | None:
+    """The source checkout langir runs from (editable install or PYTHONPATH), or None for an installed package."""
+    root = Path(__file__).resolve().parents[1]
+    pyproject = root / "pyproject.toml"
+    try:
+        return root if pyproject.is_file() and 'name = "langir"' in pyproject.read_text(encoding="utf-8") else None
+    except OSError:
+        return None
+
+
+def install_command(extra: str, checkout: Path | None = None, cwd: Path | None = None) -> str:
+    """`pip install "langir[EXTRA]"`, or from a source checkout `pip install -e ".[EXTRA]"` (the path
+    instead of "." when run from elsewhere): PyPI's langir would replace the checkout's code."""
+    if checkout is None:
+        return f'pip install "langir[{extra}]"'
+    here = Path.cwd() if cwd is None else cwd
+    where = "." if here.resolve() == checkout.resolve() else str(checkout)
+    return f'pip install -e "{where}[{extra}]"'
+
+
 class MissingExtraError(LangirError):
     """A command needs an optional dependency that is not installed."""
 
     def __init__(self, module: str, extra: str):
         self.module, self.extra = module, extra
-        command = f'pip install "langir[{extra}]"' if extra else f"pip install {_PIP_NAMES.get(module, module)}"
+        command = install_command(extra, source_checkout()) if extra else f"pip install {_PIP_NAMES.get(module, module)}"
         super().__init__(f"this command needs {module}, which is not installed: {command}")
 
 

@@ -136,7 +136,8 @@ def test_base_commands_run_and_train_commands_name_the_extra(demo_copy: Path, tm
     for result in results[len(base):]:
         lines = [line for line in result["stderr"].splitlines() if line.strip()]
         assert result["code"] == 2, (result["argv"], result["stderr"][-2000:])
-        assert len(lines) == 1 and 'pip install "langir[train]"' in lines[0], (result["argv"], lines)
+        # run from this checkout (cwd elsewhere): the hint installs the checkout, not PyPI's langir (issue 22)
+        assert len(lines) == 1 and f'pip install -e "{REPO}[train]"' in lines[0], (result["argv"], lines)
         assert "Traceback" not in result["stderr"]
 
 
@@ -152,14 +153,14 @@ def test_mismatched_torchvision_is_one_line_naming_both_versions(demo_copy: Path
 
 
 def test_each_optional_module_names_its_extra_and_others_are_not_swallowed() -> None:
-    from langir.extras import friendly_import_error, require
+    from langir.extras import friendly_import_error, install_command, require
 
     cases = {"torch.nn": "train", "torchvision": "train", "open_clip": "train", "timm.optim": "train",
              "onnx": "export", "onnxruntime": "export", "tensorboard": "tensorboard", "pyarrow.parquet": "pack",
              "datasets": "test"}
     for module, extra in cases.items():
         error = friendly_import_error(ModuleNotFoundError(f"No module named {module!r}", name=module))
-        assert error is not None and f'pip install "langir[{extra}]"' in str(error) and error.exit_code == 2, module
+        assert error is not None and install_command(extra, REPO) in str(error) and error.exit_code == 2, module
     genai = friendly_import_error(ModuleNotFoundError("No module named 'google.genai'", name="google.genai"))
     assert genai is not None and str(genai).endswith("pip install google-genai")
     # a bug (a module we never depend on, any other RuntimeError) still surfaces as itself
@@ -169,5 +170,16 @@ def test_each_optional_module_names_its_extra_and_others_are_not_swallowed() -> 
         require("surely_not_a_module_langir_uses")
     from langir.extras import MissingExtraError
 
-    with pytest.raises(MissingExtraError, match=r'langir\[train\]'):
+    with pytest.raises(MissingExtraError, match=r'pip install -e ".*\[train\]"'):
         require("surely_not_a_module_langir_uses", "train")
+
+
+def test_install_hint_matches_how_langir_was_installed(tmp_path: Path) -> None:
+    """From a source checkout `pip install -e ".[train]"` (PyPI's langir would replace the checkout's code);
+    from an installed package `pip install "langir[train]"`."""
+    from langir.extras import install_command, source_checkout
+
+    assert source_checkout() == REPO
+    assert install_command("train", REPO, cwd=REPO) == 'pip install -e ".[train]"'
+    assert install_command("export", REPO, cwd=tmp_path) == f'pip install -e "{REPO}[export]"'
+    assert install_command("train", None) == 'pip install "langir[train]"'

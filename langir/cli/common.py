@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,7 +27,10 @@ from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
 # No emoji codes: user text such as ":x:" in a description must print as written.
-out = Console(emoji=False)
+# Piped stdout: rich would assume 80 columns and cut table headers ("strat…"); a file or pipe has no
+# width, so tables get their natural width there ($COLUMNS still wins when set).
+PIPED_WIDTH = 200
+out = Console(emoji=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH)
 err = Console(stderr=True, emoji=False)
 
 T = TypeVar("T")
@@ -55,6 +59,7 @@ def open_dataset(
     definitions = parse_split_options([s for s in split if "=" in s])
     selected = [s for s in split if "=" not in s]
     ds = LangIRDataset.open(dataset, layout, images, masks, descriptions, definitions)
+    ds.require_images()  # a wrong folder stops here, before any command writes into it (e.g. describe's .langir/)
     for name in selected:
         if name not in ds.layout.splits:
             known = ", ".join(ds.layout.splits) or "none found"

@@ -19,6 +19,7 @@ from langir.cli.common import (
     SplitOpt,
     err,
     literal,
+    notice,
     open_dataset,
     out,
     print_json,
@@ -161,6 +162,7 @@ def curate(
         print_json(data)
     else:
         _show(data)
+        notice(f"descriptions: {ds.root / Path(ds.layout.descriptions).parent}; ledger: {ds.root / '.langir' / 'describe.sqlite'}")
     if result.stopped == "interrupted":
         sys.exit(130)
     if result.stopped == "api":
@@ -175,7 +177,8 @@ def _show(data: dict) -> None:
 
     table = Table(title="Curation rounds", title_justify="left")
     for head in ("round", "strategy", "asked", "answers", "calls", "cost", "total cost", "agreement", "failing"):
-        table.add_column(head, justify="left" if head == "strategy" else "right")
+        # min_width: a narrow terminal wraps the cells, never cuts a header to "strat…"
+        table.add_column(head, justify="left" if head == "strategy" else "right", min_width=len(head))
     for r in data["rounds"]:
         strategy = r["strategy"] if r["strategy"] in ("first", r["prompt_style"]) else f"{r['strategy']} ({r['prompt_style']})"
         if r["strategy"] == "first":

@@ -287,6 +287,10 @@ def describe(
                 summary = run_with_progress(ds, ids, prov, prompt, opts, ledger, redo_ids)
         finally:
             ledger.close()
+    written = summary.get("described", 0) + summary.get("from_ledger", 0)
+    if written and not as_json:  # every writing command says where it wrote (issue 22)
+        notice(f"descriptions: {ds.root / Path(ds.layout.descriptions).parent} ({written} written); "
+               f"ledger: {ds.root / '.langir' / 'describe.sqlite'}")
     _finish(summary, as_json)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,20 @@ def _list(ids: list[str], limit: int = 8) -> str:
         return "none"
     more = f" … (+{len(ids) - limit})" if len(ids) > limit else ""
     return f"{len(ids)}: " + ", ".join(ids[:limit]) + more
+
+
+def _problems(problems: list[dict[str, str]], root: Path, limit: int = 8) -> str:
+    """One line per problem saying what is wrong: `Misc_111: mask size 592×400 does not match … (masks/…png)`."""
+    if not problems:
+        return "none"
+    lines = []
+    for p in problems[:limit]:
+        file = Path(p["file"]) if p.get("file") else None
+        shown = file.relative_to(root) if file is not None and file.is_relative_to(root) else file
+        lines.append(f"{p['id']}: {p.get('problem') or p['error']}" + (f" ({shown})" if shown else ""))
+    if len(problems) > limit:
+        lines.append(f"… (+{len(problems) - limit}; --json lists them all)")
+    return f"{len(problems)}:\n" + "\n".join(lines)
 
 
 def info(
@@ -96,7 +111,7 @@ def info(
             row(f"target size ({unit})",
                 f"min {stats['min']:.3g} · median {stats['median']:.3g} · mean {stats['mean']:.3g} · "
                 f"p95 {stats['p95']:.3g} · max {stats['max']:.3g}")
-    row("problems", _list([p["id"] for p in problems]))
+    row("problems", _problems(problems, ds.root))
     out.print(table)
     raise typer.Exit(code)
 

@@ -98,7 +98,8 @@ def train(
     trainval and test splits (SIRST, IRSTD-1k) train on trainval and validate on test. Every sample
     is checked before epoch 1. Launch with `torchrun --nproc-per-node N -m langir train …` for several GPUs.
 
-    [bold]Example:[/] langir train datasets/demo --model lgnet --epochs 2 --size 64 --out runs/demo
+    [bold]Example[/] (offline, after `langir describe datasets/demo`): langir train datasets/demo --model lgnet --epochs 2
+    --size 64 --clip-model langir-tiny --clip-pretrained none --out runs/demo
     """
     from langir.errors import ConfigError
     from langir.train.config import TrainConfig, load_toml

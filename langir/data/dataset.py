@@ -12,7 +12,7 @@ import numpy as np
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
 from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_mask
-from langir.data.layout import Layout, discover_ids, resolve_layout
+from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
 
@@ -127,6 +127,13 @@ class LangIRDataset:
         if self._all_ids is None:
             self._all_ids = discover_ids(self.root, self.layout.images)
         return list(self._all_ids)
+
+    def require_images(self) -> list[str]:
+        """Every id; a folder without images is one DataError naming the pattern looked for (nothing is written)."""
+        ids = self.all_ids()
+        if not ids:
+            raise DataError(self.root, no_images_problem(self.root, self.layout))
+        return ids
 
     def ids(self, split: str | None = None) -> list[str]:
         """Ids of one split, or of the whole image folder when `split` is None."""

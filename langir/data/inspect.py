@@ -34,7 +34,8 @@ def _summary(values: list[float]) -> dict[str, float] | None:
 
 
 def _problem(sample_id: str, error: DataError) -> dict[str, str]:
-    return {"id": sample_id, "file": str(error.path) if error.path else "", "error": str(error)}
+    """One problem: the id, the file, what is wrong with it ('problem') and the full one-line 'error'."""
+    return {"id": sample_id, "file": str(error.path) if error.path else "", "problem": error.problem, "error": str(error)}
 
 
 def inspect_dataset(

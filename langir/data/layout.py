@@ -108,6 +108,18 @@ def discover_ids(root: Path, pattern: str) -> list[str]:
     return natural_sorted(ids)
 
 
+def no_images_problem(root: Path, layout: Layout) -> str:
+    """Why a folder has no images under `layout`: the pattern looked for, and the likely fix."""
+    from langir.data.imageio import IMAGE_SUFFIXES
+
+    where = f"no images found: looked for {layout.images} (layout {layout.name})"
+    own = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES] if root.is_dir() else []
+    if own:  # e.g. `langir info datasets/demo/images`: the images folder itself, not the dataset folder
+        return (f"{where}; this folder holds {len(own)} image(s) itself: pass the dataset folder "
+                f"{root.resolve().parent} (the one that holds {Path(layout.images).parent}/), or --images '{{id}}.*'")
+    return f"{where}; pass the dataset folder (the one that holds {Path(layout.images).parent}/), or --images PATTERN"
+
+
 def natural_sorted(ids) -> list[str]:
     """Sort ids so that Misc_2 comes before Misc_10."""
     return sorted(ids, key=lambda s: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)])

@@ -15,6 +15,7 @@ differs from the model (a branch or shape frozen by tracing) is refused and noth
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,10 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     def check(graph: Any) -> tuple[bytes, float, str | None]:
         """Export ``graph`` in memory; (model bytes, largest |Δp|, None when it matches the model else the problem)."""
         buf = io.BytesIO()
-        with torch.no_grad():
+        # The tracer warns that shape arithmetic (the models' own padding) is recorded as constants; the
+        # check below at a second, odd size is what proves the graph right, so the warnings only confuse.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(graph, trace_args, buf, input_names=names, output_names=["logits"],
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
         data = buf.getvalue()

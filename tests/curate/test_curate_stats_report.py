@@ -125,10 +125,11 @@ def test_empty_dataset_and_bad_out(tmp_path, cli):
     root = tmp_path / "empty"
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
-    res = cli("validate", root, "--json")
-    assert res.code == 0 and json.loads(res.stdout)["agreement"] is None
-    assert json.loads(cli("stats", root, "--format", "json").stdout)["rows"][0]["images"] == 0
-    assert cli("report", root, "--out", tmp_path / "rep").code == 0
+    for args in (("validate", root, "--json"), ("stats", root, "--format", "json"), ("report", root, "--out", tmp_path / "rep")):
+        res = cli(*args)  # issue 22: a folder without images is an error naming the pattern, not "0 on disk"
+        assert res.code == 2 and "no images found: looked for images/{id}.png" in res.stderr, (args, res.stderr)
+    assert not (tmp_path / "rep").exists() and sorted(p.name for p in root.iterdir()) == ["images", "masks"]
+    root = _ds(tmp_path)
     (tmp_path / "file").write_text("x")
     res = cli("report", root, "--out", tmp_path / "file")
     assert res.code == 2 and f"{tmp_path / 'file'}: exists and is not a folder" in res.stderr

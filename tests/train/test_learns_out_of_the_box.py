@@ -1,4 +1,4 @@
-"""A default `langir train` learns: every model reaches a clearly non-trivial test IoU on a small synthetic set.
+"""A default `langir train` learns: every model reaches a clearly non-trivial result on a small synthetic set.
 
 Before the output biases started at the foreground prior this failed (issue 12: IoU 0.000 for 480
 steps; LGNet predicted every pixel positive; main at these very settings: see docs/train.md). Settings
@@ -6,17 +6,38 @@ are the defaults (Adan, each model's loss, cosine schedule, crops that keep a ta
 transposes) except what a CPU-minute budget needs: 64×64 synthetic images, 12 epochs of batch 4 (96
 steps), one warm-up epoch, lr 4e-3 (the paper's 1e-3 is for 600 epochs), LGNet at width 16, DGSPNet
 at base 8. SGEM-UNet trains with its own SoftIoU loss (summed over the batch, see docs/train.md).
+
+Thresholds come from a distribution, not one run (issue 22: one seed at IoU ≥ 0.3 failed on a fresh
+machine with IoU 0.2857): each case trained with seeds 0–4 (torch 2.14.1, CPU), threshold = mean − 3 sd
+rounded down to 0.05. The figures per seed and per case are in `.notes/ci.md` (script:
+`.notes/ci_learning_seeds.py`). DGSPNet's thresholded IoU at this budget is not a learning signal
+(0.000–0.364 over the five seeds: some seeds have not yet pushed target logits past 0 after 96 steps),
+so its test reads the threshold-free pixel ROC AUC on the test split, which separates trained weights
+(0.911–0.9995) from an untrained main phase (0.50–0.62), and that the training loss falls (to 0.21–0.36
+of the first epoch's).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from langir.train.config import TrainConfig
 from langir.train.engine import train
 
-THRESHOLD = 0.3  # measured: see docs/train.md ("Learning out of the box") for the figures per model
 SMALL_LGNET = {"widths": [16, 16, 16, 16, 16]}
+# test IoU over seeds 0–4 (min / mean / sd) → threshold = mean − 3 sd, rounded down to 0.05
+THRESHOLDS = {
+    ("unet", "auto"): 0.45,          # 0.560 / 0.630 / 0.054
+    ("sgem_unet", "auto"): 0.50,     # 0.587 / 0.637 / 0.041
+    ("lgnet", "never"): 0.20,        # 0.357 / 0.392 / 0.056
+    ("lgnet", "train-only"): 0.30,   # 0.391 / 0.450 / 0.040
+    ("lgnet", "train+test"): 0.30,   # 0.391 / 0.450 / 0.037
+}
+DGSPNET_MIN_AUC = 0.85  # trained: 0.911 / 0.975 / 0.037 over seeds 0–4; untrained main phase: 0.50–0.62
+PLAIN_CLI_MIN_BEST_IOU = 0.55  # best test IoU over the epochs: 0.604 / 0.643 / 0.025
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +60,18 @@ def _train(root, out, model, **kw):
     return train(config, quiet=True)
 
 
+def pixel_auc(probs: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC of target vs background pixels (Mann–Whitney U with average ranks for ties)."""
+    order = np.argsort(probs, kind="mergesort")
+    _, group, counts = np.unique(probs[order], return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = np.empty(probs.size)
+    ranks[order] = ((ends - counts + 1 + ends) / 2)[group]  # tied values share their average rank
+    pos = int(labels.sum())
+    neg = labels.size - pos
+    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model, prior, kwargs", [
     ("unet", "auto", {}),
@@ -54,23 +87,35 @@ def test_default_training_reaches_non_trivial_test_iou(synth_root, tmp_path, mod
     assert summary["val_images"] == 8  # the synthetic set's test split
     iou = float(summary["rows"][-1]["val_iou"])
     print(f"IOU {model} {prior} {iou:.3f}")
-    assert iou >= THRESHOLD, (model, prior, iou)
+    assert iou >= THRESHOLDS[(model, prior)], (model, prior, iou)
 
 
 @pytest.mark.slow
 def test_dgspnet_default_phase_learns(synth_root, tmp_path):
-    summary = _train(synth_root, tmp_path / "run", "dgspnet", model_kwargs={"base": 8})
-    assert summary["phase"] == "both" and (tmp_path / "run" / "pretrain.pt").is_file()
-    iou = float(summary["rows"][-1]["val_iou"])
-    print(f"IOU dgspnet both {iou:.3f}")
-    assert iou >= THRESHOLD, iou
+    from langir.data.dataset import LangIRDataset
+    from langir.evaluate.inference import load_model, predict_arrays
+
+    run = tmp_path / "run"
+    summary = _train(synth_root, run, "dgspnet", model_kwargs={"base": 8})
+    assert summary["phase"] == "both" and (run / "pretrain.pt").is_file()
+    rows = summary["rows"]
+    assert float(rows[-1]["train_loss"]) < 0.5 * float(rows[0]["train_loss"]), [r["train_loss"] for r in rows]
+    ds = LangIRDataset.open(synth_root)
+    ids = ds.split_ids("test")
+    model, meta = load_model(Path(run) / "last.pt")
+    probs = {p.id: p.prob for p in predict_arrays(model, meta, [(i, ds.read_image(i)) for i in ids])}
+    labels = np.concatenate([ds.read_mask(i).ravel() for i in ids]).astype(bool)
+    auc = pixel_auc(np.concatenate([probs[i].ravel() for i in ids]), labels)
+    print(f"AUC dgspnet both {auc:.4f} (IoU {float(rows[-1]['val_iou']):.3f})")
+    assert auc >= DGSPNET_MIN_AUC, auc
 
 
 @pytest.mark.slow
 def test_plain_cli_defaults_learn(cli, tmp_path):
     """`langir synth` then `langir train` with nothing but size and epochs: every other setting is the default
     (lr 1e-3, 10 warm-up epochs capped at a fifth of the run, batch 8, Adan, BCE, crops that keep a target).
-    Measured: test IoU ≈ 0.59 after 12 epochs (144 steps, ≈ 25 s on 2 cores); the code before the foreground-prior biases gave 0.000."""
+    Measured: best test IoU 0.604–0.670 over seeds 0–4 after 12 epochs (144 steps); the code before the
+    foreground-prior biases gave 0.000."""
     root = tmp_path / "synth"
     assert cli("synth", root, "--count", "120", "--size", "64", "--seed", "2").code == 0
     run = tmp_path / "run"
@@ -80,4 +125,4 @@ def test_plain_cli_defaults_learn(cli, tmp_path):
 
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     best = max(float(r["val_iou"]) for r in rows if r.get("val_iou"))
-    assert best >= 0.4, [r.get("val_iou") for r in rows]
+    assert best >= PLAIN_CLI_MIN_BEST_IOU, [r.get("val_iou") for r in rows]
