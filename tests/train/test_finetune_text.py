@@ -119,3 +119,38 @@ def test_init_from_tuned_checkpoint_keeps_its_text(runs, data_root, tmp_path):
 def test_never_prior_refuses_finetune_text(data_root, tmp_path):
     with pytest.raises(ConfigError, match="finetune-text"):
         engine.train(cfg(data_root, tmp_path / "x", finetune_text=True, language_prior="never"), quiet=True)
+
+
+def test_cli_toml_train_then_eval_and_predict_use_the_tuned_text(cli, data_root, tmp_path):
+    """`finetune_text = true` in the TOML; eval and predict (loose files + descriptions) read the tuned encoder."""
+    import json
+
+    conf = tmp_path / "c.toml"
+    conf.write_text('[train]\nmodel = "tiny"\nepochs = 1\nsize = 32\nbatch_size = 2\nwarmup_epochs = 0\n'
+                    'tensorboard = false\nfinetune_text = true\ntext_layers = 1\nlanguage_prior = "train+test"\n')
+    tiny_clip = ["--clip-model", "langir-tiny", "--clip-pretrained", "none"]
+    res = cli("train", data_root, "--config", conf, "--device", "cpu", *tiny_clip, "--out", tmp_path / "run", "--json")
+    assert res.code == 0, res.stderr
+    ckpt = tmp_path / "run" / "last.pt"
+    payload = torch.load(ckpt, weights_only=True)
+    assert payload["meta"]["text_encoder"]["layers"] == 1 and payload["text_state"]
+    ev = cli("eval", "--checkpoint", ckpt, "--dataset", data_root, "--split", "test", "--device", "cpu", "--json")
+    assert ev.code == 0, ev.stderr
+    assert 0.0 <= json.loads(ev.stdout)["iou"] <= 1.0
+    # predict on loose files with {id}.txt descriptions: same probabilities as the dataset path
+    files, texts = tmp_path / "files", tmp_path / "texts"
+    files.mkdir()
+    texts.mkdir()
+    ds = LangIRDataset.open(data_root)
+    for i in ds.ids("test"):
+        (files / f"{i}.png").write_bytes(ds.image_path(i).read_bytes())
+        (texts / f"{i}.txt").write_text(ds.read_description(i))
+    pr = cli("predict", files, "--checkpoint", ckpt, "--out", tmp_path / "pred", "--descriptions", texts,
+             "--device", "cpu", "--cache-dir", tmp_path / "cache")
+    assert pr.code == 0, pr.stderr
+    from PIL import Image
+
+    model, meta = load_checkpoint(ckpt)
+    for i, prob in predict_dataset((model, meta), ds, ds.ids("test"), device="cpu"):
+        saved = np.asarray(Image.open(tmp_path / "pred" / "prob" / f"{i}.png")) / 65535.0
+        assert np.abs(saved - prob).max() < 1e-3
