@@ -154,3 +154,24 @@ def test_cli_toml_train_then_eval_and_predict_use_the_tuned_text(cli, data_root,
     for i, prob in predict_dataset((model, meta), ds, ds.ids("test"), device="cpu"):
         saved = np.asarray(Image.open(tmp_path / "pred" / "prob" / f"{i}.png")) / 65535.0
         assert np.abs(saved - prob).max() < 1e-3
+
+
+def test_export_writes_the_tuned_text_encoder_next_to_the_graph(cli, runs, tmp_path):
+    import json
+
+    import onnxruntime as ort
+
+    res = cli("export", "--checkpoint", runs / "tuned" / "last.pt", "--onnx", tmp_path / "m.onnx", "--size", "32", "--json")
+    assert res.code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["text_onnx"] == str(tmp_path / "m.text.onnx") and summary["text_max_diff"] < 1e-4
+    model, meta = load_checkpoint(runs / "tuned" / "last.pt")
+    from langir.evaluate.inference import text_tower
+    from langir.language.text_tower import encode
+
+    tower, tokenizer = text_tower(model, meta, "cpu")
+    text = "The small target is in the upper left region."
+    got = ort.InferenceSession(str(tmp_path / "m.text.onnx")).run(["text"], {"tokens": tokenizer([text]).numpy()})[0]
+    assert np.allclose(got, encode(tower, tokenizer, [text], "cpu"), atol=1e-5)
+    frozen = cli("export", "--checkpoint", runs / "frozen" / "last.pt", "--onnx", tmp_path / "f.onnx", "--size", "32", "--json")
+    assert frozen.code == 0 and "text_onnx" not in json.loads(frozen.stdout)
