@@ -5,8 +5,8 @@ paper says nothing about which layers train or at which rate. Our reading, and w
 
 * **Layers.** Every transformer block, the final LayerNorm, the text projection and the positional
   embedding train (``--text-layers N``: only the last N blocks + final LayerNorm + projection). The
-  token-embedding table stays frozen: it is ~25 M of ViT-B-16's ~38 M text parameters, the few hundred
-  tokens of the descriptions are all that would receive a gradient, and Adan's decoupled weight decay
+  token-embedding table stays frozen: it is 25 M of ViT-B-16's 63 M text parameters, the few hundred tokens
+  of the descriptions are all that would receive a gradient, and Adan's decoupled weight decay
   would shrink every other row at each step.
 * **Rate.** ``--text-lr-scale`` (default 0.1) multiplies the detector's learning rate (paper §5.2: 1e-3
   with Adan), giving 1e-4: the top of the usual CLIP fine-tuning range (1e-5 – 1e-4), so the pre-trained
