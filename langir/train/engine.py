@@ -93,6 +93,7 @@ class RunSetup:
     model_kwargs: dict[str, Any]
     payload: dict[str, Any] | None = None  # last.pt when resuming
     quiet: bool = False
+    note: str | None = None  # --resume found nothing saved yet: why the run starts from epoch 1
 
 
 def resolve_model(config: TrainConfig) -> tuple[Any, str, str, str, dict[str, Any]]:
@@ -143,9 +144,13 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
     """Validate the config, pick the device, join DDP, check the run folder, read last.pt on resume."""
     run = Path(config.out)
     payload = None
+    note = None
+    if resume and not (run / "last.pt").is_file():
+        config, note = nothing_saved_yet(config, run)
+        resume, overwrite = False, True
+        if not quiet and int(os.environ.get("RANK", "0")) == 0:
+            console.print(f"[yellow]notice:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if resume:
-        if not (run / "last.pt").is_file():
-            raise ConfigError(f"cannot resume: {run / 'last.pt'} does not exist")
         payload = read_checkpoint(run / "last.pt")
         saved = TrainConfig.from_dict(payload["meta"]["config"], where=str(run / "last.pt"))
         if saved.model != config.model:
@@ -154,6 +159,8 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
         config = saved
     config.validate()
     info, loss, prior, phase, kwargs = resolve_model(config)
+    if note and phase == "both" and (run / "pretrain.pt").is_file():
+        phase = "main"  # interrupted after phase 1 had finished: continue from its weights
     if config.init_from:
         check_init_text(config)
     device = resolve_device(config.device)
@@ -170,7 +177,22 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
                           f"--phase both (its default), or --phase pretrain into {run} first, or pass --init-from CKPT")
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    return RunSetup(config, run, device, dist, info, loss, prior, phase, kwargs, payload, quiet or not dist.main)
+    return RunSetup(config, run, device, dist, info, loss, prior, phase, kwargs, payload, quiet or not dist.main, note)
+
+
+def nothing_saved_yet(config: TrainConfig, run: Path) -> tuple[TrainConfig, str]:
+    """--resume before the first epoch ended (no last.pt): the run's own config.toml when it got that far, and
+    the one line saying the run starts over from epoch 1 (a finished phase 1, pretrain.pt, is kept)."""
+    from langir.train.config import load_toml
+
+    where = run / "config.toml"
+    if where.is_file():
+        saved = TrainConfig.from_dict(load_toml(where), where=str(where))
+        saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
+        config = saved
+    kept = " (keeping its finished phase 1, pretrain.pt)" if (run / "pretrain.pt").is_file() else ""
+    return config, (f"nothing to resume in {run}: it was interrupted before its first epoch was saved (no last.pt); "
+                    f"starting it from epoch 1{kept}")
 
 
 def check_init_text(config: TrainConfig) -> None:
@@ -724,6 +746,6 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
             break
     if writer is not None:
         writer.close()
-    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1, "embeddings_computed": data.embeddings_computed,
+    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1, **({"note": setup.note} if setup.note else {}), "embeddings_computed": data.embeddings_computed,
             "last_epoch": last_epoch, "best": best, "language_prior": setup.prior, "loss": setup.loss, "phase": setup.phase,
             "train_images": len(data.train_ids), "val_images": len(data.val_ids), "skipped": data.skipped, "rows": rows}
