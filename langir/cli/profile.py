@@ -17,7 +17,7 @@ def profile(
     size: Annotated[int, typer.Option("--size", min=1, max=16384, help="Square input side in pixels (refused when the activations would not fit in memory).")] = 512,
     batch: Annotated[int | None, typer.Option("--batch", min=1, max=4096, help="Batch size for the throughput figure (default 8 on a GPU, 1 on CPU).", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps.")] = "auto",
-    warmup: Annotated[int | None, typer.Option("--warmup", min=0, max=1000, help="Untimed forward passes before timing (default 3 on a GPU, 1 on CPU).", show_default=False)] = None,
+    warmup: Annotated[int | None, typer.Option("--warmup", min=0, max=1000, help="Untimed forward passes before timing (default 3 on a GPU, 0 on CPU: the FLOP-counting pass warms up).", show_default=False)] = None,
     iters: Annotated[int | None, typer.Option("--iters", min=1, max=10000, help="Timed forward passes; the median is reported (default 10 on a GPU, 3 on CPU).", show_default=False)] = None,
     bf16: Annotated[bool, typer.Option("--bf16", help="Time under bf16 autocast (GPU).")] = False,
     clip: Annotated[str, typer.Option("--clip", help="For language-prior models: also count the CLIP image tower that inference needs ('none' to skip).")] = "ViT-B-16",

@@ -108,13 +108,13 @@ def test_cpu_defaults_are_short_and_progress_is_shown(cli):
         return lambda: calls[-1].__setitem__(2, calls[-1][2] + 1)
 
     result = profile_model(_OneConv(), size=8, batch=2, device="cpu", progress=progress)
-    assert (result["warmup"], result["iters"]) == (1, 3)
-    assert [c[1] for c in calls] == [1, 4, 4] and all(c[1] == c[2] for c in calls)  # every pass reported
+    assert (result["warmup"], result["iters"]) == (0, 3)
+    assert [c[1] for c in calls] == [1, 3, 3] and all(c[1] == c[2] for c in calls)  # every pass reported
     r = cli("profile", "--model", "unet", "--size", "32", "--device", "cpu", "--json")
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["batch"] == 1 and data["throughput_ips"] == pytest.approx(1000 / data["latency_ms"])
-    assert "profile: batch 1: 1 warm-up + 3 timed" in r.stderr  # progress on stderr, stdout stays JSON
+    assert "profile: batch 1: 0 warm-up + 3 timed" in r.stderr  # progress on stderr, stdout stays JSON
 
 
 def test_profile_finetune_text_reports_the_text_path(cli):
