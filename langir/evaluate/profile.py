@@ -190,8 +190,8 @@ def profile_model(model: nn.Module, size: int = 512, batch: int = 8, device: str
 
 def text_path_cost(name: str = "ViT-B-16", layers: int = 0) -> dict[str, Any]:
     """The CLIP text path that ``train --finetune-text`` adds to every training step, for one description:
-    trainable / total params (``layers`` as ``--text-layers``) and forward GFLOPs / GMACs (77 tokens; a
-    training step costs about 3× that: forward + backward)."""
+    trainable / total params (``layers`` as ``--text-layers``), forward GFLOPs / GMACs (77 tokens) and
+    ≈ training GFLOPs (forward + a backward of about twice the forward of the blocks that train)."""
     import logging
 
     from langir.language.text_tower import build_tower
@@ -210,6 +210,8 @@ def text_path_cost(name: str = "ViT-B-16", layers: int = 0) -> dict[str, Any]:
     flops = counter.get_total_flops()
     params = [p for n, p in tower.clip.named_parameters() if n.split(".")[0] != "visual" and n != "logit_scale"]
     trainable = sum(p.numel() for p in params if p.requires_grad)
-    return {"clip_model": name, "layers": layers or len(tower.clip.transformer.resblocks), "tokens": int(tokens.shape[1]),
+    blocks = len(tower.clip.transformer.resblocks)
+    share = (layers or blocks) / blocks  # backward runs only through the trained blocks (≈ 2× their forward)
+    return {"clip_model": name, "layers": layers or blocks, "tokens": int(tokens.shape[1]),
             "params": sum(p.numel() for p in params), "trainable_params": trainable, "trainable_params_m": trainable / 1e6,
-            "gflops": flops / 1e9, "gmacs": flops / 2e9, "train_gflops": 3 * flops / 1e9}
+            "gflops": flops / 1e9, "gmacs": flops / 2e9, "train_gflops": (1 + 2 * share) * flops / 1e9}

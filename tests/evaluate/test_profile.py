@@ -127,6 +127,7 @@ def test_profile_finetune_text_reports_the_text_path(cli):
     assert 0 < text["gmacs"] < 0.05 and text["train_gflops"] == pytest.approx(6 * text["gmacs"])
     last = json.loads(cli("profile", "--model", "lgnet", "--size", "32", "--device", "cpu", "--iters", "1",
                           "--clip", "langir-tiny", "--finetune-text", "--text-layers", "1", "--json").stdout)["text_path"]
-    assert last["trainable_params"] < text["trainable_params"]
+    assert last["trainable_params"] < text["trainable_params"] and last["gmacs"] == pytest.approx(text["gmacs"])
+    assert last["train_gflops"] == pytest.approx(2 * last["gmacs"] * (1 + 2 * 1 / 2))  # backward through 1 of 2 blocks
     bad = cli("profile", "--model", "unet", "--size", "32", "--device", "cpu", "--finetune-text")
     assert bad.code == 2 and "--finetune-text" in bad.stderr
