@@ -35,7 +35,7 @@ def child(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     config = TrainConfig(dataset=args.data, out=args.out, model=args.model, epochs=args.epochs, batch_size=args.batch,
-                         size=args.size, warmup_epochs=0, clip_model=args.clip_model, clip_pretrained="", device="cpu",
+                         size=args.size, warmup_epochs=0, clip_model=args.clip_model, clip_pretrained="", device=args.device,
                          tensorboard=False, language_prior="train+test", finetune_text=args.setting == "finetune",
                          cache_dir=args.cache, val_every=args.epochs,
                          model_kwargs={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {})
@@ -44,7 +44,8 @@ def child(args: argparse.Namespace) -> None:
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu = used.ru_utime + used.ru_stime - before.ru_utime - before.ru_stime  # steadier than wall time on a busy machine
     seconds = [float(r["seconds"]) for r in summary["rows"]][1:] or [float(summary["rows"][0]["seconds"])]
-    print(json.dumps({"setting": args.setting, "epoch_s": min(seconds), "run_cpu_s": round(cpu, 2),
+    gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() and args.device != "cpu" else None
+    print(json.dumps({"setting": args.setting, "epoch_s": min(seconds), "run_cpu_s": round(cpu, 2), "peak_gpu_mb": gpu_mb,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "train_images": summary["train_images"]}))
 
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=5, help="synthetic images (80 %% train)")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda (bf16 autocast on a GPU, as training does)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: no OpenMP spinning on a shared CPU)")
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds (fastest epoch kept)")
     parser.add_argument("--setting", choices=("frozen", "finetune"))
@@ -98,7 +100,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--setting", setting, "--data", str(data), "--out", str(Path(tmp) / f"{setting}{k}"),
                    "--cache", str(Path(tmp) / "cache"), "--model", args.model, "--clip-model", args.clip_model,
                    "--size", str(args.size), "--batch", str(args.batch), "--epochs", str(args.epochs),
-                   "--threads", str(args.threads), "--widths", args.widths]
+                   "--threads", str(args.threads), "--device", args.device, "--widths", args.widths]
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if done.returncode:
                 sys.exit(f"{setting} run failed: {done.stderr.strip().splitlines()[-1]}")
@@ -106,7 +108,7 @@ def main() -> None:
             if setting not in results or got["epoch_s"] < results[setting]["epoch_s"]:
                 results[setting] = got
             print(json.dumps({**got, "model": args.model, "clip": args.clip_model, "widths": args.widths, "size": args.size,
-                              "batch": args.batch, "threads": args.threads, "cpu": platform.processor() or platform.machine()}))
+                              "batch": args.batch, "threads": args.threads, "device": args.device, "cpu": platform.processor() or platform.machine()}))
         print(json.dumps({"epoch_time_ratio": round(results["finetune"]["epoch_s"] / results["frozen"]["epoch_s"], 3),
                           "run_cpu_ratio": round(results["finetune"]["run_cpu_s"] / results["frozen"]["run_cpu_s"], 3),
                           "peak_rss_ratio": round(results["finetune"]["peak_rss_mb"] / results["frozen"]["peak_rss_mb"], 3)}))
