@@ -33,6 +33,7 @@ from langir.train.checkpoint import read_checkpoint, save_checkpoint
 from langir.train.config import TrainConfig, dump_toml
 from langir.train.data import DatasetUnion, ResizedView, TrainSamples, check_samples
 from langir.train.losses import compute_loss
+from langir.train.text_finetune import build_text_tower, check_init_text, text_descriptors
 
 console = Console(stderr=True)
 CSV_FIELDS = ["epoch", "train_loss", "lr", "images_per_s", "seconds", "val_iou", "val_niou", "val_pd", "val_fa"]
@@ -193,19 +194,6 @@ def nothing_saved_yet(config: TrainConfig, run: Path) -> tuple[TrainConfig, str]
     kept = " (keeping its finished phase 1, pretrain.pt)" if (run / "pretrain.pt").is_file() else ""
     return config, (f"nothing to resume in {run}: it was interrupted before its first epoch was saved (no last.pt); "
                     f"starting it from epoch 1{kept}")
-
-
-def check_init_text(config: TrainConfig) -> None:
-    """--init-from a checkpoint with a fine-tuned text encoder: same CLIP, and the run fine-tunes it too
-    (a frozen run would silently fall back to the un-tuned cached text embeddings)."""
-    from langir.language.text_tower import check_origin
-
-    text = read_checkpoint(config.init_from)["meta"].get("text_encoder")
-    if not isinstance(text, dict):
-        return
-    check_origin(config.init_from, text, config.clip_model, config.clip_pretrained or None)
-    if not config.finetune_text:
-        raise ConfigError(f"{config.init_from} carries a fine-tuned text encoder: pass --finetune-text to keep using it")
 
 
 # ---- data -----------------------------------------------------------------------------------------
@@ -381,28 +369,6 @@ def load_weights(model: Any, path: str | Path, what: str, tower: Any = None) -> 
         raise ConfigError(f"{path}: {what} weights do not fit model: {str(error).splitlines()[0]}") from error
     if tower is not None and payload.get("text_state"):
         tower.load_trained(payload["text_state"], path)
-
-
-def build_text_tower(setup: RunSetup, data: RunData, model: Any) -> tuple[Any, Any]:
-    """--finetune-text: (detector + text tower module, tokenizer); (model, None) otherwise."""
-    config = setup.config
-    if not config.finetune_text:
-        return model, None
-    from langir.language.text_tower import WithText, build_tower
-
-    tower, tokenizer = build_tower(config.clip_model, config.clip_pretrained or None, config.text_layers, setup.device)
-    return WithText(model, tower, tokenizer(data.texts).to(setup.device)), tokenizer
-
-
-def text_descriptors(tower: Any, tokenizer: Any, data: RunData, device: str) -> dict[str, dict[str, np.ndarray]] | None:
-    """Validation entries with the text embedded by the current fine-tuned tower (train+test), else the cached ones."""
-    if tower is None or data.val_texts is None or data.val_desc is None:
-        return data.val_desc
-    from langir.language.text_tower import encode
-
-    ids = list(data.val_desc)
-    embs = encode(tower, tokenizer, [data.val_texts[i] for i in ids], device)
-    return {i: {"image": data.val_desc[i]["image"], "text_00": emb} for i, emb in zip(ids, embs, strict=True)}
 
 
 def run_pretrain_phase(setup: RunSetup, model: Any, loader: Any) -> None:
