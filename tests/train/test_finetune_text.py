@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from langir.data.dataset import LangIRDataset
-from langir.errors import ConfigError
+from langir.errors import ConfigError, DataError
 from langir.evaluate.inference import evaluate_dataset, predict_dataset
 from langir.language.text_tower import build_tower
 from langir.train import engine
@@ -175,3 +175,27 @@ def test_export_writes_the_tuned_text_encoder_next_to_the_graph(cli, runs, tmp_p
     assert np.allclose(got, encode(tower, tokenizer, [text], "cpu"), atol=1e-5)
     frozen = cli("export", "--checkpoint", runs / "frozen" / "last.pt", "--onnx", tmp_path / "f.onnx", "--size", "32", "--json")
     assert frozen.code == 0 and "text_onnx" not in json.loads(frozen.stdout)
+
+
+def test_damaged_or_foreign_text_state_is_one_line(cli, runs, data_root, tmp_path):
+    payload = torch.load(runs / "tuned" / "last.pt", weights_only=True)
+    foreign = dict(payload, meta={**payload["meta"], "clip_model": "ViT-B-32"})  # configured CLIP ≠ the tuned one
+    torch.save(foreign, tmp_path / "foreign.pt")
+    res = cli("eval", "--checkpoint", tmp_path / "foreign.pt", "--dataset", data_root, "--split", "test", "--device", "cpu")
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.code == 2 and len(lines) == 1 and "fine-tuned from CLIP langir-tiny" in lines[0], res.stderr
+    unnamed = dict(payload, meta={k: v for k, v in payload["meta"].items() if k != "text_encoder"})
+    torch.save(unnamed, tmp_path / "unnamed.pt")
+    with pytest.raises(DataError, match="no 'text_encoder' entry"):
+        load_checkpoint(tmp_path / "unnamed.pt")
+    misfit = dict(payload, text_state={**payload["text_state"], "ln_final.weight": torch.zeros(3)})
+    torch.save(misfit, tmp_path / "misfit.pt")
+    model, meta = load_checkpoint(tmp_path / "misfit.pt")
+    ds = LangIRDataset.open(data_root)
+    with pytest.raises(DataError, match="ln_final.weight"):
+        list(predict_dataset((model, meta), ds, ds.ids("test"), device="cpu"))
+
+
+def test_text_layers_beyond_the_encoder_is_refused(data_root, tmp_path):
+    with pytest.raises(ConfigError, match="--text-layers must be between 0 .all. and 2"):
+        engine.train(cfg(data_root, tmp_path / "x", finetune_text=True, text_layers=5), quiet=True)
