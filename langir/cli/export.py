@@ -24,7 +24,7 @@ def export(
     Inputs: image (N,1,H,W) in [0,1], any H×W (the graph pads to a multiple of 32 and crops back);
     language-prior models also take td (N, td_dim). Output: logits. The check compares probabilities at
     the traced size and at a size that is not a multiple of 32; on failure nothing is written.
-    A checkpoint trained with --finetune-text also gets X.text.onnx: its fine-tuned CLIP text encoder.
+    A --finetune-text checkpoint with the train+test prior also gets X.text.onnx: its fine-tuned text encoder.
 
     [bold]Example:[/] langir export --checkpoint runs/sirst/best.pt --onnx sirst.onnx
     """
@@ -37,8 +37,9 @@ def export(
     model, meta = load_checkpoint(checkpoint)
     summary = export_onnx(model, onnx, size=size, opset=opset, atol=atol, rtol=rtol)
     summary["language_prior"] = meta.get("language_prior", "never")
-    tuned = text_tower(model, meta, "cpu")
-    if tuned is not None:  # --finetune-text: its text encoder travels with the graph (TD needs it)
+    # --finetune-text with a train+test prior: TD at inference needs the tuned text encoder, so it travels along
+    tuned = text_tower(model, meta, "cpu") if summary["language_prior"] == "train+test" else None
+    if tuned is not None:
         summary.update(export_text_onnx(*tuned, text_onnx_path(onnx), opset=opset))
         summary["text_clip"] = meta["text_encoder"]["clip_model"]
     if as_json:
