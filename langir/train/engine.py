@@ -182,15 +182,18 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
 
 
 def nothing_saved_yet(config: TrainConfig, run: Path) -> tuple[TrainConfig, str]:
-    """--resume before the first epoch ended (no last.pt): the run's own config.toml when it got that far, and
-    the one line saying the run starts over from epoch 1 (a finished phase 1, pretrain.pt, is kept)."""
+    """--resume before the first epoch was saved (config.toml but no last.pt): the run's own config and the
+    one line saying it starts over from epoch 1 (a finished phase 1, pretrain.pt, is kept). A folder that
+    never held a run is refused."""
     from langir.train.config import load_toml
 
     where = run / "config.toml"
-    if where.is_file():
-        saved = TrainConfig.from_dict(load_toml(where), where=str(where))
-        saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
-        config = saved
+    if not where.is_file():  # never started here (a mistyped --out?): starting a long run silently would surprise
+        raise ConfigError(f"cannot resume: {run} holds no run ({run / 'last.pt'} and config.toml do not exist); "
+                          "drop --resume to start one")
+    saved = TrainConfig.from_dict(load_toml(where), where=str(where))
+    saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
+    config = saved
     kept = " (keeping its finished phase 1, pretrain.pt)" if (run / "pretrain.pt").is_file() else ""
     return config, (f"nothing to resume in {run}: it was interrupted before its first epoch was saved (no last.pt); "
                     f"starting it from epoch 1{kept}")

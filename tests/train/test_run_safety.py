@@ -183,10 +183,10 @@ def test_resume_after_ctrl_c_in_the_first_epoch_starts_it_cleanly(data_root, tmp
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_cli_resume_with_nothing_saved_is_one_notice(cli, data_root, tmp_path):
+def test_cli_resume_where_no_run_ever_started_is_refused(cli, data_root, tmp_path):
     run = tmp_path / "never-started"
     res = cli("train", data_root, "--model", "tinyplain", "--language-prior", "never", "--out", run, "--resume",
               "--epochs", "1", "--size", "32", "--batch-size", "2", "--device", "cpu", "--no-tensorboard")
-    assert res.code == 0, res.stderr
-    assert sum("nothing to resume" in line for line in res.stderr.splitlines()) == 1
-    assert (run / "last.pt").is_file()
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.code == 2 and len(lines) == 1 and "holds no run" in lines[0] and "drop --resume" in lines[0], res.stderr
+    assert not (run / "last.pt").exists()
