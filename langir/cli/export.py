@@ -24,10 +24,12 @@ def export(
     Inputs: image (N,1,H,W) in [0,1], any H×W (the graph pads to a multiple of 32 and crops back);
     language-prior models also take td (N, td_dim). Output: logits. The check compares probabilities at
     the traced size and at a size that is not a multiple of 32; on failure nothing is written.
+    A --finetune-text checkpoint with the train+test prior also gets X.text.onnx: its fine-tuned text encoder.
 
     [bold]Example:[/] langir export --checkpoint runs/sirst/best.pt --onnx sirst.onnx
     """
-    from langir.evaluate.export import export_onnx
+    from langir.evaluate.export import export_onnx, export_text_onnx, text_onnx_path
+    from langir.evaluate.inference import text_tower
     from langir.evaluate.outputs import check_out_file
     from langir.train.checkpoint import load_checkpoint
 
@@ -35,6 +37,11 @@ def export(
     model, meta = load_checkpoint(checkpoint)
     summary = export_onnx(model, onnx, size=size, opset=opset, atol=atol, rtol=rtol)
     summary["language_prior"] = meta.get("language_prior", "never")
+    # --finetune-text with a train+test prior: TD at inference needs the tuned text encoder, so it travels along
+    tuned = text_tower(model, meta, "cpu") if summary["language_prior"] == "train+test" else None
+    if tuned is not None:
+        summary.update(export_text_onnx(*tuned, text_onnx_path(onnx), opset=opset))
+        summary["text_clip"] = meta["text_encoder"]["clip_model"]
     if as_json:
         print_json(summary)
         return
@@ -44,6 +51,10 @@ def export(
     if summary["inputs"] == ["image", "td"]:
         out.print(f"td: the {summary['td_dim']}-d target descriptor ({summary['language_prior']}); it needs CLIP "
                   "at inference (see `langir profile --clip`)", highlight=False, markup=False)
+    if "text_onnx" in summary:
+        out.print(f"wrote {summary['text_onnx']}: the fine-tuned text encoder (tokens from the {summary['text_clip']} "
+                  f"open_clip tokenizer, (N, {summary['context_length']}) int64 → L2-normalised text embedding; "
+                  f"max |Δ| = {summary['text_max_diff']:.1e})", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -81,6 +81,9 @@ def train(
     clip_model: Annotated[str | None, typer.Option("--clip-model", help="open_clip model name (default ViT-B-16).", rich_help_panel=_LANG, show_default=False)] = None,
     clip_pretrained: Annotated[str | None, typer.Option("--clip-pretrained", help="open_clip weights tag (downloaded) or local checkpoint path; 'none' = untrained (default openai).", rich_help_panel=_LANG, show_default=False)] = None,
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Embedding cache folder (default DATASET/.langir/embeddings; the user cache when the dataset is read-only).", rich_help_panel=_LANG, show_default=False)] = None,
+    finetune_text: Annotated[bool | None, typer.Option("--finetune-text/--frozen-text", help="Train CLIP's text encoder with the model (LangIR §3 'fine-tuned CLIP text encoder'; default frozen, cached embeddings).", rich_help_panel=_LANG, show_default=False)] = None,
+    text_lr_scale: Annotated[float | None, typer.Option("--text-lr-scale", help="With --finetune-text: the text encoder's lr = --lr × this (default 0.1).", rich_help_panel=_LANG, show_default=False)] = None,
+    text_layers: Annotated[int | None, typer.Option("--text-layers", min=0, help="With --finetune-text: train only the last N text blocks (+ final norm, projection); 0 = all (default).", rich_help_panel=_LANG, show_default=False)] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto | cpu | cuda | mps (default auto).", rich_help_panel=_RUN, show_default=False)] = None,
     amp: Annotated[bool | None, typer.Option("--amp/--no-amp", help="bf16 autocast on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
     channels_last: Annotated[bool | None, typer.Option("--channels-last/--no-channels-last", help="channels_last memory format on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
@@ -114,6 +117,7 @@ def train(
         "channels_last": channels_last, "compile": compile_, "workers": workers, "val_every": val_every,
         "train_split": train_split, "val_split": val_split, "phase": phase, "tensorboard": tensorboard,
         "input": input_mode, "target_crop": target_crop, "transpose": transpose, "skip_bad": skip_bad,
+        "finetune_text": finetune_text, "text_lr_scale": text_lr_scale, "text_layers": text_layers,
         "cache_dir": str(cache_dir) if cache_dir else None, "init_from": str(init_from) if init_from else None,
     }
     if clip_pretrained is not None:

@@ -121,3 +121,36 @@ def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, 
     return {"onnx": str(path), "inputs": names, "td_dim": td_dim if with_td else 0, "opset": opset,
             "max_prob_diff": worst, "checked_sizes": [[size, size], [odd[1], odd[0]]], "check_batch": check_batch,
             "atol": atol, "rtol": rtol}
+
+
+def text_onnx_path(onnx: str | Path) -> Path:
+    """Where the fine-tuned text encoder goes next to the detector's graph: ``x.onnx`` → ``x.text.onnx``."""
+    onnx = Path(onnx)
+    return onnx.with_name(onnx.stem + ".text.onnx")
+
+
+def export_text_onnx(tower: Any, tokenizer: Any, path: str | Path, opset: int = 17, atol: float = 1e-4) -> dict[str, Any]:
+    """A fine-tuned CLIP text encoder (``--finetune-text``) to ONNX: ``tokens`` (N, context) int64 from the
+    CLIP model's open_clip tokenizer → ``text`` (N, D), L2-normalised; TD = text + image embedding.
+    Checked against PyTorch on texts other than the traced ones; nothing is written when they differ."""
+    import onnxruntime as ort
+    import torch
+
+    tower = tower.float().cpu().eval()
+    trace = tokenizer(["the small target is in the upper left region.", "a dim point target near the bottom"])
+    check = tokenizer(["a bright target", "two small targets on the right of the sky", "lower left"])
+    buf = io.BytesIO()
+    # Tracer warnings (attention-mask shape checks, EOS gather) are about the traced shapes; the check below
+    # runs other texts through onnxruntime, so they are not shown to the user.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(tower, (trace,), buf, input_names=["tokens"], output_names=["text"], opset_version=opset,
+                          dynamic_axes={"tokens": {0: "batch"}, "text": {0: "batch"}}, dynamo=False)
+        want = tower(check).numpy()
+    got = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"]).run(["text"], {"tokens": check.numpy()})[0]
+    worst = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
+    if not worst <= atol:
+        raise ExportError(f"{path}: onnxruntime text embeddings differ from PyTorch's by up to {worst:.2e}; nothing written")
+    write_bytes_atomic(path, buf.getvalue())
+    return {"text_onnx": str(path), "text_inputs": ["tokens"], "context_length": int(trace.shape[1]),
+            "text_max_diff": worst}

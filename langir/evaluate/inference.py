@@ -193,8 +193,28 @@ def dataset_descriptors(model: Any, meta: dict[str, Any], ds: Any, ids: list[str
 
     prior = meta.get("language_prior", "never")
     cache = embedding_cache(ds.root, meta, device, cache_dir)
-    entries = compute_descriptors(ds, ids, cache, with_text=prior == "train+test")
+    tuned = text_tower(model, meta, device) if prior == "train+test" else None
+    if tuned is not None:
+        from langir.language.cache import check_descriptions
+
+        check_descriptions(ds, ids)
+    entries = compute_descriptors(ds, ids, cache, with_text=prior == "train+test" and tuned is None)
+    if tuned is not None:  # the checkpoint's fine-tuned text encoder embeds the descriptions (image: cache)
+        from langir.language.text_tower import encode
+
+        kept = list(entries)
+        texts = encode(*tuned, [ds.read_description(i) or "" for i in kept], device)
+        entries = {i: {"image": entries[i]["image"], "text_00": t} for i, t in zip(kept, texts, strict=True)}
     return {i: eval_descriptor(e, prior) for i, e in entries.items()}
+
+
+def text_tower(model: Any, meta: dict[str, Any], device: str) -> tuple[Any, Any] | None:
+    """(fine-tuned text tower, tokenizer) when the loaded checkpoint carries one (``--finetune-text``), else None."""
+    if not getattr(model, "text_state", None):
+        return None
+    from langir.language.text_tower import tower_for
+
+    return tower_for(model, meta, device)
 
 
 def predict_dataset(
@@ -409,6 +429,7 @@ def file_descriptors(model: Any, meta: dict[str, Any], items: list[tuple[str, Pa
         raise ConfigError("this checkpoint was trained with --language-prior train+test: give --descriptions DIR "
                           "holding {id}.txt for each image (or use a train-only checkpoint)")
     cache = embedding_cache(None, meta, device, cache_dir or user_cache_dir())
+    tuned = text_tower(model, meta, device) if prior == "train+test" else None
     result: dict[str, np.ndarray] = {}
     for sample_id, path in items:
         try:
@@ -418,7 +439,13 @@ def file_descriptors(model: Any, meta: dict[str, Any], items: list[tuple[str, Pa
                                   if p.is_file()), None)
                 if text_path is None:
                     raise DataError(descriptions / f"{sample_id}.txt", "description not found", sample_id)
-                td = td + cache.text(text_path.read_text(encoding="utf-8").strip())
+                text = text_path.read_text(encoding="utf-8").strip()
+                if tuned is not None:
+                    from langir.language.text_tower import encode
+
+                    td = td + encode(*tuned, [text], device)[0]
+                else:
+                    td = td + cache.text(text)
         except DataError as error:
             if on_error is None:
                 raise

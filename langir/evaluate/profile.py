@@ -3,11 +3,19 @@
 FLOPs come from torch's own `torch.utils.flop_counter.FlopCounterMode` (counts matmul/conv/attention ops;
 BatchNorm, activations and resizing are not counted). The papers' "FLOPs" are usually thop MACs, so both
 GFLOPs and GMACs (= FLOPs / 2) are reported.
+
+Timing definitions: **latency** = median wall time of one forward pass at batch 1; **throughput** =
+batch / median wall time of one forward pass at batch N (images/s). At batch 1 they are one measurement,
+so throughput = 1000 / latency_ms exactly; at batch N the ratio ``batching_gain`` = throughput ×
+latency is what batching buys (below 1 on a CPU whose caches a large batch overflows). Medians keep a
+pass slowed by another process from moving the figure.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,46 +101,73 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def default_iters(device: torch.device) -> tuple[int, int]:
+    """(warm-up, timed) passes: 3/10 on a GPU; 0/3 on a CPU, where one 512² LGNet pass takes 0.2 s to
+    several seconds and the FLOP-counting pass that runs first already warms the allocator up."""
+    return (3, 10) if device.type != "cpu" else (0, 3)
+
+
 def _timed(model: nn.Module, image: torch.Tensor, td: torch.Tensor | None, warmup: int, iters: int,
-           device: torch.device) -> float:
-    """Mean seconds per forward after `warmup` untimed ones (device synchronised around the timing)."""
+           device: torch.device, step: Callable[[], None] | None = None) -> float:
+    """Median seconds per forward after `warmup` untimed ones (device synchronised around each pass)."""
     for _ in range(warmup):
         model(image, td)
-    _sync(device)
-    start = time.perf_counter()
+        if step:
+            step()
+    times = []
     for _ in range(iters):
+        _sync(device)
+        start = time.perf_counter()
         model(image, td)
-    _sync(device)
-    return (time.perf_counter() - start) / max(iters, 1)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+        if step:
+            step()
+    return statistics.median(times)
 
 
 def profile_model(model: nn.Module, size: int = 512, batch: int = 8, device: str | torch.device = "cpu",
-                  dtype: torch.dtype | None = None, *, warmup: int = 3, iters: int = 10) -> dict[str, Any]:
+                  dtype: torch.dtype | None = None, *, warmup: int | None = None, iters: int | None = None,
+                  progress: Callable[[str, int], Callable[[], None]] | None = None) -> dict[str, Any]:
     """Params, GFLOPs/GMACs at batch 1, latency (batch 1), throughput (batch `batch`), peak CUDA memory.
 
     `dtype=torch.bfloat16` runs the timed passes under autocast (GPU mixed precision). Peak memory is the
     CUDA allocator's peak over the timed passes (MiB); None on CPU, where no per-model figure exists.
+    `warmup` / `iters` default per device (:func:`default_iters`); ``progress(label, passes)`` returns a
+    callback called after each forward pass (the CLI's progress bar).
     """
+    device = resolve_device(device) if isinstance(device, str) else device
+    dw, di = default_iters(device)
+    warmup, iters = dw if warmup is None else warmup, di if iters is None else iters
     if size < 1 or batch < 1 or iters < 1 or warmup < 0:
         raise ConfigError("size, batch and iters must be ≥ 1 and warmup ≥ 0")
-    device = resolve_device(device) if isinstance(device, str) else device
     check_size(size, batch, device)
     model = model.to(device).eval()
     params = sum(p.numel() for p in model.parameters())
     autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else torch.autocast(device.type,
                                                                                                 enabled=False)
+    def step(label: str, passes: int) -> Callable[[], None] | None:
+        return progress(label, passes) if progress else None
+
     with torch.inference_mode():
         image, td = _inputs(model, 1, size, device)
         counter = FlopCounterMode(display=False)
+        tick = step("counting FLOPs (1 pass)", 1)
         with counter:
             model(image, td)
+        if tick:
+            tick()
         flops = counter.get_total_flops()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         with autocast:
-            latency = _timed(model, image, td, warmup, iters, device)
-            image_b, td_b = _inputs(model, batch, size, device)
-            per_batch = _timed(model, image_b, td_b, warmup, iters, device)
+            latency = _timed(model, image, td, warmup, iters, device, step(f"batch 1: {warmup} warm-up + {iters} timed", warmup + iters))
+            if batch == 1:  # one measurement: throughput and latency agree by definition
+                per_batch = latency
+            else:
+                image_b, td_b = _inputs(model, batch, size, device)
+                per_batch = _timed(model, image_b, td_b, warmup, iters, device,
+                                   step(f"batch {batch}: {warmup} warm-up + {iters} timed", warmup + iters))
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return {
         "model": getattr(model, "model_name", type(model).__name__),
@@ -146,5 +181,37 @@ def profile_model(model: nn.Module, size: int = 512, batch: int = 8, device: str
         "gmacs": flops / 2e9,
         "latency_ms": latency * 1e3,
         "throughput_ips": batch / per_batch,
+        "batching_gain": (batch / per_batch) * latency,
+        "warmup": warmup,
+        "iters": iters,
         "peak_memory_mb": peak,
     }
+
+
+def text_path_cost(name: str = "ViT-B-16", layers: int = 0) -> dict[str, Any]:
+    """The CLIP text path that ``train --finetune-text`` adds to every training step, for one description:
+    trainable / total params (``layers`` as ``--text-layers``), forward GFLOPs / GMACs (77 tokens) and
+    ≈ training GFLOPs (forward + a backward of about twice the forward of the blocks that train)."""
+    import logging
+
+    from langir.language.text_tower import build_tower
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # untrained on purpose: cost does not depend on weight values
+    try:
+        tower, tokenizer = build_tower(name, None, layers)
+    finally:
+        root.setLevel(level)
+    tokens = tokenizer(["the small target is in the upper left region."])
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        tower(tokens)
+    flops = counter.get_total_flops()
+    params = [p for n, p in tower.clip.named_parameters() if n.split(".")[0] != "visual" and n != "logit_scale"]
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    blocks = len(tower.clip.transformer.resblocks)
+    share = (layers or blocks) / blocks  # backward runs only through the trained blocks (≈ 2× their forward)
+    return {"clip_model": name, "layers": layers or blocks, "tokens": int(tokens.shape[1]),
+            "params": sum(p.numel() for p in params), "trainable_params": trainable, "trainable_params_m": trainable / 1e6,
+            "gflops": flops / 1e9, "gmacs": flops / 2e9, "train_gflops": (1 + 2 * share) * flops / 1e9}

@@ -58,7 +58,8 @@ def flipped_text(text: str, hflip: bool, vflip: bool, transpose: bool = False) -
     return text
 
 
-def _text_key(hflip: bool, vflip: bool, transpose: bool = False) -> str:
+def text_key(hflip: bool, vflip: bool, transpose: bool = False) -> str:
+    """Entry name of a flip/transpose variant of the description (``text_<h><v>`` + ``t``)."""
     return f"text_{int(hflip)}{int(vflip)}" + ("t" if transpose else "")
 
 
@@ -308,11 +309,25 @@ def compute_descriptors(ds: Any, ids: list[str], cache: EmbeddingCache, with_tex
             text = ds.read_description(sample_id) or ""
             for h, v in FLIPS:
                 for t in (False, True) if transpose else (False,):
-                    entry[_text_key(h, v, t)] = cache.lookup("text", _sha(flipped_text(text, h, v, t).encode("utf-8")))
+                    entry[text_key(h, v, t)] = cache.lookup("text", _sha(flipped_text(text, h, v, t).encode("utf-8")))
         if any(value is None for value in entry.values()):
             raise ConfigError(f"embedding cache {cache.dir} lost entries while in use; run again")
         result[sample_id] = entry
     return result
+
+
+def text_variants(ds: Any, ids: list[str], transpose: bool = False) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Every distinct flip/transpose variant of the descriptions of ``ids`` once, and id → variant key → its index
+    (``--finetune-text`` tokenises them once and embeds them in the training loop)."""
+    check_descriptions(ds, ids)
+    texts: dict[str, int] = {}
+    index: dict[str, dict[str, int]] = {}
+    for sample_id in ids:
+        text = ds.read_description(sample_id) or ""
+        index[sample_id] = {text_key(h, v, t): texts.setdefault(variant, len(texts))
+                            for h, v in FLIPS for t in ((False, True) if transpose else (False,))
+                            for variant in [flipped_text(text, h, v, t)]}
+    return list(texts), index
 
 
 def descriptor(entry: dict[str, np.ndarray], hflip: bool = False, vflip: bool = False, use_text: bool = True,
@@ -320,5 +335,5 @@ def descriptor(entry: dict[str, np.ndarray], hflip: bool = False, vflip: bool = 
     """TD = L2(text emb of the (flip/transpose-swapped) description) + L2(image emb); image alone without text."""
     td = entry["image"].copy()
     if use_text:
-        td = td + entry[_text_key(hflip, vflip, transpose)]
+        td = td + entry[text_key(hflip, vflip, transpose)]
     return td.astype(np.float32)

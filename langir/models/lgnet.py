@@ -29,6 +29,12 @@ Readings of the paper where it is vague (Fig. 3–5 and §3.3 give no widths or 
   concatenated and a point-wise conv gives the fused logits.
 * **TD** is a vector (B, td_dim), the sum/concatenation produced by `langir.language`; td_dim defaults to
   512 (CLIP ViT-B-16's embedding width).
+* **Text encoder** (§3.2: "passed as input to the fine-tuned CLIP text encoder f(T)"): frozen and cached by
+  default; ``langir train --finetune-text`` trains it with LGNet — every text block, final LayerNorm,
+  projection and positional embedding (``--text-layers N``: the last N blocks only), token embeddings
+  frozen, at ``--text-lr-scale`` 0.1 × the detector's lr (1e-4 with §5.2's 1e-3; CLIP fine-tuning rates are
+  1e-5 – 1e-4). LGNet itself only sees TD; the tower lives in ``langir.language.text_tower`` (reasons there
+  and in docs/train.md).
 """
 
 from __future__ import annotations

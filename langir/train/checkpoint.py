@@ -44,12 +44,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], state: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], state: dict[str, Any] | None = None,
+                    text_state: dict[str, Any] | None = None) -> Path:
     """Write ``path`` atomically (never half-written).
 
     ``meta`` must hold ``model`` (registry name) and ``model_kwargs``; it also carries
     language_prior, clip name/pretrained, config, epoch and best metrics. ``state`` holds what
-    resume needs (optimizer, scheduler, scaler, RNG states).
+    resume needs (optimizer, scheduler, scaler, RNG states). ``text_state`` holds the fine-tuned CLIP text
+    encoder's trained tensors (``--finetune-text``; ``meta["text_encoder"]`` names their CLIP).
     """
     import torch
 
@@ -57,6 +59,8 @@ def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], state: d
         raise ValueError("checkpoint meta needs the model name")
     payload = {"format": FORMAT, "meta": _plain(dict(meta)), "model_state": _unwrap(model).state_dict(),
                "state": _plain(state or {})}
+    if text_state:
+        payload["text_state"] = dict(text_state)
     buf = io.BytesIO()
     torch.save(payload, buf)
     write_bytes_atomic(path, buf.getvalue())
@@ -126,6 +130,13 @@ def validate_checkpoint(path: str | Path, payload: dict[str, Any]) -> dict[str, 
     bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
         raise DataError(path, f"checkpoint 'model_state' holds non-tensor entries: {', '.join(map(str, bad[:5]))}")
+    text = payload.get("text_state")
+    if text is not None:
+        if not isinstance(text, dict) or not all(isinstance(v, torch.Tensor) for v in text.values()):
+            raise DataError(path, "checkpoint 'text_state' must map names to tensors")
+        if not isinstance(meta.get("text_encoder"), dict):
+            raise DataError(path, "checkpoint has a fine-tuned text encoder ('text_state') but no 'text_encoder' entry "
+                                  "naming its CLIP model")
     kwargs = meta.get("model_kwargs", {})
     if not isinstance(kwargs, dict):
         raise DataError(path, f"checkpoint 'model_kwargs' must be a table, got {type(kwargs).__name__}")
@@ -154,5 +165,11 @@ def load_checkpoint(path: str | Path, device: str = "cpu", expect_model: str | N
         model.load_state_dict(payload["model_state"])
     except RuntimeError as error:
         raise DataError(path, f"weights do not fit model {meta['model']!r}: {str(error).splitlines()[0]}") from None
+    if payload.get("text_state"):
+        from langir.language.text_tower import check_origin
+
+        # The origin is checked now (one line), the tower itself is built only when text is embedded.
+        check_origin(path, meta["text_encoder"], meta.get("clip_model", "ViT-B-16"), meta.get("clip_pretrained"))
+        model.text_state = payload["text_state"]  # a plain attribute: not part of the detector's state_dict
     model.to(device).eval()
     return model, meta

@@ -55,6 +55,9 @@ class TrainConfig:
     clip_model: str = "ViT-B-16"
     clip_pretrained: str = "openai"
     cache_dir: str = ""  # "" → DATASET/.langir/embeddings, or the user cache when the dataset is read-only
+    finetune_text: bool = False  # train CLIP's text encoder with the detector (LangIR §3; langir.language.text_tower)
+    text_lr_scale: float = 0.1  # its lr = lr × this (see langir.language.text_tower for why 0.1)
+    text_layers: int = 0  # 0: every text block; N: only the last N blocks (+ final LayerNorm and projection)
     # runtime
     device: str = "auto"
     amp: bool = True
@@ -80,6 +83,10 @@ class TrainConfig:
             (0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
             (0.0 <= self.target_crop <= 1.0, "target_crop must be in [0, 1]"),
             (self.input in INPUTS, f"input must be one of {', '.join(INPUTS)}"),
+            (self.text_lr_scale > 0, "text_lr_scale must be > 0"),
+            (self.text_layers >= 0, "text_layers must be ≥ 0 (0 = every block)"),
+            (not self.finetune_text or self.language_prior in ("auto", "train-only", "train+test"),
+             "--finetune-text needs a language prior (train-only or train+test), not never"),
             (self.warmup_epochs >= 0, "warmup epochs must be ≥ 0"),
             (self.val_every >= 1, "val_every must be ≥ 1"),
             (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from langir.errors import DataError
-from langir.language.cache import descriptor
+from langir.language.cache import descriptor, text_key
 
 Arrays = tuple[np.ndarray, np.ndarray]  # image float32 H×W in [0, 1], mask float32 H×W in {0, 1}
 
@@ -110,9 +110,12 @@ class TrainSamples(Dataset):
 
     def __init__(self, arrays: dict[str, Arrays], ids: list[str], size: int,
                  descriptors: dict[str, dict[str, np.ndarray]] | None, hflip: bool = True, vflip: bool = True,
-                 seed: int = 0, *, transpose: bool = False, input: str = "crop", target_crop: float = 0.5):
+                 seed: int = 0, *, transpose: bool = False, input: str = "crop", target_crop: float = 0.5,
+                 text_index: dict[str, dict[str, int]] | None = None):
         self.ids, self.size = list(ids), size
         self.descriptors = descriptors
+        # --finetune-text: TD holds the image embedding only; a 4th item indexes the (swapped) description's tokens.
+        self.text_index = text_index
         self.hflip, self.vflip, self.transpose, self.seed = hflip, vflip, transpose, seed
         self.target_crop = target_crop
         self.resize = input == "resize"
@@ -126,7 +129,7 @@ class TrainSamples(Dataset):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         sample_id = self.ids[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, mask = self.arrays[sample_id]
@@ -142,10 +145,14 @@ class TrainSamples(Dataset):
         if t:
             image, mask = image.T, mask.T
         td = torch.zeros(0)
+        pixels = (torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(np.ascontiguousarray(mask))[None])
+        if self.text_index is not None:
+            td = torch.from_numpy(descriptor(self.descriptors[sample_id], use_text=False))
+            return (*pixels, td, torch.tensor(self.text_index[sample_id][text_key(h, v, t)]))
         if self.descriptors is not None:
             # The text embedding is the one of the description swapped the same way (left↔right, upper↔lower, transpose).
             td = torch.from_numpy(descriptor(self.descriptors[sample_id], h, v, use_text=True, transpose=t))
-        return (torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(np.ascontiguousarray(mask))[None], td)
+        return (*pixels, td)
 
 
 class DatasetUnion:

@@ -33,6 +33,7 @@ from langir.train.checkpoint import read_checkpoint, save_checkpoint
 from langir.train.config import TrainConfig, dump_toml
 from langir.train.data import DatasetUnion, ResizedView, TrainSamples, check_samples
 from langir.train.losses import compute_loss
+from langir.train.text_finetune import build_text_tower, check_init_text, text_descriptors
 
 console = Console(stderr=True)
 CSV_FIELDS = ["epoch", "train_loss", "lr", "images_per_s", "seconds", "val_iou", "val_niou", "val_pd", "val_fa"]
@@ -93,6 +94,7 @@ class RunSetup:
     model_kwargs: dict[str, Any]
     payload: dict[str, Any] | None = None  # last.pt when resuming
     quiet: bool = False
+    note: str | None = None  # --resume found nothing saved yet: why the run starts from epoch 1
 
 
 def resolve_model(config: TrainConfig) -> tuple[Any, str, str, str, dict[str, Any]]:
@@ -113,6 +115,9 @@ def resolve_model(config: TrainConfig) -> tuple[Any, str, str, str, dict[str, An
     if info.needs_clip:  # e.g. DGSPNet's frozen CLIP text encoder comes from the run's CLIP settings
         kwargs.setdefault("clip_model", config.clip_model)
         kwargs.setdefault("clip_pretrained", config.clip_pretrained or None)
+    if config.finetune_text and (prior == "never" or info.needs_clip):
+        why = "has its own frozen CLIP text path" if info.needs_clip else "gets no text with --language-prior never"
+        raise ConfigError(f"--finetune-text: model {config.model!r} {why}")
     if info.uses_language and "use_language" not in kwargs:
         kwargs["use_language"] = prior != "never"
     return info, loss, prior, phase, kwargs
@@ -140,9 +145,13 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
     """Validate the config, pick the device, join DDP, check the run folder, read last.pt on resume."""
     run = Path(config.out)
     payload = None
+    note = None
+    if resume and not (run / "last.pt").is_file():
+        config, note = nothing_saved_yet(config, run)
+        resume, overwrite = False, True
+        if not quiet and int(os.environ.get("RANK", "0")) == 0:
+            console.print(f"[yellow]notice:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if resume:
-        if not (run / "last.pt").is_file():
-            raise ConfigError(f"cannot resume: {run / 'last.pt'} does not exist")
         payload = read_checkpoint(run / "last.pt")
         saved = TrainConfig.from_dict(payload["meta"]["config"], where=str(run / "last.pt"))
         if saved.model != config.model:
@@ -151,6 +160,10 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
         config = saved
     config.validate()
     info, loss, prior, phase, kwargs = resolve_model(config)
+    if note and phase == "both" and (run / "pretrain.pt").is_file():
+        phase = "main"  # interrupted after phase 1 had finished: continue from its weights
+    if config.init_from:
+        check_init_text(config)
     device = resolve_device(config.device)
     dist = init_distributed(device)
     if device.startswith("cuda") and dist.world > 1:
@@ -165,7 +178,25 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
                           f"--phase both (its default), or --phase pretrain into {run} first, or pass --init-from CKPT")
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    return RunSetup(config, run, device, dist, info, loss, prior, phase, kwargs, payload, quiet or not dist.main)
+    return RunSetup(config, run, device, dist, info, loss, prior, phase, kwargs, payload, quiet or not dist.main, note)
+
+
+def nothing_saved_yet(config: TrainConfig, run: Path) -> tuple[TrainConfig, str]:
+    """--resume before the first epoch was saved (config.toml but no last.pt): the run's own config and the
+    one line saying it starts over from epoch 1 (a finished phase 1, pretrain.pt, is kept). A folder that
+    never held a run is refused."""
+    from langir.train.config import load_toml
+
+    where = run / "config.toml"
+    if not where.is_file():  # never started here (a mistyped --out?): starting a long run silently would surprise
+        raise ConfigError(f"cannot resume: {run} holds no run ({run / 'last.pt'} and config.toml do not exist); "
+                          "drop --resume to start one")
+    saved = TrainConfig.from_dict(load_toml(where), where=str(where))
+    saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
+    config = saved
+    kept = " (keeping its finished phase 1, pretrain.pt)" if (run / "pretrain.pt").is_file() else ""
+    return config, (f"nothing to resume in {run}: it was interrupted before its first epoch was saved (no last.pt); "
+                    f"starting it from epoch 1{kept}")
 
 
 # ---- data -----------------------------------------------------------------------------------------
@@ -181,6 +212,8 @@ class RunData:
     embeddings_computed: int = 0
     skipped: list[str] = field(default_factory=list)
     foreground: float = 0.0
+    texts: list[str] | None = None  # --finetune-text: every description variant of the training set
+    val_texts: dict[str, str] | None = None  # --finetune-text with train+test: id → description
 
 
 def pick_splits(names: list[str], train_given: str, val_given: str, root: Any) -> tuple[str | None, str | None]:
@@ -274,12 +307,25 @@ def prepare_data(setup: RunSetup) -> RunData:
     data.foreground = float(np.mean([arrays[i][1].mean() for i in train_ids]))
     if setup.prior != "never":
         cache = embedding_cache(ds, config, setup.device)
-        data.train_desc = build_descriptors(ds, train_ids, cache, True, setup.quiet, transpose=config.transpose, dist=setup.dist)
-        data.val_desc = build_descriptors(ds, val_ids, cache, setup.prior == "train+test", setup.quiet, dist=setup.dist)
+        # --finetune-text: the cache serves image embeddings only; text is embedded in the loop.
+        cached_text = not config.finetune_text
+        data.train_desc = build_descriptors(ds, train_ids, cache, cached_text, setup.quiet, transpose=config.transpose,
+                                            dist=setup.dist)
+        data.val_desc = build_descriptors(ds, val_ids, cache, cached_text and setup.prior == "train+test", setup.quiet,
+                                          dist=setup.dist)
         data.embeddings_computed = cache.computed
         setup.model_kwargs.setdefault("td_dim", len(next(iter(data.train_desc.values()))["image"]))
+    text_index = None
+    if config.finetune_text:
+        from langir.language.cache import check_descriptions, text_variants
+
+        data.texts, text_index = text_variants(ds, train_ids, config.transpose)
+        if setup.prior == "train+test":
+            check_descriptions(data.val_ds, val_ids)
+            data.val_texts = {i: data.val_ds.read_description(i) or "" for i in val_ids}
     data.samples = TrainSamples(arrays, train_ids, config.size, data.train_desc, config.hflip, config.vflip, config.seed,
-                                transpose=config.transpose, input=config.input, target_crop=config.target_crop)
+                                transpose=config.transpose, input=config.input, target_crop=config.target_crop,
+                                text_index=text_index)
     return data
 
 
@@ -316,13 +362,16 @@ def build_model(setup: RunSetup, foreground: float | None = None) -> Any:
     return model
 
 
-def load_weights(model: Any, path: str | Path, what: str) -> None:
-    """Weights from a langir checkpoint (``--init-from``); a mismatch is one line naming the file."""
+def load_weights(model: Any, path: str | Path, what: str, tower: Any = None) -> None:
+    """Weights from a langir checkpoint (``--init-from``), its fine-tuned text encoder into ``tower``;
+    a mismatch is one line naming the file."""
     payload = read_checkpoint(path)
     try:
         model.load_state_dict(payload["model_state"])
     except (RuntimeError, KeyError) as error:
         raise ConfigError(f"{path}: {what} weights do not fit model: {str(error).splitlines()[0]}") from error
+    if tower is not None and payload.get("text_state"):
+        tower.load_trained(payload["text_state"], path)
 
 
 def run_pretrain_phase(setup: RunSetup, model: Any, loader: Any) -> None:
@@ -365,14 +414,17 @@ class Optimisation:
         self.scaler.load_state_dict(state["scaler"])
 
 
-def build_optimisation(model: Any, config: TrainConfig, steps_per_epoch: int) -> Optimisation:
-    """Adan (paper §5.2) on the trainable parameters, warm-up + cosine/poly schedule per step."""
+def build_optimisation(model: Any, config: TrainConfig, steps_per_epoch: int, tower: Any = None) -> Optimisation:
+    """Adan (paper §5.2) on the trainable parameters, warm-up + cosine/poly schedule per step; a fine-tuned
+    text ``tower`` is a second parameter group at lr × text_lr_scale, on the same schedule."""
     from langir.extras import import_open_clip
 
     import_open_clip()  # timm imports torchvision too: a mismatched pair fails here with one clear line
     from timm.optim import Adan
 
-    params = [p for p in model.parameters() if p.requires_grad]  # a frozen part (DGSPNet's inversion net) is left out
+    params: list[Any] = [{"params": [p for p in model.parameters() if p.requires_grad]}]  # a frozen part (DGSPNet's inversion net) is left out
+    if tower is not None:
+        params.append({"params": [p for p in tower.parameters() if p.requires_grad], "lr": config.lr * config.text_lr_scale})
     optimizer = Adan(params, lr=config.lr, weight_decay=config.weight_decay)
     total, warm = steps_per_epoch * config.epochs, steps_per_epoch * config.warmup_epochs
     # The paper warms up 10 of 600 epochs; a short run (say 12 epochs) would otherwise spend nearly all
@@ -427,13 +479,14 @@ def train_one_epoch(net: Any, loader: Any, opt: Optimisation, loss_name: str, de
                   TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console, transient=True,
                   disable=quiet or not console.is_terminal) as bar:
         task = bar.add_task("train", total=len(loader), epoch=epoch, epochs=epochs, status="")
-        for image, mask, td in loader:
+        for image, mask, td, *text in loader:
             image, mask = image.to(device, non_blocking=True), mask.to(device, non_blocking=True)
             if channels_last:
                 image = image.contiguous(memory_format=torch.channels_last)
             td_in = td.to(device) if td.numel() else None
+            extra = {"text_index": text[0].to(device)} if text else {}  # --finetune-text: embedded here, with gradient
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
-                output = net(image, td=td_in, return_aux=loss_name == "bce_deep")
+                output = net(image, td=td_in, return_aux=loss_name == "bce_deep", **extra)
                 loss = compute_loss(loss_name, output, mask)
             if not torch.isfinite(loss):
                 kept = f"; last good checkpoint kept: {last_good}" if last_good is not None and last_good.is_file() else ""
@@ -471,21 +524,26 @@ def validate(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], descript
 def checkpoint_meta(setup: RunSetup, epoch: int, best: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Plain Python values only (checkpoints load with weights_only=True); ``rows`` carries metrics.csv."""
     c = setup.config
-    return {"model": c.model, "model_kwargs": setup.model_kwargs, "language_prior": setup.prior, "loss": setup.loss,
+    meta = {"model": c.model, "model_kwargs": setup.model_kwargs, "language_prior": setup.prior, "loss": setup.loss,
             "clip_model": c.clip_model, "clip_pretrained": c.clip_pretrained or None, "input": c.input, "size": c.size,
             "config": c.to_dict(), "epoch": epoch, "best": dict(best), "rows": [dict(r) for r in rows]}
+    if c.finetune_text:  # where the checkpoint's text_state came from and how it was trained
+        meta["text_encoder"] = {"clip_model": c.clip_model, "clip_pretrained": c.clip_pretrained or None,
+                                "layers": c.text_layers, "lr_scale": c.text_lr_scale}
+    return meta
 
 
 def save_epoch(setup: RunSetup, model: Any, opt: Optimisation, epoch: int, rows: list[dict[str, Any]], best: dict[str, Any],
-               improved: bool) -> None:
+               improved: bool, tower: Any = None) -> None:
     """metrics.csv first, then best.pt, then last.pt (which carries the rows too): a kill at any moment
     leaves either the new epoch fully recorded or last.pt of the epoch before, whose resume redoes it."""
     run = setup.run
     write_csv(run / "metrics.csv", rows)
     meta = checkpoint_meta(setup, epoch, best, rows)
+    text = tower.trained_state() if tower is not None else None
     if improved:
-        save_checkpoint(run / "best.pt", model, meta)
-    save_checkpoint(run / "last.pt", model, meta, {**opt.state(), "rng": rng_state()})
+        save_checkpoint(run / "best.pt", model, meta, text_state=text)
+    save_checkpoint(run / "last.pt", model, meta, {**opt.state(), "rng": rng_state()}, text_state=text)
 
 
 # ---- logging --------------------------------------------------------------------------------------
@@ -562,10 +620,14 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     fresh = setup.payload is None and not config.init_from
     torch.manual_seed(config.seed)  # the initial weights must not depend on what consumed random numbers before (CLIP batches)
     model = build_model(setup, data.foreground if fresh else None).to(device)
+    trainable, tokenizer = build_text_tower(setup, data, model)
+    tower = trainable.tower if tokenizer is not None else None
     if setup.payload is not None:
         model.load_state_dict(setup.payload["model_state"])
+        if tower is not None:
+            tower.load_trained(setup.payload.get("text_state") or {}, run / "last.pt")
     elif config.init_from:
-        load_weights(model, config.init_from, "--init-from")
+        load_weights(model, config.init_from, "--init-from", tower)
     on_gpu = device.startswith("cuda")
     use_cl = config.channels_last and on_gpu
     if use_cl:
@@ -582,12 +644,12 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     if hasattr(model, "prepare_main_phase"):  # e.g. DGSPNet freezes its inversion net, also on resume
         model.prepare_main_phase()
 
-    net = model
+    net = trainable
     if dist.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dist.local_rank] if on_gpu else None)
+        net = torch.nn.parallel.DistributedDataParallel(trainable, device_ids=[dist.local_rank] if on_gpu else None)
     if config.compile:
         net = torch.compile(net)
-    opt = build_optimisation(model, config, max(1, len(loader)))
+    opt = build_optimisation(model, config, max(1, len(loader)), tower)
     amp = config.amp and on_gpu
 
     start_epoch, best, rows = 1, {}, []
@@ -615,12 +677,13 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
             improved = False
             if epoch % config.val_every == 0 or epoch == config.epochs or timed_out:
                 meta = checkpoint_meta(setup, epoch, best, rows)
-                metrics = validate(model, meta, data.val_ds, data.val_ids, data.val_desc, device, amp, config.threshold)
+                val_desc = text_descriptors(tower, tokenizer, data, device)
+                metrics = validate(model, meta, data.val_ds, data.val_ids, val_desc, device, amp, config.threshold)
                 row.update({f"val_{k}": f"{v:.6f}" for k, v in metrics.items()})
                 if metrics.get("iou", -1.0) > best_iou:
                     best_iou, best, improved = metrics["iou"], {"epoch": epoch, **metrics}, True
             rows.append(row)
-            save_epoch(setup, model, opt, epoch, rows, best, improved)
+            save_epoch(setup, model, opt, epoch, rows, best, improved, tower)
             log_epoch(setup, row, rows, writer)
         dist.barrier()
         last_epoch = epoch
@@ -628,6 +691,6 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
             break
     if writer is not None:
         writer.close()
-    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1, "embeddings_computed": data.embeddings_computed,
+    return {"run": str(run), "epochs_run": last_epoch - start_epoch + 1, **({"note": setup.note} if setup.note else {}), "embeddings_computed": data.embeddings_computed,
             "last_epoch": last_epoch, "best": best, "language_prior": setup.prior, "loss": setup.loss, "phase": setup.phase,
             "train_images": len(data.train_ids), "val_images": len(data.val_ids), "skipped": data.skipped, "rows": rows}

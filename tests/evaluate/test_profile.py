@@ -72,3 +72,62 @@ def test_sizes_that_cannot_be_allocated_are_refused(cli):
 def test_profile_cli_unknown_model(cli):
     result = cli("profile", "--model", "nope", "--size", "32")
     assert result.code == 2 and "unknown model" in result.stderr
+
+
+class _Sleepy(nn.Module):
+    """A forward whose cost is known: 20 ms per call plus 5 ms per image."""
+
+    uses_language = False
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def forward(self, image, td=None):
+        import time
+
+        time.sleep(0.02 + 0.005 * image.shape[0])
+        return image
+
+
+def test_latency_and_throughput_follow_their_definitions():
+    one = profile_model(_Sleepy(), size=8, batch=1, device="cpu", warmup=0, iters=3)
+    assert one["throughput_ips"] == pytest.approx(1000 / one["latency_ms"])  # batch 1: one measurement
+    assert one["latency_ms"] == pytest.approx(25, abs=8)
+    four = profile_model(_Sleepy(), size=8, batch=4, device="cpu", warmup=0, iters=3)
+    assert four["throughput_ips"] == pytest.approx(4 / 0.040, rel=0.25)  # 4 images per 40 ms pass
+    assert four["batching_gain"] == pytest.approx(four["throughput_ips"] * four["latency_ms"] / 1000)
+    assert four["batching_gain"] > 1.5
+
+
+def test_cpu_defaults_are_short_and_progress_is_shown(cli):
+    calls = []
+
+    def progress(label, passes):
+        calls.append([label, passes, 0])
+        return lambda: calls[-1].__setitem__(2, calls[-1][2] + 1)
+
+    result = profile_model(_OneConv(), size=8, batch=2, device="cpu", progress=progress)
+    assert (result["warmup"], result["iters"]) == (0, 3)
+    assert [c[1] for c in calls] == [1, 3, 3] and all(c[1] == c[2] for c in calls)  # every pass reported
+    r = cli("profile", "--model", "unet", "--size", "32", "--device", "cpu", "--json")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["batch"] == 1 and data["throughput_ips"] == pytest.approx(1000 / data["latency_ms"])
+    assert "profile: batch 1: 0 warm-up + 3 timed" in r.stderr  # progress on stderr, stdout stays JSON
+
+
+def test_profile_finetune_text_reports_the_text_path(cli):
+    r = cli("profile", "--model", "lgnet", "--size", "32", "--device", "cpu", "--iters", "1", "--warmup", "0",
+            "--clip", "langir-tiny", "--finetune-text", "--json")
+    assert r.code == 0, r.stderr
+    text = json.loads(r.stdout)["text_path"]
+    # tiny CLIP text: 2 blocks of width 64 train (+ ln, projection, positions); 49408×64 token table frozen
+    assert text["params"] - text["trainable_params"] == 49408 * 64
+    assert 0 < text["gmacs"] < 0.05 and text["train_gflops"] == pytest.approx(6 * text["gmacs"])
+    last = json.loads(cli("profile", "--model", "lgnet", "--size", "32", "--device", "cpu", "--iters", "1",
+                          "--clip", "langir-tiny", "--finetune-text", "--text-layers", "1", "--json").stdout)["text_path"]
+    assert last["trainable_params"] < text["trainable_params"] and last["gmacs"] == pytest.approx(text["gmacs"])
+    assert last["train_gflops"] == pytest.approx(2 * last["gmacs"] * (1 + 2 * 1 / 2))  # backward through 1 of 2 blocks
+    bad = cli("profile", "--model", "unet", "--size", "32", "--device", "cpu", "--finetune-text")
+    assert bad.code == 2 and "--finetune-text" in bad.stderr

@@ -60,3 +60,29 @@ def test_torch_compile_on_cpu(parts):
     model = create_model("tiny", use_language=False)
     stats, _ = _run(torch.compile(model), model, loader, ds, amp=False)
     assert np.isfinite(stats.loss) and stats.steps == 2
+
+
+def test_bf16_autocast_trains_the_fine_tuned_text_tower_on_cpu(tmp_path):
+    """--finetune-text under bf16 autocast: the text tower's trained tensors move, the frozen ones do not."""
+    from langir.data.dataset import LangIRDataset
+    from langir.language.cache import text_variants
+    from langir.language.text_tower import WithText, build_tower
+
+    tiny.register()
+    ds = LangIRDataset.open(tiny.make_dataset(tmp_path / "ds", n=4))
+    ids = ds.all_ids()
+    arrays = {i: tuple(a.astype(np.float32) for a in (ds.load(i).image, ds.load(i).mask)) for i in ids}
+    tower, tokenizer = build_tower("langir-tiny", None)
+    texts, index = text_variants(ds, ids, transpose=True)
+    images = {i: {"image": np.ones(64, np.float32) / 8.0} for i in ids}  # stand-in image embeddings
+    loader = DataLoader(TrainSamples(arrays, ids, 32, images, transpose=True, text_index=index), batch_size=2)
+    torch.manual_seed(0)
+    model = create_model("tiny", td_dim=64)
+    net = WithText(model, tower, tokenizer(texts))
+    start = tower.trained_state()
+    frozen = tower.clip.token_embedding.weight.detach().clone()
+    opt = build_optimisation(model, TrainConfig(epochs=1, lr=1e-2, warmup_epochs=0), len(loader), tower)
+    stats = train_one_epoch(net, loader, opt, "bce_deep", "cpu", amp=True)
+    assert np.isfinite(stats.loss) and stats.steps == 2
+    assert any(not torch.equal(v, tower.trained_state()[k]) for k, v in start.items())
+    assert torch.equal(frozen, tower.clip.token_embedding.weight)

@@ -145,3 +145,48 @@ def test_missing_tensorboard_is_one_notice_and_recorded(data_root, tmp_path, mon
     assert err.count("tensorboard is not installed") == 1
     assert tomllib.loads((tmp_path / "run" / "config.toml").read_text())["train"]["tensorboard"] is False
     assert not (tmp_path / "run" / "tb").exists()
+
+
+@pytest.mark.parametrize("where", ["first_step", "first_last_pt"])
+def test_resume_after_ctrl_c_in_the_first_epoch_starts_it_cleanly(data_root, tmp_path, monkeypatch, capsys, where):
+    """Ctrl-C before any last.pt exists: --resume starts the run from epoch 1 with one notice line (its saved config)."""
+    run = tmp_path / "run"
+    real_epoch, real_save = engine.train_one_epoch, engine.save_checkpoint
+
+    def interrupted_epoch(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def interrupted_save(path, *args, **kwargs):
+        if path.name == "last.pt":
+            raise KeyboardInterrupt
+        return real_save(path, *args, **kwargs)
+
+    if where == "first_step":
+        monkeypatch.setattr(engine, "train_one_epoch", interrupted_epoch)
+    else:
+        monkeypatch.setattr(engine, "save_checkpoint", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train(cfg(data_root, run, epochs=2, seed=5), quiet=True)
+    assert not (run / "last.pt").exists() and (run / "config.toml").is_file()
+    monkeypatch.setattr(engine, "train_one_epoch", real_epoch)
+    monkeypatch.setattr(engine, "save_checkpoint", real_save)
+    capsys.readouterr()
+    summary = engine.train(cfg(data_root, run, epochs=2), resume=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "nothing to resume" in line]
+    assert len(lines) == 1 and "starting it from epoch 1" in lines[0]
+    assert [int(r["epoch"]) for r in summary["rows"]] == [1, 2] and "nothing to resume" in summary["note"]
+    assert read_checkpoint(run / "last.pt")["meta"]["config"]["seed"] == 5  # the interrupted run's own config
+    # the same run started without an interrupt gives the same weights
+    engine.train(cfg(data_root, tmp_path / "straight", epochs=2, seed=5), quiet=True)
+    a = read_checkpoint(run / "last.pt")["model_state"]
+    b = read_checkpoint(tmp_path / "straight" / "last.pt")["model_state"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_resume_where_no_run_ever_started_is_refused(cli, data_root, tmp_path):
+    run = tmp_path / "never-started"
+    res = cli("train", data_root, "--model", "tinyplain", "--language-prior", "never", "--out", run, "--resume",
+              "--epochs", "1", "--size", "32", "--batch-size", "2", "--device", "cpu", "--no-tensorboard")
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.code == 2 and len(lines) == 1 and "holds no run" in lines[0] and "drop --resume" in lines[0], res.stderr
+    assert not (run / "last.pt").exists()

@@ -21,7 +21,7 @@ tiny.register()
 from langir.train.config import TrainConfig
 from langir.train.engine import train
 train(TrainConfig(dataset={root!r}, out={out!r}, model="tiny", epochs=2, batch_size=4, size=32, warmup_epochs=0,
-                  lr=1e-2, clip_model="langir-tiny", clip_pretrained="", device="cpu", tensorboard=False), quiet=True)
+                  lr=1e-2, clip_model="langir-tiny", clip_pretrained="", device="cpu", tensorboard=False{extra}), quiet=True)
 """
 
 
@@ -43,7 +43,7 @@ def test_ddp_two_cpu_processes_match_single_process(tmp_path):
     root = tiny.make_dataset(tmp_path / "ds", n=6)
     for nproc in (1, 2):
         script = tmp_path / f"run{nproc}.py"
-        script.write_text(SCRIPT.format(repo=str(REPO), root=str(root), out=str(tmp_path / f"run{nproc}")))
+        script.write_text(SCRIPT.format(repo=str(REPO), root=str(root), out=str(tmp_path / f"run{nproc}"), extra=""))
         _run(script, nproc)
     one = torch.load(tmp_path / "run1" / "last.pt", weights_only=False)["model_state"]
     two = torch.load(tmp_path / "run2" / "last.pt", weights_only=False)["model_state"]
@@ -51,3 +51,20 @@ def test_ddp_two_cpu_processes_match_single_process(tmp_path):
         assert torch.allclose(value, two[key], atol=1e-4), key
     rows = (tmp_path / "run2" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 3  # header + 2 epochs, written once (rank 0)
+
+
+def test_ddp_fine_tuned_text_encoder_matches_single_process(tmp_path):
+    """--finetune-text under DDP: the text tower's gradients are averaged like the detector's."""
+    root = tiny.make_dataset(tmp_path / "ds", n=6)
+    extra = ", finetune_text=True, text_lr_scale=1.0, language_prior='train+test', epochs=1"
+    for nproc in (1, 2):
+        script = tmp_path / f"run{nproc}.py"
+        script.write_text(SCRIPT.format(repo=str(REPO), root=str(root), out=str(tmp_path / f"run{nproc}"), extra=extra)
+                          .replace("epochs=2, ", ""))
+        _run(script, nproc)
+    one = torch.load(tmp_path / "run1" / "last.pt", weights_only=True)
+    two = torch.load(tmp_path / "run2" / "last.pt", weights_only=True)
+    assert one["text_state"] and set(one["text_state"]) == set(two["text_state"])
+    for part in ("model_state", "text_state"):
+        for key, value in one[part].items():
+            assert torch.allclose(value, two[part][key], atol=1e-4), (part, key)
