@@ -47,7 +47,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 def test_follow_symlinks_flag_reaches_the_reader(tmp_path: Path, monkeypatch, capsys) -> None:
     """`langir --follow-symlinks stats` reads a description linked from outside; without it, stats lists it (exit 1)."""
-    monkeypatch.delenv(guarded.FOLLOW_SYMLINKS_ENV, raising=False)
+    monkeypatch.setenv(guarded.FOLLOW_SYMLINKS_ENV, "")  # recorded, so the flag set by main() below is undone
     ds = tmp_path / "ds"
     (ds / "images").mkdir(parents=True)
     (ds / "descriptions").mkdir()
