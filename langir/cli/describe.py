@@ -230,7 +230,7 @@ def describe(
     redo_ids = None
     if redo is not None:
         if redo == "review":  # the ids queued on the `langir review` page
-            from langir.review.store import queued_ids
+            from langir.describe.human import queued_ids
 
             redo_ids = queued_ids(ds.root)
         else:

@@ -31,7 +31,7 @@ def export(
     from langir.evaluate.export import export_onnx, export_text_onnx, text_onnx_path
     from langir.evaluate.inference import text_tower
     from langir.evaluate.outputs import check_out_file
-    from langir.train.checkpoint import load_checkpoint
+    from langir.models.checkpoint import load_checkpoint
 
     check_out_file(onnx, "--onnx")
     model, meta = load_checkpoint(checkpoint)

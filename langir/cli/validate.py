@@ -135,7 +135,7 @@ def validate(
         write_text_atomic(write_ids, "".join(f"{i}\n" for i in redo))
         summary["ids_file"] = str(write_ids)
     summary["failing_ids"] = failing["id"].tolist()
-    from langir.review.store import accepted_ids  # `langir review`: texts a person accepted (they pass)
+    from langir.describe.human import accepted_ids  # `langir review`: texts a person accepted (they pass)
 
     summary["accepted_by_person"] = accepted_ids(result.table)
     moved = quarantine(ds, redo) if do_quarantine else []

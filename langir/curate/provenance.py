@@ -95,7 +95,7 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
             "edited": bool(image_id in texts and "text" in chosen
                            and all((r.get("text") or "").strip() != texts[image_id].strip() for r in records)),
         }
-    from langir.review.store import accepted_by  # a person accepted the text in `langir review`
+    from langir.describe.human import accepted_by  # a person accepted the text in `langir review`
 
     for image_id, who in accepted_by(root, texts).items():
         result.setdefault(image_id, {}).update(accepted_by=who)

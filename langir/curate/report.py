@@ -297,7 +297,9 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
         card.p("Grounding per provider, model and prompt style (from the describe ledger; words and coordinates judged "
                "apart; point hit: targets hit by a given position, Pd style; false point: positions on no target, Fa style):")
         card.table(scores_frame(summary["grounding_scores"]))
-    from langir.review.links import review_paragraph  # each failing sample linked to `langir review`'s page
+    from langir.curate.review_links import (
+        review_paragraph,  # each failing sample linked to `langir review`'s page
+    )
 
     card.p(review_paragraph(name, result.failing["id"].tolist()))
     if has_targets:

@@ -305,7 +305,7 @@ def validate_dataset(
     table = table.astype({"ok": bool, "words": int, "targets": int, "covered": int, "distance": float,
                           "agrees_broad": bool, "agrees_grid": bool, "positions": int, "position_hits": int,
                           "false_points": int})
-    from langir.review.store import mark_accepted  # texts a person accepted in `langir review` pass, marked
+    from langir.describe.human import mark_accepted  # texts a person accepted in `langir review` pass, marked
 
     mark_accepted(ds.root, table)
     targets = pd.DataFrame(target_rows, columns=["id", "row", "col", "area", "grid_row", "grid_col"])

@@ -57,7 +57,7 @@ def eval_descriptor(entry: dict[str, np.ndarray] | None, language_prior: str) ->
 def load_model(checkpoint: str | Path | tuple[Any, dict[str, Any]], device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     """(model in eval mode on ``device``, meta) from a checkpoint path or an already built (model, meta)."""
     if isinstance(checkpoint, (str, Path)):
-        from langir.train.checkpoint import load_checkpoint
+        from langir.models.checkpoint import load_checkpoint
 
         return load_checkpoint(checkpoint, device)
     model, meta = checkpoint

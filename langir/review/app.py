@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from langir.describe import human as store
 from langir.describe.ledger import Ledger
 from langir.errors import LangirError
-from langir.review import store, thumbs
+from langir.review import thumbs
 from langir.review.index import ReviewIndex
 
 PAGE_SIZE = 48

@@ -23,9 +23,9 @@ from langir.data.answer_targets import read_targets
 from langir.data.atomic import write_text_atomic
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import image_info
+from langir.describe import human as store
 from langir.describe.ledger import Ledger
 from langir.errors import DataError
-from langir.review import store
 
 CACHE_VERSION = 1
 KEPT = ("id", "splits", "verdict", "failures", "words", "description", "error", "claims", "target_regions", "targets")

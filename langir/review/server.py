@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from langir.data.dataset import LangIRDataset
+from langir.describe import human as store
 from langir.describe.ledger import DatasetLock, LedgerError
 from langir.errors import ConfigError
-from langir.review import store
 from langir.review.index import ReviewIndex, user_cache_dir
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from langir.data.atomic import write_text_atomic
 from langir.errors import ConfigError, DataError, LangirError
 from langir.evaluate.inference import resolve_device
-from langir.train.checkpoint import read_checkpoint, save_checkpoint
+from langir.models.checkpoint import read_checkpoint, save_checkpoint
 from langir.train.config import TrainConfig, dump_toml
 from langir.train.data import DatasetUnion, ResizedView, TrainSamples, check_samples
 from langir.train.losses import compute_loss

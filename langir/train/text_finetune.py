@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from langir.errors import ConfigError
-from langir.train.checkpoint import read_checkpoint
+from langir.models.checkpoint import read_checkpoint
 from langir.train.config import TrainConfig
 
 

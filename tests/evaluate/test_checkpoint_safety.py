@@ -11,7 +11,7 @@ import torch
 
 from langir.errors import DataError
 from langir.models import create_model
-from langir.train.checkpoint import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
+from langir.models.checkpoint import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
 from tests.evaluate.helpers import ensure_predict_registered
 
 

@@ -63,7 +63,7 @@ def test_eval_checkpoint(cli, demo_root, tmp_path):
     models = pytest.importorskip("langir.models")
     if not hasattr(models, "create_model"):
         pytest.skip("model registry not there yet")
-    from langir.train.checkpoint import save_checkpoint
+    from langir.models.checkpoint import save_checkpoint
 
     ckpt = save_checkpoint(tmp_path / "best.pt", models.create_model("unet"), {"model": "unet", "model_kwargs": {}})
     r = cli("eval", "--checkpoint", ckpt, "--dataset", demo_root, "--split", "test", "--json", "--device", "cpu")

@@ -16,7 +16,7 @@ from langir.data.synth import synthesize
 from langir.evaluate.inference import evaluate_dataset, load_model
 from langir.evaluate.metrics import MetricAccumulator
 from langir.models import create_model
-from langir.train.checkpoint import save_checkpoint
+from langir.models.checkpoint import save_checkpoint
 from tests.evaluate import helpers  # noqa: F401  (registers test_bright)
 
 

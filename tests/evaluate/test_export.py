@@ -68,7 +68,7 @@ def test_export_cli_with_checkpoint(cli, tmp_path):
     models = pytest.importorskip("langir.models")
     if not hasattr(models, "create_model"):
         pytest.skip("model registry not there yet")
-    from langir.train.checkpoint import save_checkpoint
+    from langir.models.checkpoint import save_checkpoint
 
     try:
         model = models.create_model("unet")
@@ -128,7 +128,7 @@ def test_check_frames_are_realistic():
 
 
 def test_export_cli_refuses_bad_outputs(cli, tmp_path):
-    from langir.train.checkpoint import save_checkpoint
+    from langir.models.checkpoint import save_checkpoint
 
     ckpt = save_checkpoint(tmp_path / "u.pt", create_model("unet"), {"model": "unet", "model_kwargs": {}})
     (tmp_path / "dir.onnx").mkdir()

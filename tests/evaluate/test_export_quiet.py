@@ -10,7 +10,7 @@ from tests.conftest import run_langir
 def test_export_prints_no_tracer_warnings(tmp_path):
     pytest.importorskip("onnxruntime")
     from langir.models import create_model
-    from langir.train.checkpoint import save_checkpoint
+    from langir.models.checkpoint import save_checkpoint
 
     kwargs = {"widths": [8, 8, 8, 8, 8]}  # LGNet: its shape checks are what the tracer warned about
     ckpt = save_checkpoint(tmp_path / "best.pt", create_model("lgnet", **kwargs), {"model": "lgnet", "model_kwargs": kwargs})

@@ -15,7 +15,7 @@ from PIL import Image
 
 from langir.data.synth import synthesize
 from langir.models import create_model
-from langir.train.checkpoint import save_checkpoint
+from langir.models.checkpoint import save_checkpoint
 from tests.evaluate.helpers import ensure_predict_registered
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from langir.data.imageio import read_image
 from langir.evaluate.visualize import DETECTION, FALSE_ALARM, HIT, MARGIN, MISS, overlay
 from langir.models import create_model
-from langir.train.checkpoint import save_checkpoint
+from langir.models.checkpoint import save_checkpoint
 from tests.evaluate.helpers import ensure_predict_registered
 
 

@@ -126,7 +126,7 @@ def test_beyond_loopback_warns(dataset, tmp_path):
 
 def test_store_keeps_every_answer_and_the_queue_empties_when_answered(dataset):
     from langir.data.dataset import LangIRDataset
-    from langir.review import store
+    from langir.describe import human as store
 
     root, planted = dataset
     ds = LangIRDataset.open(root)
@@ -161,7 +161,7 @@ def test_report_card_links_failing_samples_to_the_review_page(dataset, tmp_path)
 
 
 def test_an_accepted_text_passes_validate_and_travels_in_the_pack(dataset, tmp_path):
-    from langir.review import store
+    from langir.describe import human as store
 
     root, planted = dataset
     sample = planted["vague"]

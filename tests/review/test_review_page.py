@@ -246,7 +246,7 @@ def test_writes_without_token_or_from_another_origin_change_nothing(page, served
                      headers={"X-Review-Token": served.token}).status_code in (403, 404, 405)
     assert path.read_bytes() == before_file and _rows(root, sample) == before_rows
     code, _ = served.stop()
-    from langir.review.store import queued_ids
+    from langir.describe.human import queued_ids
 
     assert code == 0 and queued_ids(root) == []
 

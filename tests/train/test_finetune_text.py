@@ -10,8 +10,8 @@ from langir.data.dataset import LangIRDataset
 from langir.errors import ConfigError, DataError
 from langir.evaluate.inference import evaluate_dataset, predict_dataset
 from langir.language.text_tower import build_tower
+from langir.models.checkpoint import load_checkpoint
 from langir.train import engine
-from langir.train.checkpoint import load_checkpoint
 from langir.train.config import TrainConfig
 from tests.train import tiny
 

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from langir.errors import ConfigError, DataError
+from langir.models.checkpoint import read_checkpoint
 from langir.train import engine
-from langir.train.checkpoint import read_checkpoint
 from langir.train.config import TrainConfig
 from tests.train import tiny
 

@@ -11,8 +11,8 @@ import torch
 from langir.data.dataset import LangIRDataset
 from langir.errors import ConfigError, DataError
 from langir.evaluate.inference import predict_dataset
+from langir.models.checkpoint import load_checkpoint
 from langir.train import engine
-from langir.train.checkpoint import load_checkpoint
 from langir.train.config import TrainConfig
 from tests.train import tiny
 
