@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +88,7 @@ class Card:
             if block[0] == "h":
                 body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
             elif block[0] == "p":
-                text = html.escape(block[1])
-                text = _inline_code(text)
+                text = _links(_inline_code(html.escape(block[1])))
                 body.append(f"<p>{text}</p>")
             elif block[0] == "table":
                 body.append(block[1].to_html(index=False, border=0, classes="stats", na_rep="", float_format=lambda v: f"{v:.3g}"))
@@ -110,6 +110,14 @@ class Card:
 def _embed(path: Path) -> str:
     """A PNG as a data: URI, so card.html is one standalone file."""
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
+def _links(text: str) -> str:
+    """Markdown links to web pages (the review page's per-sample URLs) as <a> elements in escaped HTML."""
+    return _LINK.sub(r'<a href="\2">\1</a>', text)
 
 
 def _inline_code(text: str) -> str:

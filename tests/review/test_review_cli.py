@@ -156,6 +156,8 @@ def test_report_card_links_failing_samples_to_the_review_page(dataset, tmp_path)
     card = (tmp_path / "card" / "README.md").read_text()
     assert f"[{planted['contradicts']}](http://127.0.0.1:8765/?id={planted['contradicts']})" in card
     assert f"langir review {root.name}" in card or "langir review" in card
+    page = (tmp_path / "card" / "card.html").read_text()  # the standalone page links too, not raw Markdown
+    assert f'<a href="http://127.0.0.1:8765/?id={planted["contradicts"]}">{planted["contradicts"]}</a>' in page
 
 
 
