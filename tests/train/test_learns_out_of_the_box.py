@@ -9,8 +9,8 @@ at base 8. SGEM-UNet trains with its own SoftIoU loss (summed over the batch, se
 
 Thresholds come from a distribution, not one run (issue 22: one seed at IoU ≥ 0.3 failed on a fresh
 machine with IoU 0.2857): each case trained with seeds 0–4 (torch 2.14.1, CPU), threshold = mean − 3 sd
-rounded down to 0.05. The figures per seed and per case are in `.notes/ci.md` (script:
-`.notes/ci_learning_seeds.py`). DGSPNet's thresholded IoU at this budget is not a learning signal
+rounded down to 0.05. The figures per seed and per case are in BENCHMARKS.md (script:
+`bench/learning_seeds.py`). DGSPNet's thresholded IoU at this budget is not a learning signal
 (0.000–0.364 over the five seeds: some seeds have not yet pushed target logits past 0 after 96 steps),
 so its test reads the threshold-free pixel ROC AUC on the test split, which separates trained weights
 (0.911–0.9995) from an untrained main phase (0.50–0.62), and that the training loss falls (to 0.21–0.36

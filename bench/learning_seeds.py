@@ -1,6 +1,6 @@
 """Measure the learning tests' test IoU over several training seeds (issue 22 item 1).
 
-Usage: python .notes/ci_learning_seeds.py OUT.jsonl SEEDS CASES [THREADS]
+Usage: python bench/learning_seeds.py OUT.jsonl SEEDS CASES [THREADS]
   SEEDS: comma list (0,1,2,3,4); CASES: comma list of names below (or "all").
 EPOCHS=N overrides the 12 epochs of the learning tests; case "plain-unet" is test_plain_cli_defaults_learn
 (`langir synth --count 120 --seed 2`, then `train --model unet --size 64 --epochs 12`, every other setting default;
