@@ -44,6 +44,7 @@ def working_copy(src: Path, dst: Path, descriptions_from: Path | None, limit: tu
     import numpy as np
 
     from langir.data.dataset import LangIRDataset
+    from langir.data.guarded import FOLLOW_SYMLINKS_ENV
     from langir.describe.template import template_description
     from langir.errors import DataError
 
@@ -53,6 +54,8 @@ def working_copy(src: Path, dst: Path, descriptions_from: Path | None, limit: tu
     dst.mkdir(parents=True)
     for folder in ("images", "masks"):
         (dst / folder).symlink_to((src / folder).resolve(), target_is_directory=True)
+    # the working copy links into the user's set on purpose: the guarded reader may follow these links
+    os.environ[FOLLOW_SYMLINKS_ENV] = "1"
     trainval, test = ds.ids("trainval"), ds.ids("test")
     if limit is not None:
         trainval, test = trainval[: limit[0]], test[: limit[1]]
