@@ -304,7 +304,8 @@ def failing_ids(ds, ids: list[str], max_words: int, strictness: str | None) -> l
 
 def repair_ledger(ds, wait: bool = False) -> None:
     """--repair: move a broken ledger aside and rebuild it from the description files (a good one is kept)."""
-    from langir.describe.ledger import REPAIR_HINT, DatasetLock, Ledger, LedgerError, repair
+    from langir.describe.ledger import REPAIR_HINT, DatasetLock, Ledger, LedgerError
+    from langir.describe.repair import repair
 
     def present():
         for image_id in ds.all_ids():

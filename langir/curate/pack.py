@@ -21,7 +21,7 @@ style, prompt text hash, attempt, cost, date, edited-after-describe; '' and 0 wh
 entry). The output folder is built beside OUT and renamed into place: a failed
 run (full disk, read-only folder: one `OutputError` naming OUT) leaves nothing half-written.
 
-A sample with a missing or unreadable image, mask or description (`report.broken_samples`: the same
+A sample with a missing or unreadable image, mask or description (`validate.broken_samples`: the same
 rule as `langir report`) is left out of the pack and listed in `PackResult.broken`; a file `datasets`
 cannot decode must not reach the people who load the pack.
 """
@@ -41,7 +41,7 @@ import numpy as np
 from langir.curate.provenance import FIELDS as PROVENANCE_FIELDS
 from langir.curate.provenance import provenance_lines, read_provenance, summarize_provenance
 from langir.curate.stats import disjoint_splits
-from langir.curate.validate import validate_dataset
+from langir.curate.validate import broken_samples, validate_dataset
 from langir.data import guarded
 from langir.data.atomic import ensure_dir, write_text_atomic
 from langir.data.dataset import LangIRDataset
@@ -97,8 +97,6 @@ def build_records(
 
     Samples with a missing or unreadable file get no record; `broken` (when given) receives them.
     """
-    from langir.curate.report import broken_samples
-
     ids = list(dict.fromkeys(i for members in splits.values() for i in members))
     result = validate_dataset(ds, ids, on_item=on_item, **validate_options)
     bad = broken_samples(result.table)

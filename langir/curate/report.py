@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from langir.curate.grounding import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE
+from langir.curate.pack import card_front_matter
 from langir.curate.plots import (  # noqa: F401 (re-exported: the plots lived here)
     AXIS_VALUES,
     GALLERY_ORDER,
@@ -37,6 +38,7 @@ from langir.curate.stats import TABLE1_COLUMNS, DatasetStats, compute_stats, dis
 from langir.curate.validate import (
     FAILURE_KINDS,
     ValidationResult,
+    broken_samples,
     validate_dataset,
 )
 from langir.data.atomic import ensure_dir, write_text_atomic
@@ -156,25 +158,6 @@ def skipped_images(table: pd.DataFrame) -> dict[str, list[str]]:
 
 # Per-file failure kinds of validate that make a sample "broken" for the exit code: a file that is
 # there but cannot be read, or one that is missing while other samples have theirs.
-_UNREADABLE = ("unreadable", "not-utf8", "unreadable-text")
-_MISSING = ("missing-mask", "missing")
-
-
-def broken_samples(table: pd.DataFrame) -> dict[str, str]:
-    """Samples with a missing or unreadable image, mask or description, each with the problem naming the file.
-
-    A kind of file that no sample has (a set without masks, or not yet described) is a property of
-    the dataset, said once in the card, not a failure of every sample.
-    """
-    kinds = [set(str(f).split(";")) for f in table["failures"]]
-    everywhere = {k for k in _MISSING if kinds and all(k in ks for ks in kinds)}
-    broken: dict[str, str] = {}
-    for row, ks in zip(table.itertuples(index=False), kinds, strict=True):
-        if ks & set(_UNREADABLE) or (ks & set(_MISSING)) - everywhere:
-            broken[row.id] = str(row.error) or ", ".join(sorted(ks & set(_UNREADABLE + _MISSING)))
-    return broken
-
-
 def write_report(
     ds: LangIRDataset,
     ids: Sequence[str],
@@ -249,8 +232,6 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
         files.append(plot_gallery(ds, worst, out_dir / "gallery.png"))
     texts = dict(zip(result.table["id"], result.table["description"], strict=True))
     provenance = summarize_provenance(read_provenance(ds.root, {k: v for k, v in texts.items() if v}), list(ids))
-
-    from langir.curate.pack import card_front_matter
 
     name = ds.root.resolve().name
     card = Card(title or f"{name}: a LangIR description set",

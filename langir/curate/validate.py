@@ -455,3 +455,22 @@ def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = ".quarantine
             raise OutputError(dest, error.strerror or str(error)) from None
         moved.append((src, dest))
     return moved
+
+
+_UNREADABLE = ("unreadable", "not-utf8", "unreadable-text")
+_MISSING = ("missing-mask", "missing")
+
+
+def broken_samples(table: pd.DataFrame) -> dict[str, str]:
+    """Samples with a missing or unreadable image, mask or description, each with the problem naming the file.
+
+    A kind of file that no sample has (a set without masks, or not yet described) is a property of
+    the dataset, said once in the card, not a failure of every sample.
+    """
+    kinds = [set(str(f).split(";")) for f in table["failures"]]
+    everywhere = {k for k in _MISSING if kinds and all(k in ks for ks in kinds)}
+    broken: dict[str, str] = {}
+    for row, ks in zip(table.itertuples(index=False), kinds, strict=True):
+        if ks & set(_UNREADABLE) or (ks & set(_MISSING)) - everywhere:
+            broken[row.id] = str(row.error) or ", ".join(sorted(ks & set(_UNREADABLE + _MISSING)))
+    return broken

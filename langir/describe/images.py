@@ -41,11 +41,10 @@ class EncodedImage:
 
 
 def image_limits(provider: Any) -> tuple[int | None, int | None]:
-    """(max side px, max base64 bytes) of a provider given by name, class or instance (None: no limits)."""
-    if isinstance(provider, str):
-        from langir.describe.providers import provider_class  # lazy: the providers import this module
+    """(max side px, max base64 bytes) of a provider class or instance (None: no limits).
 
-        provider = provider_class(provider)
+    Takes the class, not its name, so this module never imports the provider registry (which imports it).
+    """
     return getattr(provider, "max_side", None), getattr(provider, "max_image_bytes", None)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from langir.data.atomic import ensure_dir
 
-# the dataset lock, repair and the names they share live in lock.py; imported here so
+# the dataset lock and the names it shares with the ledger live in lock.py (repair in repair.py); imported here so
 # `from langir.describe.ledger import …` keeps working
 from langir.describe.lock import (
     LEDGER_DIR,
@@ -42,7 +42,6 @@ from langir.describe.lock import (
     REPAIR_HINT,
     DatasetLock,
     LedgerError,
-    repair,
 )
 
 
@@ -531,4 +530,4 @@ def _quick_check(db: sqlite3.Connection) -> None:
 
 
 __all__ = ["LEDGER_DIR", "LEDGER_NAME", "LOCK_NAME", "MIGRATIONS", "REPAIR_HINT", "SCHEMA_VERSION", "BatchRecord",
-           "DatasetLock", "Ledger", "LedgerError", "Row", "attempt_key", "migrate", "repair", "request_key"]
+           "DatasetLock", "Ledger", "LedgerError", "Row", "attempt_key", "migrate", "request_key"]

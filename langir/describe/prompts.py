@@ -28,6 +28,16 @@ def prompt_dirs() -> list[Path]:
     return [package / "prompts", package.parent / "prompts"]
 
 
+def structured_note(max_words: int = 50) -> str:
+    """The note `--structured` adds to the task: ``prompts/structured.txt`` filled from the answer schema."""
+    from langir.describe.structured import NOTE_FILE, prompt_note
+
+    path = next((d / NOTE_FILE for d in prompt_dirs() if (d / NOTE_FILE).is_file()), None)
+    if path is None:
+        raise ConfigError(f"prompt file {NOTE_FILE} not found in " + " or ".join(map(str, prompt_dirs())))
+    return prompt_note(max_words, path.read_text(encoding="utf-8"))
+
+
 def find_prompt_file(style: str) -> Path:
     """The file of a built-in prompt style."""
     if style not in STYLES:
@@ -116,9 +126,9 @@ def load_prompt(style: str = "system", prompt_file: str | Path | None = None, ma
     if style == "few-shot" and not shots and not prompt_file:
         raise ConfigError("few-shot prompting needs examples: --shots-from SPLIT or --shots FILE")
     if structured:
-        from langir.describe.structured import example_answer, prompt_note
+        from langir.describe.structured import example_answer
 
-        task = task + "\n\n" + prompt_note(max_words)
+        task = task + "\n\n" + structured_note(max_words)
         # the examples answer as the model must: one JSON object (when their targets are known)
         shots = tuple(Shot(s.png, example_answer(s.text, s.targets), s.targets) if s.targets is not None else s
                       for s in shots)

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from langir.data.dataset import LangIRDataset
-    from langir.describe.providers.base import Reply
 
 SCHEMA_NAME = "langir_answer"  # OpenAI json_schema name and Anthropic tool name
 MAX_ANSWER_CHARS = 200_000  # a longer JSON answer is broken (the description is ≤ max_words words)
@@ -115,16 +114,9 @@ def _fields(schema: dict[str, Any], prefix: str = "") -> list[str]:
     return lines
 
 
-def prompt_note(max_words: int = 50, template: str | None = None) -> str:
-    """The text added to the task in structured mode, filled from the schema (``prompts/structured.txt``)."""
-    if template is None:
-        from langir.describe.prompts import prompt_dirs
-        from langir.errors import ConfigError
-
-        path = next((d / NOTE_FILE for d in prompt_dirs() if (d / NOTE_FILE).is_file()), None)
-        if path is None:
-            raise ConfigError(f"prompt file {NOTE_FILE} not found in " + " or ".join(map(str, prompt_dirs())))
-        template = path.read_text(encoding="utf-8")
+def prompt_note(max_words: int, template: str) -> str:
+    """The text added to the task in structured mode: `template` (``prompts/structured.txt``, found by
+    `prompts.structured_note`) filled from the schema."""
     schema = answer_schema(max_words)
     return (template.replace("{shape}", _shape(schema)).replace("{fields}", "\n".join(_fields(schema)))
             .replace("{scale}", str(SCALE)).replace("{max_words}", str(max_words)).strip())
@@ -220,22 +212,6 @@ def answer_from_raw(raw: str | None) -> Answer | None:
     return parse_answer(data.get("answer"))
 
 
-def structured_reply(answer_text: str | None, input_tokens: int, output_tokens: int, cut_off: bool = False,
-                     **extra: Any) -> Reply:
-    """A provider's `Reply` for a structured request: text = the description only, targets on 0..1000.
-
-    `cut_off`: the reply stopped at the token limit (a broken answer then says so: raise --max-tokens).
-    """
-    from langir.describe.providers.base import Reply
-
-    answer = parse_answer(answer_text)
-    problem = answer.problem
-    if problem and cut_off:
-        problem += " (the reply was cut off at --max-tokens)"
-    return Reply(answer.description, input_tokens, output_tokens, raw=structured_raw(answer_text, **extra),
-                 targets=answer.targets, problem=problem)
-
-
 # -- checking ------------------------------------------------------------------------------------
 def _agreement_problem(text: str, targets: list[dict[str, Any]], mask_empty: bool | None) -> str | None:
     from langir.data.text_rules import says_no_target
@@ -250,7 +226,7 @@ def _agreement_problem(text: str, targets: list[dict[str, Any]], mask_empty: boo
     return None
 
 
-def answer_problem(reply: Reply, max_words: int = 50, mask_empty: bool | None = None) -> str | None:
+def answer_problem(reply: Any, max_words: int = 50, mask_empty: bool | None = None) -> str | None:
     """Why a reply is not usable (schema, text rules, targets against the text and the mask), or None."""
     if getattr(reply, "problem", None):
         return reply.problem
@@ -342,4 +318,4 @@ def sync_targets(ds: LangIRDataset, image_id: str, raw: str | None, request: str
 
 __all__ = ["SCHEMA_NAME", "Answer", "answer_from_raw", "answer_problem", "answer_schema", "example_answer", "gemini_schema",
            "mask_targets", "parse_answer", "prompt_note", "stored_problem", "structured_default", "structured_raw",
-           "structured_reply", "sync_targets"]
+           "sync_targets"]

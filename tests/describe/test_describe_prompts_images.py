@@ -18,7 +18,7 @@ from PIL import Image
 
 from langir.describe.images import encode_array, encode_file
 from langir.describe.prompts import STYLES, find_prompt_file, load_prompt
-from langir.describe.providers import AnthropicProvider, GeminiProvider, OpenAIProvider
+from langir.describe.providers import AnthropicProvider, GeminiProvider, OpenAIProvider, provider_class
 from langir.describe.runner import RateLimiter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,8 +84,8 @@ def test_max_side_downscales_large_keeps_small():
     small = encode_array(big[:256, :256], max_side=1024)
     assert (small.width, small.height) == (256, 256)
     wide = np.tile(np.linspace(0, 1, 3000, dtype=np.float32), (300, 1))
-    assert encode_array(wide, max_side=None, provider="openai").width == 2048  # provider limit without --max-side
-    assert encode_array(wide, max_side=None, provider="anthropic").width == 3000
+    assert encode_array(wide, max_side=None, provider=provider_class("openai")).width == 2048  # provider limit without --max-side
+    assert encode_array(wide, max_side=None, provider=provider_class("anthropic")).width == 3000
 
 
 def test_image_token_formulas():
@@ -102,7 +102,7 @@ def test_image_token_formulas():
 
 def test_image_limits_come_from_the_provider_classes():
     noisy = np.random.default_rng(1).random((600, 600), dtype=np.float32)  # PNG cannot compress noise
-    big = encode_array(noisy, max_side=None, provider="openai")
+    big = encode_array(noisy, max_side=None, provider=provider_class("openai"))
     assert big.width == 600
 
     class Tiny(OpenAIProvider):  # a provider with a 100 kB per-image limit (counted on the base64)
@@ -110,9 +110,7 @@ def test_image_limits_come_from_the_provider_classes():
 
     small = encode_array(noisy, max_side=None, provider=Tiny)
     assert len(small.b64) <= 100_000 < len(big.b64) and small.width < 600
-    assert encode_array(noisy, max_side=None, provider="gemini").width == 600
-    with pytest.raises(Exception, match="unknown provider"):
-        encode_array(noisy, provider="nope")
+    assert encode_array(noisy, max_side=None, provider=provider_class("gemini")).width == 600
 
 
 def test_rate_limiter_spaces_requests():

@@ -311,7 +311,7 @@ def test_a_registered_provider_is_used_everywhere(tmp_path, monkeypatch, cli):
     assert choose_provider("auto").name == "echo"
     provider = make_provider(choose_provider("echo"))
     assert isinstance(provider, EchoProvider) and provider.model == "echo-1"
-    assert encode_array(np.zeros((40, 48), np.float32), provider="echo").width == 16
+    assert encode_array(np.zeros((40, 48), np.float32), provider=EchoProvider).width == 16
     assert cost(load_prices(None), "echo-1", 1_000_000, 1_000_000) == 3.0
     root = make_dataset(tmp_path / "ds", 2)
     res = cli("describe", root, "--provider", "echo", "--json")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from langir.describe.prompts import load_prompt
-from langir.describe.structured import answer_schema, parse_answer, prompt_note
+from langir.describe.prompts import load_prompt, structured_note
+from langir.describe.structured import answer_schema, parse_answer
 
 GOOD = {"description": "The small target lies in the upper left.", "targets": [{"point": [120, 80], "box": [100, 60, 140, 100]}]}
 BAD = {
@@ -49,7 +49,7 @@ def test_good_answer_and_a_fenced_one_read_alike():
 
 def test_prompt_note_says_what_the_schema_enforces():
     schema = answer_schema(40)
-    note = prompt_note(40)
+    note = structured_note(40)
     for name in ("description", "targets", "point", "box"):
         assert f'"{name}"' in note
     assert "[x_min, y_min, x_max, y_max]" in note and "0 to 1000" in note and "at most 40 words" in note

@@ -15,6 +15,7 @@ from langir.describe.providers.base import (
     RetryableError,
     classify_status,
     png_b64,
+    structured_reply,
 )
 
 
@@ -95,7 +96,7 @@ class AnthropicProvider(Provider):
         usage = data.get("usage") or {}
         tin, tout = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
         if structured:
-            from langir.describe.structured import SCHEMA_NAME, structured_reply
+            from langir.describe.structured import SCHEMA_NAME
 
             use = next((b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"
                         and b.get("name") == SCHEMA_NAME), None)

@@ -64,6 +64,22 @@ class Reply:
     problem: str | None = None
 
 
+def structured_reply(answer_text: str | None, input_tokens: int, output_tokens: int, cut_off: bool = False,
+                     **extra: Any) -> Reply:
+    """A provider's `Reply` for a structured request: text = the description only, targets on 0..1000.
+
+    `cut_off`: the reply stopped at the token limit (a broken answer then says so: raise --max-tokens).
+    """
+    from langir.describe.structured import parse_answer, structured_raw  # lazy: keeps --help light
+
+    answer = parse_answer(answer_text)
+    problem = answer.problem
+    if problem and cut_off:
+        problem += " (the reply was cut off at --max-tokens)"
+    return Reply(answer.description, input_tokens, output_tokens, raw=structured_raw(answer_text, **extra),
+                 targets=answer.targets, problem=problem)
+
+
 class RetryableError(Exception):
     """A transient failure (429, 5xx, 529, timeout, connection, malformed reply); may carry retry-after.
 

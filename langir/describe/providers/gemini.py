@@ -15,6 +15,7 @@ from langir.describe.providers.base import (
     RetryableError,
     classify_status,
     longest_prefix,
+    structured_reply,
 )
 
 
@@ -118,8 +119,6 @@ class GeminiProvider(Provider):
         tout = int(getattr(usage, "candidates_token_count", 0) or 0) + int(getattr(usage, "thoughts_token_count", 0) or 0)
         finish = getattr(candidates[0], "finish_reason", None) if candidates else None
         if structured:
-            from langir.describe.structured import structured_reply
-
             return structured_reply(text or None, tin, tout, cut_off=_enum(finish) == "MAX_TOKENS",
                                     finish_reason=_enum(finish), block_reason=_enum(block))
         raw = {"content": text, "finish_reason": _enum(finish), "block_reason": _enum(block)}

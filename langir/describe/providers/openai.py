@@ -19,6 +19,7 @@ from langir.describe.providers.base import (
     longest_prefix,
     png_b64,
     short,
+    structured_reply,
 )
 from langir.text.conventions import FAMILIES
 
@@ -119,8 +120,6 @@ class OpenAIProvider(Provider):
         usage = data.get("usage") or {}
         tin, tout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         if structured:
-            from langir.describe.structured import structured_reply
-
             finish = data["choices"][0].get("finish_reason")
             reply = structured_reply(message.get("content"), tin, tout, cut_off=finish == "length",
                                      refusal=message.get("refusal"), finish_reason=finish)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from langir.describe.providers.base import FatalError, Provider, Reply, Request
+from langir.describe.providers.base import FatalError, Provider, Reply, Request, structured_reply
 
 
 class TemplateProvider(Provider):
@@ -35,7 +35,7 @@ class TemplateProvider(Provider):
         if request.structured:  # the mask's own targets, as a structured answer gives them
             import json
 
-            from langir.describe.structured import mask_targets, structured_reply
+            from langir.describe.structured import mask_targets
 
             return structured_reply(json.dumps({"description": text, "targets": mask_targets(request.mask)}), 0, 0)
         return Reply(text, raw=text)
