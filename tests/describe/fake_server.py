@@ -570,15 +570,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, self._gemini_batch_obj(b))
 
 
+class _Server(ThreadingHTTPServer):
+    # set before `listen`: assigning it on an instance after construction leaves the backlog at 5,
+    # and 64 clients connecting at once then lose SYNs (1 s retransmits) or get reset connections
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakeServer:
     """Context manager: `with FakeServer(latency=0.2) as fake: fake.openai_url, fake.api.faults …`."""
 
     def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0):
         self.api = FakeAPI(latency, slow_seconds)
         handler = type("Handler", (_Handler,), {"api": self.api})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
