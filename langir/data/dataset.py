@@ -242,13 +242,15 @@ class LangIRDataset:
                     on_skip(sample_id, err)
 
     # ---- writing -------------------------------------------------------------------------
-    def write_description(self, sample_id: str, text: str, overwrite: bool = False) -> Path | None:
-        """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written."""
+    def write_description(self, sample_id: str, text: str, overwrite: bool = False, durable: bool = True) -> Path | None:
+        """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written.
+
+        `durable=False`: no fsync (the describe ledger is the durable record; see `atomic_path`)."""
         existing = self.description_path(sample_id)
         if existing.exists() and not overwrite:
             return None
         path = existing if existing.exists() else self.description_write_path(sample_id)
-        write_text_atomic(path, text.strip() + "\n")
+        write_text_atomic(path, text.strip() + "\n", durable=durable)
         return path
 
     def __repr__(self) -> str:

@@ -57,7 +57,8 @@ class Runner:
         self.lost = 0  # requests in flight when a second Ctrl-C stopped the run
         self._workers: list[asyncio.Task] = []
         self._grace: asyncio.TimerHandle | None = None
-        self._flush: asyncio.Future | None = None
+        self._group: tuple[asyncio.Future, list[tuple[Job, Reply]]] | None = None  # this tick's commit
+        self._writing: set[asyncio.Future] = set()  # file writes of committed groups, in threads
 
     @property
     def spent(self) -> float:
@@ -170,34 +171,59 @@ class Runner:
             # no await from here to the ledger write: a reply read is a reply kept (committed this tick)
             valid = self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
                                            latency_s=time.perf_counter() - t0)
-            committed = self._commit_soon()
+            group = self._commit_soon((job, reply) if valid else None)
             if valid:
-                await asyncio.shield(committed)
-                # the file from the committed row, off the loop; a kill now is healed by the next run, no call
-                await asyncio.to_thread(self.recorder.write, job, reply.text, reply)
+                # committed, then the file from the committed row, off the loop (one thread hop for the
+                # whole group); a kill in between is healed by the next run, no call
+                await asyncio.shield(group)
                 self.on_event(job.status, job)
                 return
         self.recorder.exhausted(job, mask_empty)
 
     # -- the run -------------------------------------------------------------------------------
-    def _commit_soon(self) -> asyncio.Future:
-        """One ledger commit for every answer booked in this event-loop tick."""
-        if self._flush is None:
+    def _commit_soon(self, write: tuple[Job, Reply] | None = None) -> asyncio.Future:
+        """One ledger commit for every answer booked in this event-loop tick, then the files of its valid
+        answers (`write`), all in one thread hop. The future is done when both are."""
+        if self._group is None:
             loop = asyncio.get_running_loop()
-            self._flush = loop.create_future()
+            self._group = (loop.create_future(), [])
             loop.call_soon(self._do_flush)
-        return self._flush
+        future, writes = self._group
+        if write is not None:
+            writes.append(write)
+        return future
 
     def _do_flush(self) -> None:
-        future, self._flush = self._flush, None
-        try:
-            self.ledger.flush()
-        except Exception as error:  # a full disk: every waiter sees it
-            if future is not None:
-                future.set_exception(error)
+        if self._group is None:  # flushed early by the end of the run
             return
-        if future is not None:
+        (future, writes), self._group = self._group, None
+        try:
+            self.ledger.flush()  # durable (synchronous=FULL): from here the answers survive a power loss
+        except Exception as error:  # a full disk: every waiter sees it, and no file is written
+            future.set_exception(error)
+            return
+        if not writes:
             future.set_result(None)
+            return
+        task = asyncio.ensure_future(asyncio.to_thread(self._write_files, writes))
+        self._writing.add(task)
+
+        def done(task: asyncio.Future) -> None:
+            self._writing.discard(task)
+            if future.done():
+                return
+            if task.cancelled():
+                future.cancel()
+            elif task.exception() is not None:
+                future.set_exception(task.exception())  # type: ignore[arg-type]
+            else:
+                future.set_result(None)
+
+        task.add_done_callback(done)
+
+    def _write_files(self, writes: list[tuple[Job, Reply]]) -> None:
+        for job, reply in writes:
+            self.recorder.write(job, reply.text, reply)
 
     def interrupt(self) -> None:
         """First call: stop sending, let answers in flight land (≤ grace s). Second: stop at once."""
@@ -237,7 +263,10 @@ class Runner:
         try:
             results = await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
+            self._do_flush()  # this tick's group, if any: its rows and files
             self.ledger.defer_commits(False)  # every answer read is committed, a second Ctrl-C included
+            if self._writing:  # files of committed answers still being written (workers cancelled meanwhile)
+                await asyncio.wait(list(self._writing))
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             if self._grace is not None:  # curate runs later rounds in this loop
