@@ -9,10 +9,11 @@ no `await`, so a second Ctrl-C (which cancels the workers) cannot drop an answer
 from __future__ import annotations
 
 import asyncio
+import collections
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
@@ -58,7 +59,8 @@ class Runner:
         self._workers: list[asyncio.Task] = []
         self._grace: asyncio.TimerHandle | None = None
         self._group: tuple[asyncio.Future, list[tuple[Job, Reply]]] | None = None  # this tick's commit
-        self._writing: set[asyncio.Future] = set()  # file writes of committed groups, in threads
+        self._writing: set[asyncio.Future] = set()  # committed groups whose files are being written
+        self.failure: BaseException | None = None  # a commit or file write that broke: raised at the end
 
     @property
     def spent(self) -> float:
@@ -133,9 +135,10 @@ class Runner:
         job.status, job.error = ("not_sent", self._stop_reason()) if job.answers == 0 else ("invalid", job.error)
         self.on_event(job.status, job)
 
-    async def run_job(self, job: Job) -> None:
+    async def run_job(self, job: Job, built: Awaitable[tuple[Request, bool | None]] | None = None) -> None:
+        """One image: its request (`built`: already being built, else built now), its answers, its file."""
         try:
-            request, mask_empty = await asyncio.to_thread(self.builder.build, job.image_id)
+            request, mask_empty = await (built or asyncio.to_thread(self.builder.build, job.image_id))
         except DataError as error:
             job.status, job.error = ("bad" if self.opts.skip_bad else "failed"), str(error)
             self.on_event(job.status, job)
@@ -173,10 +176,10 @@ class Runner:
                                            latency_s=time.perf_counter() - t0)
             group = self._commit_soon((job, reply) if valid else None)
             if valid:
-                # committed, then the file from the committed row, off the loop (one thread hop for the
-                # whole group); a kill in between is healed by the next run, no call
-                await asyncio.shield(group)
-                self.on_event(job.status, job)
+                # committed this tick, then the file from the committed row, off the loop (one thread hop
+                # for the whole group; a kill in between is healed by the next run, no call). The worker
+                # moves on meanwhile: the run waits for every file before it ends.
+                group.add_done_callback(lambda group, job=job: group.cancelled() or self.on_event(job.status, job))
                 return
         self.recorder.exhausted(job, mask_empty)
 
@@ -199,23 +202,22 @@ class Runner:
         (future, writes), self._group = self._group, None
         try:
             self.ledger.flush()  # durable (synchronous=FULL): from here the answers survive a power loss
-        except Exception as error:  # a full disk: every waiter sees it, and no file is written
-            future.set_exception(error)
+        except Exception as error:  # a full disk: stop sending, write no file, and the run raises it
+            self.failure = self.failure or error
+            self.stopping = True
+            future.cancel()
             return
         if not writes:
             future.set_result(None)
             return
+        self._writing.add(future)
+        future.add_done_callback(self._writing.discard)
         task = asyncio.ensure_future(asyncio.to_thread(self._write_files, writes))
-        self._writing.add(task)
 
         def done(task: asyncio.Future) -> None:
-            self._writing.discard(task)
-            if future.done():
-                return
-            if task.cancelled():
+            if task.cancelled() or task.exception() is not None:  # a bug in writing: the run raises it
+                self.failure = self.failure or task.exception() or asyncio.CancelledError()
                 future.cancel()
-            elif task.exception() is not None:
-                future.set_exception(task.exception())  # type: ignore[arg-type]
             else:
                 future.set_result(None)
 
@@ -242,13 +244,24 @@ class Runner:
             task.cancel()
 
     async def run(self, jobs: list[Job]) -> None:
-        queue: asyncio.Queue[Job] = asyncio.Queue()
-        for job in jobs:
-            queue.put_nowait(job)
+        waiting = collections.deque(jobs)
+        # requests built ahead (image read, PNG encode in a thread) while earlier ones are in flight, so a
+        # worker that frees up sends at once: up to one spare per worker
+        ahead: collections.deque[tuple[Job, asyncio.Future]] = collections.deque()
+        spare = max(1, min(self.opts.concurrency, len(jobs)))
+
+        def top_up() -> None:
+            while waiting and len(ahead) < spare and not self.fatal and not self.stopping:
+                job = waiting.popleft()
+                ahead.append((job, asyncio.ensure_future(asyncio.to_thread(self.builder.build, job.image_id))))
 
         async def worker() -> None:
-            while not queue.empty() and not self.fatal and not self.stopping:
-                await self.run_job(queue.get_nowait())
+            while ahead and not self.fatal and not self.stopping:
+                job, built = ahead.popleft()
+                top_up()
+                await self.run_job(job, built)
+
+        top_up()
 
         self._workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.opts.concurrency, len(jobs))))]
         loop = asyncio.get_running_loop()
@@ -272,6 +285,12 @@ class Runner:
             if self._grace is not None:  # curate runs later rounds in this loop
                 self._grace.cancel()
             self._cancel()
+        for _, built in ahead:  # built ahead, never sent (a stop): dropped without a "never retrieved" warning
+            if built.done() and not built.cancelled():
+                built.exception()
+            built.cancel()
+        if self.failure is not None:
+            raise self.failure
         for result in results:  # a bug or an unexpected error must not pass for a finished run
             if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
                 raise result
