@@ -262,8 +262,10 @@ class BatchRun:
                 job.status = "failed"
                 self.recorder.unanswered(job, got or "no result in batch", attempts=job.attempts, batch_id=batch_id)
                 continue
+            if got.usage_estimated:  # no usable token counts: estimated; the cap counts the worst case
+                got.input_tokens, got.output_tokens = self.builder.usage_estimate(self.builder.sent_size(job.image_id), got)
             actual = cost(self.opts.prices, self.provider.model, got.input_tokens, got.output_tokens, batch=True)
-            self._settle(key, actual)
+            self._settle(key, self.worst.get(key, actual) if got.usage_estimated else actual)
             if job.image_id not in self.masks:
                 self.masks[job.image_id] = self.builder.mask_empty(job.image_id)
             self.recorder.answered(job, got, self.masks[job.image_id], actual, attempts=job.attempts, batch_id=batch_id)
@@ -305,6 +307,10 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
         ledger.finish_run()
     summary = summarize(plan, provider, time.perf_counter() - t0)
     summary.update(batch=True, resumed_answers=sum(j.answers for j in run.resumed), kept_answers=run.recorder.kept)
+    note = run.recorder.usage_note()
+    summary.update(usage_estimated=run.recorder.estimated, notes=[note] if note else [])
+    if note:
+        log(note)
     return summary
 
 

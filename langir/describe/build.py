@@ -10,7 +10,7 @@ from langir.describe.images import encode_array
 from langir.describe.options import DescribeOptions
 from langir.describe.pricing import cost, text_tokens
 from langir.describe.prompts import Prompt
-from langir.describe.providers import Provider, Request
+from langir.describe.providers import Provider, Reply, Request
 from langir.describe.template import region_hint
 from langir.errors import DataError
 
@@ -75,6 +75,28 @@ class RequestBuilder:
             tin += 40  # the hint sentence
         tout = min(self.opts.max_tokens, text_tokens("x" * 6 * self.opts.max_words))
         return tin, tout, cost(self.opts.prices, self.provider.model, tin, tout, batch)
+
+    def usage_estimate(self, size: tuple[int, int] | None, reply: Reply) -> tuple[int, int]:
+        """(input, output) tokens of a reply that came without usable counts: the estimate for an image of
+        `size` (width, height) as sent, and the answer's length (within --max-tokens)."""
+        if size is None or not self.provider.remote:
+            return 0, 0
+        tin, _, _ = self.estimate(*size)
+        return tin, min(self.opts.max_tokens, text_tokens(reply.raw or reply.text))
+
+    def sent_size(self, image_id: str) -> tuple[int, int] | None:
+        """Width and height of the image as a request carries it (read from its header), None if unreadable."""
+        from langir.data.imageio import image_info
+
+        try:
+            w, h, _ = image_info(self.ds.image_path(image_id), verify=False)
+        except DataError:
+            return None
+        limits = [x for x in (self.provider.max_side, self.opts.max_side) if x]
+        if limits and max(w, h) > min(limits):
+            scale = min(limits) / max(w, h)
+            w, h = max(1, round(w * scale)), max(1, round(h * scale))
+        return w, h
 
     def worst_case(self, request: Request, batch: bool = False) -> tuple[int, float]:
         """(tokens for the rate limiter, worst-case USD) of one request: inflated input, full max_tokens."""

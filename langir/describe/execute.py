@@ -84,7 +84,7 @@ class Runner:
         """One HTTP attempt, reserved before and settled after."""
         if not await self.budget.reserve(worst):
             raise _Stopped() if self.stopping else _Unaffordable()
-        billed = 0.0
+        billed = charged = 0.0  # what the answer cost; what it counts against the cap
         sent = False
         try:
             await self.limiter.acquire(tokens)
@@ -98,20 +98,24 @@ class Runner:
                 reply = await self.provider.describe(ask)
             finally:
                 self.in_flight -= 1
+            if reply.usage_estimated:  # no usable token counts: estimated, and the cap counts the worst case
+                size = (ask.image.width, ask.image.height) if ask.image is not None else None
+                reply.input_tokens, reply.output_tokens = self.builder.usage_estimate(size, reply)
             billed = cost(self.opts.prices, self.provider.model, reply.input_tokens, reply.output_tokens)
+            charged = worst if reply.usage_estimated else billed
             return reply, billed
         except RetryableError as error:
             if error.maybe_done:  # sent, and maybe billed: it counts against the cap
-                billed = worst
+                charged = worst
                 job.maybe_billed += worst
             raise
         except asyncio.CancelledError:
             if sent:  # its answer will never be read, yet it may be billed
-                billed = worst
+                charged = worst
                 self.lost += 1
             raise
         finally:
-            self.budget.settle(worst, billed)
+            self.budget.settle(worst, charged)
 
     async def _ask(self, ask: Request, job: Job) -> tuple[Reply, float]:
         """One answer: transient errors retried under the one policy, each attempt under the cap."""

@@ -35,6 +35,8 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   the description too long; "cut" stops the answer halfway at the token limit (finish_reason
   "length", stop_reason "max_tokens", finishReason "MAX_TOKENS"). `image_bytes(info)` gives the
   PNG the request carries.
+- `usage_fn(info) -> dict | None | KEEP_USAGE`: the usage block of this reply (OpenAI/Anthropic
+  `usage`, Gemini `usageMetadata`): a dict replaces it, None leaves it out, `KEEP_USAGE` keeps it.
 - `keep_bodies`: when True, `bodies` keeps (flavour, parsed body) of every model request.
 - `bought`: Counter image sha → batch items created (what a batch API bills, fetched or not);
   `billed`: list of (flavour, input_tokens, output_tokens) of every 200 model reply, broken
@@ -65,6 +67,7 @@ from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
 LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
+KEEP_USAGE = object()  # `usage_fn` result: the reply's usage block as it is
 FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut", "billing")
 
 
@@ -78,6 +81,7 @@ class FakeAPI:
         self.reply: Callable[[str], str] = lambda image_sha: VALID_TEXT
         self.reply_fn: Callable[[dict[str, Any]], str | None] | None = None
         self.answer_fn: Callable[[dict[str, Any]], dict[str, Any] | str | None] | None = None
+        self.usage_fn: Callable[[dict[str, Any]], Any] | None = None
         self.keep_bodies = False
         self.bodies: list[tuple[str, dict[str, Any]]] = []
         self.delay_fn: Callable[[dict[str, Any]], float] | None = None
@@ -349,7 +353,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             with api.lock:
                 api.served[sha] += 1
-        self._send(200, api.payload(flavour, info, text, fault, model or ""))
+        payload = api.payload(flavour, info, text, fault, model or "")
+        usage = api.usage_fn(info) if api.usage_fn else KEEP_USAGE
+        if usage is not KEEP_USAGE:
+            field = "usageMetadata" if flavour == "gemini" else "usage"
+            payload.pop(field, None)
+            if usage is not None:
+                payload[field] = usage
+        self._send(200, payload)
 
     # -- routes --------------------------------------------------------------------------------
     def do_POST(self) -> None:  # noqa: N802 - http.server API

@@ -62,6 +62,9 @@ class Reply:
     # (None: a plain answer, or one too broken to read) and why the answer breaks the schema
     targets: list[dict[str, Any]] | None = None
     problem: str | None = None
+    # the reply carried no usable token counts (usage missing, negative or not a whole number): the
+    # executor estimates them from the request and the price table, and the summary says so
+    usage_estimated: bool = False
 
 
 class RetryableError(Exception):
@@ -98,6 +101,24 @@ def png_b64(png: bytes) -> str:
 def text_tokens(text: str) -> int:
     """Rough token count of English text (≈ 4 characters a token); only for estimates."""
     return max(1, math.ceil(len(text) / 4))
+
+
+def token_count(value: Any) -> int | None:
+    """A usage field as a whole number ≥ 0; None when missing or malformed (negative, fractional, text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def with_usage(reply: Reply, tin: int | None, tout: int | None) -> Reply:
+    """`reply` with these token counts; a missing or malformed one makes its usage estimated (see Reply)."""
+    reply.input_tokens, reply.output_tokens = tin or 0, tout or 0
+    reply.usage_estimated = tin is None or tout is None
+    return reply
 
 
 def longest_prefix(table: Mapping[str, Any], model: str) -> str | None:
