@@ -30,7 +30,7 @@ class RequestBuilder:
         A remote request needs only the image: an unreadable or mismatched mask turns the
         no-target judgement off for that id (one warning) instead of blocking it.
         """
-        image = self.ds.read_image(image_id)
+        image = self.ds.read_image_u8(image_id)  # as it is sent (8-bit grey), without a float detour
         mask = None
         if self.provider.needs_mask:
             mask = self.ds.read_mask(image_id, image.shape)
