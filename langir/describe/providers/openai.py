@@ -108,7 +108,7 @@ class OpenAIProvider(Provider):
         except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
         finally:
-            self.shards.release()
+            self.shards.release(client)
         return self.parse(data, request.structured)
 
     @staticmethod
