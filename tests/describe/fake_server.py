@@ -20,7 +20,7 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   parsed JSON); None falls back to `reply`. Runs for direct and batch requests.
 - `delay_fn(info) -> float`: extra seconds before answering this request (on top of `latency`).
 - `latency`: fixed seconds before every model reply.
-- counters: `model_requests` (every model request, faults included), `paths` (Counter of
+- counters: `connections` (TCP connections accepted), `model_requests` (every model request, faults included), `paths` (Counter of
   "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
   request, without body, with its `fault`), `auth_headers`.
 - `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
@@ -89,6 +89,7 @@ class FakeAPI:
         self.paths: Counter = Counter()
         self.served: Counter = Counter()  # image sha → successful model replies
         self.model_requests = 0
+        self.connections = 0  # TCP connections accepted
         self.log: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
         self.files: dict[str, bytes] = {}
@@ -290,6 +291,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:  # quiet
         return
+
+    def setup(self) -> None:  # once per TCP connection
+        super().setup()
+        with self.api.lock:
+            self.api.connections += 1
 
     # -- plumbing ------------------------------------------------------------------------------
     def _send(self, code: int, payload: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None,
