@@ -49,6 +49,7 @@ def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) ->
         with ledger.group():
             for job in cached:
                 ledger.set_current(job.key, job.image_id)
+        ledger.flush()  # committed before any file, even inside a caller's own group
     return sum(write_file(ds, job, job.text or "", job.raw) for job in cached)
 
 
