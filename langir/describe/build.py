@@ -23,6 +23,7 @@ class RequestBuilder:
         self.ds, self.provider, self.prompt, self.opts = ds, provider, prompt, opts
         self.on_warn = on_warn or (lambda message: None)
         self._warned: set[str] = set()
+        self._worst: dict[tuple[int, int, bool], tuple[int, float]] = {}
 
     def build(self, image_id: str) -> tuple[Request, bool | None]:
         """The request (image encoded, hint filled) and whether the mask is empty (None: unknown).
@@ -102,6 +103,10 @@ class RequestBuilder:
         """(tokens for the rate limiter, worst-case USD) of one request: inflated input, full max_tokens."""
         if not self.provider.remote or request.image is None:
             return 0, 0.0
-        tin, _, _ = self.estimate(request.image.width, request.image.height)
-        tin = int(tin * self.opts.worst_input_margin) + 1
-        return tin + self.opts.max_tokens, cost(self.opts.prices, self.provider.model, tin, self.opts.max_tokens, batch)
+        size = (request.image.width, request.image.height, batch)
+        if size not in self._worst:  # the same for every image of a size (the hint is counted as 40 tokens)
+            tin, _, _ = self.estimate(size[0], size[1])
+            tin = int(tin * self.opts.worst_input_margin) + 1
+            self._worst[size] = (tin + self.opts.max_tokens,
+                                 cost(self.opts.prices, self.provider.model, tin, self.opts.max_tokens, batch))
+        return self._worst[size]
