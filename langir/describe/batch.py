@@ -195,8 +195,10 @@ class BatchRun:
             jobs = {k: by_key[k] for k, _ in chunk}
             tag = f"{prefix}-{n}"
             batch_id = self._create(tag, prefix, jobs, [e for _, e in chunk])
-            for key, job in jobs.items():
-                self.ledger.record(key, job.image_id, self.provider.name, self.provider.model, "batched", batch_id=batch_id)
+            with self.ledger.group():  # one commit (each is fsynced); the intent above is the write-ahead record
+                for key, job in jobs.items():
+                    self.ledger.record(key, job.image_id, self.provider.name, self.provider.model, "batched",
+                                       batch_id=batch_id)
             self.log(f"submitted batch {batch_id} with {len(jobs)} requests (round {round_no + 1})")
             submitted.append((batch_id, prefix, jobs))
         return submitted
