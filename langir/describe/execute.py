@@ -260,9 +260,11 @@ class Runner:
     async def run(self, jobs: list[Job]) -> None:
         waiting = collections.deque(jobs)
         # requests built ahead (image read, PNG encode in a thread) while earlier ones are in flight, so a
-        # worker that frees up sends at once: up to one spare per worker
+        # worker that frees up sends at once. A few spares suffice (a build takes ≈ 1 ms, answers come back
+        # every few ms) and bound the memory held by encoded images waiting; a worker that pops one tops
+        # the queue up at once, so every worker finds a job while any is waiting.
         ahead: collections.deque[tuple[Job, asyncio.Future]] = collections.deque()
-        spare = max(1, min(self.opts.concurrency, len(jobs)))
+        spare = max(1, min(self.opts.concurrency, len(jobs), 16))
 
         def top_up() -> None:
             while waiting and len(ahead) < spare and not self.fatal and not self.stopping:
