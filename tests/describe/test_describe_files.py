@@ -73,3 +73,17 @@ def test_ledger_is_the_durable_record_and_files_are_not_fsynced(tmp_path, monkey
     con = sqlite3.connect(root / ".langir" / "describe.sqlite")
     assert con.execute("SELECT COUNT(*) FROM requests WHERE status='done' AND current=1").fetchone()[0] == 4
     con.close()
+
+
+def test_an_unreadable_image_built_ahead_is_that_images_failure_only(tmp_path, monkeypatch):
+    """Requests are built ahead in a worker thread: a corrupt image fails there, named, and costs nothing."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    root = make_dataset(tmp_path / "ds", 6)
+    (root / "images" / "ir_00002.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    with FakeServer() as fake:
+        summary = _run(root, fake.openai_url)
+        requests = fake.api.model_requests
+    assert summary["described"] == 5 and requests == 5
+    [failure] = summary["failures"]
+    assert failure["id"] == "ir_00002" and "ir_00002.png" in failure["reason"]
+    assert not (root / "descriptions" / "ir_00002.txt").exists()
