@@ -86,4 +86,5 @@ def test_an_unreadable_image_built_ahead_is_that_images_failure_only(tmp_path, m
     assert summary["described"] == 5 and requests == 5
     [failure] = summary["failures"]
     assert failure["id"] == "ir_00002" and "ir_00002.png" in failure["reason"]
-    assert not (root / "descriptions" / "ir_00002.txt").exists()
+    assert sorted(p.name for p in (root / "descriptions").iterdir()) == [
+        f"ir_{i:05d}.description.txt" for i in (0, 1, 3, 4, 5)]  # no file, no temp left for the bad one
