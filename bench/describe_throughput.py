@@ -2,12 +2,16 @@
 
 Measures images/s at several concurrencies with a fixed server latency (default 200 ms) against
 the ideal concurrency/latency, the client's CPU per image at each level (process CPU time of
-the describing process / images; the fake server runs in its own process), the client's own
-overhead per image (latency 0, concurrency 1), and a full-cache re-run of 1,000 images (files
-kept, and --overwrite served from the ledger). `--profile` prints where the client CPU goes at
-the highest level (cProfile, top 25 by own time).
+the describing process / images, all its threads, user + system; the system part is shown too),
+the fake server's CPU per image (it runs in its own process), the client's own overhead per image
+(latency 0, concurrency 1), and a full-cache re-run of 1,000 images (files kept, and --overwrite
+served from the ledger). The machine (cores, load before and after) is printed with the figures.
+`--profile` prints where the client CPU goes at the highest level (cProfile, top 25 by own time);
+`--workdir` puts the datasets elsewhere than the system temp folder (file creation costs differ
+between file systems: ≈ 0.3 ms CPU a file in this VM's /tmp, ≈ 0.05 ms under /work).
 
     python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
+                                        [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -52,6 +56,14 @@ class FakeServer:
         self.proc.kill()
         self.proc.wait()
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system), from /proc; 0 where there is none."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def run(root: Path, url: str, concurrency: int, overwrite: bool = False, profile: bool = False) -> tuple[float, dict]:
     """One describe run; the summary gains `cpu_s` (this process's CPU time during the run)."""
@@ -60,7 +72,7 @@ def run(root: Path, url: str, concurrency: int, overwrite: bool = False, profile
     ledger = Ledger.for_dataset(root)
     opts = DescribeOptions(concurrency=concurrency, overwrite=overwrite, retry=RetryPolicy(initial=0.01))
     profiler = cProfile.Profile() if profile else None
-    cpu0, t0 = time.process_time(), time.perf_counter()
+    cpu0, t0, sys0 = time.process_time(), time.perf_counter(), os.times().system
     if profiler:
         profiler.enable()
     summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"), opts, ledger)
@@ -68,6 +80,7 @@ def run(root: Path, url: str, concurrency: int, overwrite: bool = False, profile
         profiler.disable()
     elapsed = time.perf_counter() - t0
     summary["cpu_s"] = time.process_time() - cpu0
+    summary["sys_s"] = os.times().system - sys0
     ledger.close()
     if profiler:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
@@ -81,21 +94,28 @@ def main() -> None:
     parser.add_argument("--per-slot", type=int, default=6, help="images per concurrency slot (min 16 images)")
     parser.add_argument("--cache-images", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="cProfile the client at the highest level (stderr)")
+    parser.add_argument("--workdir", type=Path, default=None, help="folder for the datasets (default: the system temp)")
     args = parser.parse_args()
-    results: dict = {"latency_s": args.latency, "levels": []}
-    with tempfile.TemporaryDirectory() as tmp:
+    results: dict = {"latency_s": args.latency, "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg(),
+                                                            "python": sys.version.split()[0]}, "levels": []}
+    print(json.dumps(results["machine"]), flush=True)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         tmp_path = Path(tmp)
         with FakeServer(latency=args.latency) as fake:
             run(make_dataset(tmp_path / "warm", 16, size=(64, 64)), fake.openai_url, 8)  # imports, first connections
             for level in args.levels:
                 n = max(16, args.per_slot * level)
                 root = make_dataset(tmp_path / f"c{level}", n, size=(64, 64))
+                server0 = fake.cpu_s()
                 elapsed, summary = run(root, fake.openai_url, level, profile=args.profile and level == max(args.levels))
+                server = fake.cpu_s() - server0
                 assert summary["described"] == n, summary
                 rate, ideal = n / elapsed, level / args.latency
                 row = {"concurrency": level, "images": n, "seconds": round(elapsed, 3), "images_per_s": round(rate, 2),
                        "ideal_per_s": round(ideal, 2), "efficiency": round(rate / ideal, 3),
-                       "client_cpu_ms_per_image": round(1000 * summary["cpu_s"] / n, 2)}
+                       "client_cpu_ms_per_image": round(1000 * summary["cpu_s"] / n, 2),
+                       "of_which_system_ms": round(1000 * summary["sys_s"] / n, 2),
+                       "server_cpu_ms_per_image": round(1000 * server / n, 2)}
                 results["levels"].append(row)
                 print(json.dumps(row), flush=True)
         with FakeServer(latency=0.0) as fake:
@@ -122,6 +142,7 @@ def main() -> None:
                                       "rerun_overwrite_from_ledger_s": round(from_ledger, 3),
                                       "cli_subprocess_overwrite_from_ledger_s": round(cli, 3)}
             print(json.dumps(results["cache_rerun"]), flush=True)
+    results["machine"]["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=2))
 
 

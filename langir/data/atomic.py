@@ -205,10 +205,17 @@ def _create_temp(parent: Path, name: str, path: Path) -> Path:
         return tmp
 
 
+_RESOLVED: dict[str, str] = {}  # folder as given → resolved (resolving costs a syscall per part)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
+    `durable=False` skips the two fsyncs (file, folder): still atomic (a reader or a killed
+    process sees the old file or the whole new one), but after a power loss the file may be
+    missing or empty. Only for files that can be rebuilt from a durable record (description
+    files: the describe ledger holds every paid answer and a re-run restores them).
     Raises OutputError (one line, naming `path`) when the target cannot be written.
     """
     requested = Path(path)
@@ -220,7 +227,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if fault is not None:
         raise _as_output_error(fault, requested)
     _make_parent(parent, requested)
-    key = str(parent.resolve())
+    key = _RESOLVED.get(str(parent)) or _RESOLVED.setdefault(str(parent), str(parent.resolve()))
     if key not in _SWEPT:
         _SWEPT.add(key)
         sweep_stale_temps(parent)
@@ -231,8 +238,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             fault = _injected_fault(requested, "write")
             if fault is not None:
                 raise fault
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
+            if durable:
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
             _target(requested)  # something else may have appeared meanwhile: still refuse it
             os.replace(tmp, path)
         except OutputError:
@@ -248,6 +256,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):  # make the rename itself durable; not all file systems allow it
         dir_fd = os.open(parent, os.O_RDONLY)
         try:
@@ -256,14 +266,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.close(dir_fd)
 
 
-def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> None:
-    """Write `text` to `path` atomically."""
-    write_bytes_atomic(path, text.encode(encoding))
+def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8", durable: bool = True) -> None:
+    """Write `text` to `path` atomically (`durable`: see `atomic_path`)."""
+    write_bytes_atomic(path, text.encode(encoding), durable)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """Write `data` to `path` atomically (`durable`: see `atomic_path`)."""
+    with atomic_path(path, durable) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
 
 

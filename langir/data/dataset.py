@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_image_u8, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -35,12 +36,15 @@ def _shown(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL and control characters
+
+
 def check_id(sample_id: str, where: Path | None = None, line: int | None = None) -> str:
     """An id is a file stem: not empty, no path separator, no `..`, no NUL or control character."""
     loc = f"line {line}: " if line is not None else ""
     if not sample_id:
         raise DataError(where, f"{loc}empty id")
-    if any(ord(c) < 32 or ord(c) == 127 for c in sample_id):
+    if _CONTROL.search(sample_id):
         raise DataError(where, f"{loc}bad id {_shown(sample_id)}: an id may not contain NUL or control characters")
     if "/" in sample_id or "\\" in sample_id or ".." in sample_id or sample_id.startswith("."):
         raise DataError(where, f"{loc}bad id {_shown(sample_id)}: an id is a file name stem, without '/', '\\' or '..'")
@@ -192,6 +196,10 @@ class LangIRDataset:
     def read_image(self, sample_id: str) -> np.ndarray:
         return read_image(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
 
+    def read_image_u8(self, sample_id: str) -> np.ndarray:
+        """The image as 8-bit grey (`to_uint8(read_image(id))`, faster for 8-bit files)."""
+        return read_image_u8(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
+
     def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         path = self.mask_path(sample_id)
         if not os.path.lexists(path):
@@ -242,13 +250,15 @@ class LangIRDataset:
                     on_skip(sample_id, err)
 
     # ---- writing -------------------------------------------------------------------------
-    def write_description(self, sample_id: str, text: str, overwrite: bool = False) -> Path | None:
-        """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written."""
+    def write_description(self, sample_id: str, text: str, overwrite: bool = False, durable: bool = True) -> Path | None:
+        """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written.
+
+        `durable=False`: no fsync (the describe ledger is the durable record; see `atomic_path`)."""
         existing = self.description_path(sample_id)
         if existing.exists() and not overwrite:
             return None
         path = existing if existing.exists() else self.description_write_path(sample_id)
-        write_text_atomic(path, text.strip() + "\n")
+        write_text_atomic(path, text.strip() + "\n", durable=durable)
         return path
 
     def __repr__(self) -> str:

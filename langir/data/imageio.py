@@ -165,6 +165,15 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     return image_to_array(_open(path, max_pixels))
 
 
+def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """`to_uint8(read_image(path))`, without the float detour for 8-bit grey files (the common case:
+    the pixels as stored). Same checks and errors as `read_image`."""
+    img = _open(Path(path), max_pixels)
+    if img.mode == "L":
+        return np.asarray(img)
+    return to_uint8(image_to_array(img))
+
+
 def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W)."""
     path = Path(path)

@@ -31,6 +31,7 @@ class Recorder:
         self.on_event = on_event or (lambda kind, job: None)
         self.digest = prompt.digest()  # hashes few-shot PNGs: once, not per answer
         self.kept = 0  # paid answers recorded by this run
+        self.estimated = 0  # of which without usable token counts (tokens and cost estimated)
 
     def record(self, job: Job, status: str, reply: Reply | None, **fields: Any) -> None:
         self.ledger.record(
@@ -59,6 +60,7 @@ class Recorder:
         common = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens, "cost_usd": actual,
                   "text": reply.text, "error": problem, **fields}
         self.kept += 1
+        self.estimated += reply.usage_estimated
         self.on_event("answer", job)
         if problem is None:
             # ledger first, file second: a kill between the two is healed by the next run without a call
@@ -77,6 +79,14 @@ class Recorder:
         """Write the file of a valid answer already in the ledger (a failure is that id's, the answer stays)."""
         self.write(job, reply.text, reply)
         self.on_event(job.status, job)
+
+    def usage_note(self) -> str | None:
+        """The one line a summary carries when some replies came without usable token counts."""
+        if not self.estimated:
+            return None
+        return (f"{self.estimated} repl{'y' if self.estimated == 1 else 'ies'} came without usable token counts "
+                "(usage missing, negative or malformed): their tokens and cost are estimated from the request and "
+                "the price table, and each counted its worst case against --max-cost")
 
     def unanswered(self, job: Job, error: str, **fields: Any) -> None:
         """A request that brought no answer (nothing paid): a failed row; the key may be asked again."""

@@ -195,8 +195,10 @@ class BatchRun:
             jobs = {k: by_key[k] for k, _ in chunk}
             tag = f"{prefix}-{n}"
             batch_id = self._create(tag, prefix, jobs, [e for _, e in chunk])
-            for key, job in jobs.items():
-                self.ledger.record(key, job.image_id, self.provider.name, self.provider.model, "batched", batch_id=batch_id)
+            with self.ledger.group():  # one commit (each is fsynced); the intent above is the write-ahead record
+                for key, job in jobs.items():
+                    self.ledger.record(key, job.image_id, self.provider.name, self.provider.model, "batched",
+                                       batch_id=batch_id)
             self.log(f"submitted batch {batch_id} with {len(jobs)} requests (round {round_no + 1})")
             submitted.append((batch_id, prefix, jobs))
         return submitted
@@ -262,8 +264,10 @@ class BatchRun:
                 job.status = "failed"
                 self.recorder.unanswered(job, got or "no result in batch", attempts=job.attempts, batch_id=batch_id)
                 continue
+            if got.usage_estimated:  # no usable token counts: estimated; the cap counts the worst case
+                got.input_tokens, got.output_tokens = self.builder.usage_estimate(self.builder.sent_size(job.image_id), got)
             actual = cost(self.opts.prices, self.provider.model, got.input_tokens, got.output_tokens, batch=True)
-            self._settle(key, actual)
+            self._settle(key, self.worst.get(key, actual) if got.usage_estimated else actual)
             if job.image_id not in self.masks:
                 self.masks[job.image_id] = self.builder.mask_empty(job.image_id)
             self.recorder.answered(job, got, self.masks[job.image_id], actual, attempts=job.attempts, batch_id=batch_id)
@@ -305,6 +309,10 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
         ledger.finish_run()
     summary = summarize(plan, provider, time.perf_counter() - t0)
     summary.update(batch=True, resumed_answers=sum(j.answers for j in run.resumed), kept_answers=run.recorder.kept)
+    note = run.recorder.usage_note()
+    summary.update(usage_estimated=run.recorder.estimated, notes=[note] if note else [])
+    if note:
+        log(note)
     return summary
 
 

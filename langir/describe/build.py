@@ -10,7 +10,7 @@ from langir.describe.images import encode_array
 from langir.describe.options import DescribeOptions
 from langir.describe.pricing import cost, text_tokens
 from langir.describe.prompts import Prompt
-from langir.describe.providers import Provider, Request
+from langir.describe.providers import Provider, Reply, Request
 from langir.describe.template import region_hint
 from langir.errors import DataError
 
@@ -23,6 +23,7 @@ class RequestBuilder:
         self.ds, self.provider, self.prompt, self.opts = ds, provider, prompt, opts
         self.on_warn = on_warn or (lambda message: None)
         self._warned: set[str] = set()
+        self._worst: dict[tuple[int, int, bool], tuple[int, float]] = {}
 
     def build(self, image_id: str) -> tuple[Request, bool | None]:
         """The request (image encoded, hint filled) and whether the mask is empty (None: unknown).
@@ -30,7 +31,7 @@ class RequestBuilder:
         A remote request needs only the image: an unreadable or mismatched mask turns the
         no-target judgement off for that id (one warning) instead of blocking it.
         """
-        image = self.ds.read_image(image_id)
+        image = self.ds.read_image_u8(image_id)  # as it is sent (8-bit grey), without a float detour
         mask = None
         if self.provider.needs_mask:
             mask = self.ds.read_mask(image_id, image.shape)
@@ -76,10 +77,36 @@ class RequestBuilder:
         tout = min(self.opts.max_tokens, text_tokens("x" * 6 * self.opts.max_words))
         return tin, tout, cost(self.opts.prices, self.provider.model, tin, tout, batch)
 
+    def usage_estimate(self, size: tuple[int, int] | None, reply: Reply) -> tuple[int, int]:
+        """(input, output) tokens of a reply that came without usable counts: the estimate for an image of
+        `size` (width, height) as sent, and the answer's length (within --max-tokens)."""
+        if size is None or not self.provider.remote:
+            return 0, 0
+        tin, _, _ = self.estimate(*size)
+        return tin, min(self.opts.max_tokens, text_tokens(reply.raw or reply.text))
+
+    def sent_size(self, image_id: str) -> tuple[int, int] | None:
+        """Width and height of the image as a request carries it (read from its header), None if unreadable."""
+        from langir.data.imageio import image_info
+
+        try:
+            w, h, _ = image_info(self.ds.image_path(image_id), verify=False)
+        except DataError:
+            return None
+        limits = [x for x in (self.provider.max_side, self.opts.max_side) if x]
+        if limits and max(w, h) > min(limits):
+            scale = min(limits) / max(w, h)
+            w, h = max(1, round(w * scale)), max(1, round(h * scale))
+        return w, h
+
     def worst_case(self, request: Request, batch: bool = False) -> tuple[int, float]:
         """(tokens for the rate limiter, worst-case USD) of one request: inflated input, full max_tokens."""
         if not self.provider.remote or request.image is None:
             return 0, 0.0
-        tin, _, _ = self.estimate(request.image.width, request.image.height)
-        tin = int(tin * self.opts.worst_input_margin) + 1
-        return tin + self.opts.max_tokens, cost(self.opts.prices, self.provider.model, tin, self.opts.max_tokens, batch)
+        size = (request.image.width, request.image.height, batch)
+        if size not in self._worst:  # the same for every image of a size (the hint is counted as 40 tokens)
+            tin, _, _ = self.estimate(size[0], size[1])
+            tin = int(tin * self.opts.worst_input_margin) + 1
+            self._worst[size] = (tin + self.opts.max_tokens,
+                                 cost(self.opts.prices, self.provider.model, tin, self.opts.max_tokens, batch))
+        return self._worst[size]

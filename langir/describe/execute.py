@@ -9,10 +9,13 @@ no `await`, so a second Ctrl-C (which cancels the workers) cannot drop an answer
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
@@ -27,6 +30,8 @@ from langir.describe.pricing import cost
 from langir.describe.prompts import Prompt
 from langir.describe.providers import FatalError, Provider, Reply, Request, RetryableError
 from langir.errors import DataError
+
+T = TypeVar("T")
 
 
 class _Unaffordable(Exception):
@@ -57,7 +62,12 @@ class Runner:
         self.lost = 0  # requests in flight when a second Ctrl-C stopped the run
         self._workers: list[asyncio.Task] = []
         self._grace: asyncio.TimerHandle | None = None
-        self._flush: asyncio.Future | None = None
+        self._group: tuple[asyncio.Future, list[tuple[Job, Reply]]] | None = None  # this tick's commit
+        self._writing: set[asyncio.Future] = set()  # committed groups whose files are being written
+        self.failure: BaseException | None = None  # a commit or file write that broke: raised at the end
+        # One thread for the work off the loop (reading and encoding images, writing files): with the
+        # default pool's six, every image cost ≈ 400 futex calls of GIL hand-offs (≈ 1 ms of system CPU)
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="langir-describe")
 
     @property
     def spent(self) -> float:
@@ -81,7 +91,7 @@ class Runner:
         """One HTTP attempt, reserved before and settled after."""
         if not await self.budget.reserve(worst):
             raise _Stopped() if self.stopping else _Unaffordable()
-        billed = 0.0
+        billed = charged = 0.0  # what the answer cost; what it counts against the cap
         sent = False
         try:
             await self.limiter.acquire(tokens)
@@ -95,20 +105,24 @@ class Runner:
                 reply = await self.provider.describe(ask)
             finally:
                 self.in_flight -= 1
+            if reply.usage_estimated:  # no usable token counts: estimated, and the cap counts the worst case
+                size = (ask.image.width, ask.image.height) if ask.image is not None else None
+                reply.input_tokens, reply.output_tokens = self.builder.usage_estimate(size, reply)
             billed = cost(self.opts.prices, self.provider.model, reply.input_tokens, reply.output_tokens)
+            charged = worst if reply.usage_estimated else billed
             return reply, billed
         except RetryableError as error:
             if error.maybe_done:  # sent, and maybe billed: it counts against the cap
-                billed = worst
+                charged = worst
                 job.maybe_billed += worst
             raise
         except asyncio.CancelledError:
             if sent:  # its answer will never be read, yet it may be billed
-                billed = worst
+                charged = worst
                 self.lost += 1
             raise
         finally:
-            self.budget.settle(worst, billed)
+            self.budget.settle(worst, charged)
 
     async def _ask(self, ask: Request, job: Job) -> tuple[Reply, float]:
         """One answer: transient errors retried under the one policy, each attempt under the cap."""
@@ -132,9 +146,10 @@ class Runner:
         job.status, job.error = ("not_sent", self._stop_reason()) if job.answers == 0 else ("invalid", job.error)
         self.on_event(job.status, job)
 
-    async def run_job(self, job: Job) -> None:
+    async def run_job(self, job: Job, built: Awaitable[tuple[Request, bool | None]] | None = None) -> None:
+        """One image: its request (`built`: already being built, else built now), its answers, its file."""
         try:
-            request, mask_empty = await asyncio.to_thread(self.builder.build, job.image_id)
+            request, mask_empty = await (built or self._off_loop(self.builder.build, job.image_id))
         except DataError as error:
             job.status, job.error = ("bad" if self.opts.skip_bad else "failed"), str(error)
             self.on_event(job.status, job)
@@ -170,34 +185,61 @@ class Runner:
             # no await from here to the ledger write: a reply read is a reply kept (committed this tick)
             valid = self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
                                            latency_s=time.perf_counter() - t0)
-            committed = self._commit_soon()
+            group = self._commit_soon((job, reply) if valid else None)
             if valid:
-                await asyncio.shield(committed)
-                # the file from the committed row, off the loop; a kill now is healed by the next run, no call
-                await asyncio.to_thread(self.recorder.write, job, reply.text, reply)
-                self.on_event(job.status, job)
+                # committed this tick, then the file from the committed row, off the loop (one thread hop
+                # for the whole group; a kill in between is healed by the next run, no call). The worker
+                # moves on meanwhile: the run waits for every file before it ends.
+                group.add_done_callback(lambda group, job=job: group.cancelled() or self.on_event(job.status, job))
                 return
         self.recorder.exhausted(job, mask_empty)
 
     # -- the run -------------------------------------------------------------------------------
-    def _commit_soon(self) -> asyncio.Future:
-        """One ledger commit for every answer booked in this event-loop tick."""
-        if self._flush is None:
+    def _commit_soon(self, write: tuple[Job, Reply] | None = None) -> asyncio.Future:
+        """One ledger commit for every answer booked in this event-loop tick, then the files of its valid
+        answers (`write`), all in one thread hop. The future is done when both are."""
+        if self._group is None:
             loop = asyncio.get_running_loop()
-            self._flush = loop.create_future()
+            self._group = (loop.create_future(), [])
             loop.call_soon(self._do_flush)
-        return self._flush
+        future, writes = self._group
+        if write is not None:
+            writes.append(write)
+        return future
 
     def _do_flush(self) -> None:
-        future, self._flush = self._flush, None
-        try:
-            self.ledger.flush()
-        except Exception as error:  # a full disk: every waiter sees it
-            if future is not None:
-                future.set_exception(error)
+        if self._group is None:  # flushed early by the end of the run
             return
-        if future is not None:
+        (future, writes), self._group = self._group, None
+        try:
+            self.ledger.flush()  # durable (synchronous=FULL): from here the answers survive a power loss
+        except Exception as error:  # a full disk: stop sending, write no file, and the run raises it
+            self.failure = self.failure or error
+            self.stopping = True
+            future.cancel()
+            return
+        if not writes:
             future.set_result(None)
+            return
+        self._writing.add(future)
+        future.add_done_callback(self._writing.discard)
+        task = self._off_loop(self._write_files, writes)
+
+        def done(task: asyncio.Future) -> None:
+            if task.cancelled() or task.exception() is not None:  # a bug in writing: the run raises it
+                self.failure = self.failure or task.exception() or asyncio.CancelledError()
+                future.cancel()
+            else:
+                future.set_result(None)
+
+        task.add_done_callback(done)
+
+    def _off_loop(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _write_files(self, writes: list[tuple[Job, Reply]]) -> None:
+        for job, reply in writes:
+            self.recorder.write(job, reply.text, reply)
 
     def interrupt(self) -> None:
         """First call: stop sending, let answers in flight land (≤ grace s). Second: stop at once."""
@@ -216,13 +258,26 @@ class Runner:
             task.cancel()
 
     async def run(self, jobs: list[Job]) -> None:
-        queue: asyncio.Queue[Job] = asyncio.Queue()
-        for job in jobs:
-            queue.put_nowait(job)
+        waiting = collections.deque(jobs)
+        # requests built ahead (image read, PNG encode in a thread) while earlier ones are in flight, so a
+        # worker that frees up sends at once. A few spares suffice (a build takes ≈ 1 ms, answers come back
+        # every few ms) and bound the memory held by encoded images waiting; a worker that pops one tops
+        # the queue up at once, so every worker finds a job while any is waiting.
+        ahead: collections.deque[tuple[Job, asyncio.Future]] = collections.deque()
+        spare = max(1, min(self.opts.concurrency, len(jobs), 16))
+
+        def top_up() -> None:
+            while waiting and len(ahead) < spare and not self.fatal and not self.stopping:
+                job = waiting.popleft()
+                ahead.append((job, self._off_loop(self.builder.build, job.image_id)))
 
         async def worker() -> None:
-            while not queue.empty() and not self.fatal and not self.stopping:
-                await self.run_job(queue.get_nowait())
+            while ahead and not self.fatal and not self.stopping:
+                job, built = ahead.popleft()
+                top_up()
+                await self.run_job(job, built)
+
+        top_up()
 
         self._workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.opts.concurrency, len(jobs))))]
         loop = asyncio.get_running_loop()
@@ -237,12 +292,22 @@ class Runner:
         try:
             results = await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
+            self._do_flush()  # this tick's group, if any: its rows and files
             self.ledger.defer_commits(False)  # every answer read is committed, a second Ctrl-C included
+            if self._writing:  # files of committed answers still being written (workers cancelled meanwhile)
+                await asyncio.wait(list(self._writing))
+            self._pool.shutdown(wait=False, cancel_futures=True)  # images built ahead for nobody: dropped
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             if self._grace is not None:  # curate runs later rounds in this loop
                 self._grace.cancel()
             self._cancel()
+        for _, built in ahead:  # built ahead, never sent (a stop): dropped without a "never retrieved" warning
+            if built.done() and not built.cancelled():
+                built.exception()
+            built.cancel()
+        if self.failure is not None:
+            raise self.failure
         for result in results:  # a bug or an unexpected error must not pass for a finished run
             if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
                 raise result

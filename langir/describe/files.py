@@ -1,4 +1,11 @@
-"""Description files of a describe run: writing answers, restoring paid ones, healing and sweeping."""
+"""Description files of a describe run: writing answers, restoring paid ones, healing and sweeping.
+
+A description file is a copy of a ledger row, which is committed (durably: synchronous=FULL)
+before the file is written. So files are written atomically (temp + rename: a killed run leaves the
+old file or the new one) but without fsync: after a power loss a file may be missing (the next run
+restores it from the ledger, no call) or empty / zero-filled (`heal_files` rewrites it). That
+saves two fsyncs per answer.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ def write_file(ds: LangIRDataset, job: Job, text: str, raw: str | None = None) -
     targets of an earlier answer are dropped otherwise.
     """
     try:
-        ds.write_description(job.image_id, text, overwrite=True)
+        ds.write_description(job.image_id, text, overwrite=True, durable=False)
         sync_targets(ds, job.image_id, raw, job.request or None)
         return True
     except (OSError, LangirError) as error:
@@ -33,35 +40,50 @@ def write_file(ds: LangIRDataset, job: Job, text: str, raw: str | None = None) -
 
 
 def write_cached(ds: LangIRDataset, plan: Plan, ledger: Ledger | None = None) -> int:
-    """Write description files for done ledger rows whose file is missing (or --overwrite)."""
-    n = 0
-    for job in plan.by_status("cached"):
-        if job.text is not None:
-            if ledger is not None:
+    """Write description files for done ledger rows whose file is missing (or --overwrite).
+
+    The rows are marked current in one commit first (ledger before files, as for a new answer).
+    """
+    cached = [job for job in plan.by_status("cached") if job.text is not None]
+    if ledger is not None and cached:
+        with ledger.group():
+            for job in cached:
                 ledger.set_current(job.key, job.image_id)
-            n += write_file(ds, job, job.text, job.raw)
-    return n
+        ledger.flush()  # committed before any file, even inside a caller's own group
+    return sum(write_file(ds, job, job.text or "", job.raw) for job in cached)
+
+
+def _torn(data: bytes) -> bool:
+    """What an unsynced write can leave after a power loss: nothing, or zeros, instead of the text."""
+    return not data.strip(b" \t\r\n\x00") or b"\x00" in data
 
 
 def heal_files(ds: LangIRDataset, plan: Plan, ledger: Ledger) -> int:
-    """Rewrite kept files that lost a race with a kill: the ledger's current answer is newer and differs.
+    """Rewrite kept files from the ledger's current answer when they lost a race with a kill or a crash.
 
-    A redo commits its answer before replacing the file; a kill in between leaves the old text on
-    disk while the ledger holds the new one. A file edited by hand after that is newer: kept.
+    - A redo commits its answer before replacing the file; a kill in between leaves the old text on
+      disk while the ledger holds the new one (newer than the file). A file edited by hand after
+      that is newer: kept.
+    - A file left empty or zero-filled (a power loss before the unsynced write reached the disk) is
+      rewritten whatever its time.
     """
     kept = [j.image_id for j in plan.by_status("skipped")]
     current = ledger.current_many(kept)
     healed = 0
     for image_id, row in current.items():
         path = ds.description_path(image_id)
+        if row.text is None or row.updated is None:
+            continue
         try:
-            if row.text is None or row.updated is None or path.stat().st_mtime >= row.updated:
-                continue
-            if read_file_bytes(path, "description").decode("utf-8-sig").strip() == row.text.strip():
-                continue
+            data = read_file_bytes(path, "description")
+            if not _torn(data):
+                if path.stat().st_mtime >= row.updated:
+                    continue
+                if data.decode("utf-8-sig").strip() == row.text.strip():
+                    continue
         except (OSError, UnicodeDecodeError, DataError):
             continue
-        ds.write_description(image_id, row.text, overwrite=True)
+        ds.write_description(image_id, row.text, overwrite=True, durable=False)
         sync_targets(ds, image_id, row.raw_reply, row.request)
         healed += 1
     return healed
@@ -110,6 +132,6 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
         ledger.set_status(row.key, new, problem)
         if new == "done" and write and ledger.current(row.image_id) is None:
             ledger.set_current(row.key, row.image_id)
-            ds.write_description(row.image_id, row.text, overwrite=True)
+            ds.write_description(row.image_id, row.text, overwrite=True, durable=False)
             sync_targets(ds, row.image_id, row.raw_reply, row.request)
     return counts

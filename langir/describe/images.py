@@ -53,10 +53,10 @@ def _b64_len(n: int) -> int:
 
 
 def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = None) -> EncodedImage:
-    """Float/uint image (H×W or H×W×C) → 8-bit PNG, longest side ≤ min(max_side, provider limit),
+    """Float image in [0, 1] or uint8 image (H×W or H×W×C) → 8-bit PNG, longest side ≤ min(max_side, provider limit),
     shrunk further (by 3/4 steps) until its base64 fits the provider's bytes-per-image limit."""
     side_limit, byte_limit = image_limits(provider)
-    img = Image.fromarray(to_uint8(image))
+    img = Image.fromarray(image if image.dtype == np.uint8 else to_uint8(image))  # uint8: already as sent
     limits = [x for x in (side_limit, max_side) if x]
     if limits and max(img.size) > min(limits):
         scale = min(limits) / max(img.size)

@@ -44,10 +44,11 @@ def _repair(root: Path, descriptions: Callable[[], Iterable[tuple[str, str]]]) -
     ledger = Ledger(path)
     n = 0
     try:
-        for image_id, text in descriptions():
-            ledger.record(f"restored:{image_id}", image_id, "restored", "unknown", "done", text=text, attempt=0,
-                          request=f"restored:{image_id}", prompt_style="restored", current=1, cost_usd=0.0)
-            n += 1
+        with ledger.group():  # one commit for all rows (each commit is fsynced)
+            for image_id, text in descriptions():
+                ledger.record(f"restored:{image_id}", image_id, "restored", "unknown", "done", text=text, attempt=0,
+                              request=f"restored:{image_id}", prompt_style="restored", current=1, cost_usd=0.0)
+                n += 1
     finally:
         ledger.close()
     return moved, n

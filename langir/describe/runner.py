@@ -81,6 +81,10 @@ async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, 
     summary["stopped_kind"] = runner.fatal_kind
     summary["kept_answers"] = runner.recorder.kept
     summary["lost_in_flight"] = runner.lost
+    note = runner.recorder.usage_note()
+    summary["usage_estimated"], summary["notes"] = runner.recorder.estimated, [note] if note else []
+    if note and on_warn:
+        on_warn(note)
     if not runner.interrupted and not runner.fatal:
         finish_redos(plan, ledger)
     ledger.finish_run()

@@ -34,7 +34,7 @@ def summarize(plan: Plan, provider: Provider, elapsed: float, fatal: str | None 
         "cost_usd": round(sum(j.cost for j in plan.jobs), 6),
         "maybe_billed_usd": round(sum(j.maybe_billed for j in plan.jobs), 6), "elapsed_s": round(elapsed, 3),
         "skipped_bad": bad, "stopped": fatal, "interrupted": False, "failures": failures, "counts": counts,
-        "paid": provider.remote,
+        "paid": provider.remote, "usage_estimated": 0, "notes": [],
     }
 
 

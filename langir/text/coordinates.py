@@ -300,11 +300,21 @@ def _mark_scale(p: Position, text_scale: str | None) -> None:
         p.scale = "unit"
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _has_digit(text: str) -> bool:
+    """`any(c.isdigit() for c in text)`, by a regex for ASCII text (every answer is checked: ≈ 0.1 ms saved)."""
+    if text.isascii():
+        return _ASCII_DIGIT.search(text) is not None
+    return any(c.isdigit() for c in text)
+
+
 def read_coordinates(text: str) -> Reading:
     """Every position `text` writes as numbers (see the module docstring)."""
     reading = Reading(prose=text)
     head = text[:MAX_CHARS]
-    if not any(c.isdigit() for c in head) and "[]" not in head and "null" not in head and "way" not in head.lower():
+    if not _has_digit(head) and "[]" not in head and "null" not in head and "way" not in head.lower():
         return reading
     found: list[Position] = []
     xywh = bool(_XYWH.search(head))
@@ -312,7 +322,7 @@ def read_coordinates(text: str) -> Reading:
     body = read_tables(_read_tags(body[:MAX_CHARS], found), found)
     reading.stated_scale = stated_scale(body)
     reading.stated_size = stated_size(body)
-    if any(c.isdigit() for c in body) or "way" in body.lower():  # tags and JSON often leave no number behind
+    if _has_digit(body) or "way" in body.lower():  # tags and JSON often leave no number behind
         body = _NOISE.sub(" ", body)
         body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
         axes: list[_Axis] = []

@@ -20,7 +20,7 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   parsed JSON); None falls back to `reply`. Runs for direct and batch requests.
 - `delay_fn(info) -> float`: extra seconds before answering this request (on top of `latency`).
 - `latency`: fixed seconds before every model reply.
-- counters: `model_requests` (every model request, faults included), `paths` (Counter of
+- counters: `connections` (TCP connections accepted), `model_requests` (every model request, faults included), `paths` (Counter of
   "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
   request, without body, with its `fault`), `auth_headers`.
 - `batch_polls_until_done`: polls before a batch ends; `batch_create_delay`: seconds a batch
@@ -35,6 +35,8 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   the description too long; "cut" stops the answer halfway at the token limit (finish_reason
   "length", stop_reason "max_tokens", finishReason "MAX_TOKENS"). `image_bytes(info)` gives the
   PNG the request carries.
+- `usage_fn(info) -> dict | None | KEEP_USAGE`: the usage block of this reply (OpenAI/Anthropic
+  `usage`, Gemini `usageMetadata`): a dict replaces it, None leaves it out, `KEEP_USAGE` keeps it.
 - `keep_bodies`: when True, `bodies` keeps (flavour, parsed body) of every model request.
 - `bought`: Counter image sha → batch items created (what a batch API bills, fetched or not);
   `billed`: list of (flavour, input_tokens, output_tokens) of every 200 model reply, broken
@@ -65,6 +67,7 @@ from typing import Any
 
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
 LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
+KEEP_USAGE = object()  # `usage_fn` result: the reply's usage block as it is
 FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut", "billing")
 
 
@@ -78,6 +81,7 @@ class FakeAPI:
         self.reply: Callable[[str], str] = lambda image_sha: VALID_TEXT
         self.reply_fn: Callable[[dict[str, Any]], str | None] | None = None
         self.answer_fn: Callable[[dict[str, Any]], dict[str, Any] | str | None] | None = None
+        self.usage_fn: Callable[[dict[str, Any]], Any] | None = None
         self.keep_bodies = False
         self.bodies: list[tuple[str, dict[str, Any]]] = []
         self.delay_fn: Callable[[dict[str, Any]], float] | None = None
@@ -85,6 +89,7 @@ class FakeAPI:
         self.paths: Counter = Counter()
         self.served: Counter = Counter()  # image sha → successful model replies
         self.model_requests = 0
+        self.connections = 0  # TCP connections accepted
         self.log: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
         self.files: dict[str, bytes] = {}
@@ -287,6 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         return
 
+    def setup(self) -> None:  # once per TCP connection
+        super().setup()
+        with self.api.lock:
+            self.api.connections += 1
+
     # -- plumbing ------------------------------------------------------------------------------
     def _send(self, code: int, payload: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None,
               content_type: str = "application/json") -> None:
@@ -349,7 +359,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             with api.lock:
                 api.served[sha] += 1
-        self._send(200, api.payload(flavour, info, text, fault, model or ""))
+        payload = api.payload(flavour, info, text, fault, model or "")
+        usage = api.usage_fn(info) if api.usage_fn else KEEP_USAGE
+        if usage is not KEEP_USAGE:
+            field = "usageMetadata" if flavour == "gemini" else "usage"
+            payload.pop(field, None)
+            if usage is not None:
+                payload[field] = usage
+        self._send(200, payload)
 
     # -- routes --------------------------------------------------------------------------------
     def do_POST(self) -> None:  # noqa: N802 - http.server API
@@ -570,15 +587,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, self._gemini_batch_obj(b))
 
 
+class _Server(ThreadingHTTPServer):
+    # set before `listen`: assigning it on an instance after construction leaves the backlog at 5,
+    # and 64 clients connecting at once then lose SYNs (1 s retransmits) or get reset connections
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakeServer:
     """Context manager: `with FakeServer(latency=0.2) as fake: fake.openai_url, fake.api.faults …`."""
 
     def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0):
         self.api = FakeAPI(latency, slow_seconds)
         handler = type("Handler", (_Handler,), {"api": self.api})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

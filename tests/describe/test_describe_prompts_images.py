@@ -145,3 +145,23 @@ def test_template_describes_real_sirst(sirst_root, tmp_path, cli):
     for image_id in ds.ids(None)[:427:7]:
         if image_id != "Misc_111":
             assert ds.read_description(image_id) == template_description(ds.read_mask(image_id))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "P", "I;16", "1"])
+def test_request_image_is_the_same_without_the_float_detour(tmp_path, mode):
+    """The 8-bit read used for requests sends exactly the PNG the float path would (every grey level)."""
+    from langir.data.imageio import read_image, read_image_u8
+
+    rng = np.random.default_rng(1)
+    grey = np.arange(256, dtype=np.uint8).repeat(3).reshape(24, 32)  # every level, some twice
+    if mode == "I;16":
+        img = Image.fromarray((grey.astype(np.uint16) * 257 + rng.integers(0, 200, grey.shape)).astype(np.uint16))
+    elif mode in ("RGB", "RGBA"):
+        img = Image.fromarray(np.stack([grey, grey[::-1], rng.integers(0, 256, grey.shape, dtype=np.uint8)], -1)).convert(mode)
+    else:
+        img = Image.fromarray(grey).convert(mode)
+    path = tmp_path / "x.png"
+    img.save(path)
+    fast = read_image_u8(path)
+    assert fast.dtype == np.uint8
+    assert encode_array(fast).png == encode_array(read_image(path)).png

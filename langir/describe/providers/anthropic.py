@@ -16,6 +16,8 @@ from langir.describe.providers.base import (
     classify_status,
     png_b64,
     structured_reply,
+    token_count,
+    with_usage,
 )
 
 
@@ -93,17 +95,17 @@ class AnthropicProvider(Provider):
         if not isinstance(blocks, list):
             raise RetryableError("malformed reply: no content blocks")
         text = " ".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text").strip()
-        usage = data.get("usage") or {}
-        tin, tout = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tin, tout = token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))
         if structured:
             from langir.describe.structured import SCHEMA_NAME
 
             use = next((b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"
                         and b.get("name") == SCHEMA_NAME), None)
             answer = json.dumps(use.get("input")) if use is not None else None
-            return structured_reply(answer, tin, tout, cut_off=data.get("stop_reason") == "max_tokens",
-                                    text=text or None, stop_reason=data.get("stop_reason"))
-        return Reply(text, tin, tout, raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")}))
+            return with_usage(structured_reply(answer, 0, 0, cut_off=data.get("stop_reason") == "max_tokens",
+                                               text=text or None, stop_reason=data.get("stop_reason")), tin, tout)
+        return with_usage(Reply(text, raw=json.dumps({"content": text, "stop_reason": data.get("stop_reason")})), tin, tout)
 
     @classmethod
     def classify(cls, error: Exception) -> RetryableError | FatalError:

@@ -62,6 +62,9 @@ class Reply:
     # (None: a plain answer, or one too broken to read) and why the answer breaks the schema
     targets: list[dict[str, Any]] | None = None
     problem: str | None = None
+    # the reply carried no usable token counts (usage missing, negative or not a whole number): the
+    # executor estimates them from the request and the price table, and the summary says so
+    usage_estimated: bool = False
 
 
 def structured_reply(answer_text: str | None, input_tokens: int, output_tokens: int, cut_off: bool = False,
@@ -114,6 +117,24 @@ def png_b64(png: bytes) -> str:
 def text_tokens(text: str) -> int:
     """Rough token count of English text (≈ 4 characters a token); only for estimates."""
     return max(1, math.ceil(len(text) / 4))
+
+
+def token_count(value: Any) -> int | None:
+    """A usage field as a whole number ≥ 0; None when missing or malformed (negative, fractional, text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def with_usage(reply: Reply, tin: int | None, tout: int | None) -> Reply:
+    """`reply` with these token counts; a missing or malformed one makes its usage estimated (see Reply)."""
+    reply.input_tokens, reply.output_tokens = tin or 0, tout or 0
+    reply.usage_estimated = tin is None or tout is None
+    return reply
 
 
 def longest_prefix(table: Mapping[str, Any], model: str) -> str | None:
@@ -193,32 +214,50 @@ class ClientShards:
 
     httpcore's pool checks every pooled connection on each request and response (a getpeername
     and a poll syscall each): one pool of 64 connections costs ≈ 2.5 ms CPU a request, shards of
-    8 an eighth of that. `make(ssl_context)` builds one more client; all extra shards share one
-    TLS context (loading the CA bundle costs ≈ 50 ms each time).
+    8 an eighth of that. A request goes to the least busy client, and a client gets another only
+    while all carry `per_shard`: no client ever has more than `per_shard` in flight, so its pool
+    never opens more than `per_shard` connections (the pool opens one whenever all of its own are
+    busy, and each new connection costs a connect here and a thread in a threaded server).
+    `make(ssl_context)` builds one more client; all extra shards share one TLS context (loading
+    the CA bundle costs ≈ 50 ms each time).
     """
 
     def __init__(self, first: Any, make: Any, per_shard: int = 8):
-        self.clients, self.make, self.per_shard, self.busy = [first], make, per_shard, 0
+        self.clients, self.make, self.per_shard = [first], make, per_shard
+        self.load = [0]  # requests in flight per client
         self._ssl: Any = None
 
+    @property
+    def busy(self) -> int:
+        return sum(self.load)
+
     def acquire(self) -> Any:
-        index = self.busy // self.per_shard
-        self.busy += 1
-        while len(self.clients) <= index:
-            if self._ssl is None:
-                import ssl
-
-                try:  # the CA bundle httpx itself uses (installed with it)
-                    import certifi
-
-                    self._ssl = ssl.create_default_context(cafile=certifi.where())
-                except ImportError:  # pragma: no cover
-                    self._ssl = ssl.create_default_context()
-            self.clients.append(self.make(self._ssl))
+        """The client for one request; hand it back with `release(client)`."""
+        index = min(range(len(self.clients)), key=self.load.__getitem__)
+        if self.load[index] >= self.per_shard:
+            index = len(self.clients)
+            self.clients.append(self._make())
+            self.load.append(0)
+        self.load[index] += 1
         return self.clients[index]
 
-    def release(self) -> None:
-        self.busy -= 1
+    def _make(self) -> Any:
+        if self._ssl is None:
+            import ssl
+
+            try:  # the CA bundle httpx itself uses (installed with it)
+                import certifi
+
+                self._ssl = ssl.create_default_context(cafile=certifi.where())
+            except ImportError:  # pragma: no cover
+                self._ssl = ssl.create_default_context()
+        return self.make(self._ssl)
+
+    def release(self, client: Any) -> None:
+        for i, c in enumerate(self.clients):
+            if c is client:
+                self.load[i] -= 1
+                return
 
     async def aclose(self) -> None:
         for client in self.clients:

@@ -16,6 +16,8 @@ from langir.describe.providers.base import (
     classify_status,
     longest_prefix,
     structured_reply,
+    token_count,
+    with_usage,
 )
 
 
@@ -114,15 +116,19 @@ class GeminiProvider(Provider):
         parts = (candidates[0].content.parts if candidates and candidates[0].content else None) or []
         text = " ".join(p.text for p in parts if getattr(p, "text", None) and not getattr(p, "thought", False)).strip()
         usage = getattr(response, "usage_metadata", None)
-        tin = int(getattr(usage, "prompt_token_count", 0) or 0)
-        # thinking tokens are billed as output tokens
-        tout = int(getattr(usage, "candidates_token_count", 0) or 0) + int(getattr(usage, "thoughts_token_count", 0) or 0)
+        tin = token_count(getattr(usage, "prompt_token_count", None))
+        # an empty answer may come without a candidates count; thinking tokens are billed as output tokens
+        answer = token_count(getattr(usage, "candidates_token_count", None) if usage is not None and (
+            text or getattr(usage, "candidates_token_count", None) is not None) else 0)
+        thoughts = getattr(usage, "thoughts_token_count", None)
+        thought = 0 if thoughts is None else token_count(thoughts)
+        tout = None if answer is None or thought is None else answer + thought
         finish = getattr(candidates[0], "finish_reason", None) if candidates else None
         if structured:
-            return structured_reply(text or None, tin, tout, cut_off=_enum(finish) == "MAX_TOKENS",
-                                    finish_reason=_enum(finish), block_reason=_enum(block))
+            return with_usage(structured_reply(text or None, 0, 0, cut_off=_enum(finish) == "MAX_TOKENS",
+                                               finish_reason=_enum(finish), block_reason=_enum(block)), tin, tout)
         raw = {"content": text, "finish_reason": _enum(finish), "block_reason": _enum(block)}
-        return Reply(text, tin, tout, raw=json.dumps(raw))
+        return with_usage(Reply(text, raw=json.dumps(raw)), tin, tout)
 
     @classmethod
     def classify(cls, error: Exception) -> RetryableError | FatalError:

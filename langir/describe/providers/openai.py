@@ -20,6 +20,8 @@ from langir.describe.providers.base import (
     png_b64,
     short,
     structured_reply,
+    token_count,
+    with_usage,
 )
 from langir.text.conventions import FAMILIES
 
@@ -107,7 +109,7 @@ class OpenAIProvider(Provider):
         except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
         finally:
-            self.shards.release()
+            self.shards.release(client)
         return self.parse(data, request.structured)
 
     @staticmethod
@@ -117,18 +119,18 @@ class OpenAIProvider(Provider):
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
             raise RetryableError("malformed reply: no choices[0].message") from None
-        usage = data.get("usage") or {}
-        tin, tout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tin, tout = token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
         if structured:
             finish = data["choices"][0].get("finish_reason")
-            reply = structured_reply(message.get("content"), tin, tout, cut_off=finish == "length",
+            reply = structured_reply(message.get("content"), 0, 0, cut_off=finish == "length",
                                      refusal=message.get("refusal"), finish_reason=finish)
             if message.get("content") is None and message.get("refusal"):
                 reply.text, reply.problem = str(message["refusal"]).strip(), "refusal"
-            return reply
+            return with_usage(reply, tin, tout)
         text = message.get("content") or message.get("refusal") or ""
-        return Reply(text.strip(), tin, tout,
-                     raw=json.dumps({"content": message.get("content"), "refusal": message.get("refusal")}))
+        return with_usage(Reply(str(text).strip(), raw=json.dumps({"content": message.get("content"),
+                                                                   "refusal": message.get("refusal")})), tin, tout)
 
     @classmethod
     def classify(cls, error: Exception) -> RetryableError | FatalError:
