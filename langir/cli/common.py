@@ -23,6 +23,7 @@ from rich.progress import (
 
 from langir.data.dataset import LangIRDataset
 from langir.data.layout import LAYOUT_CHOICES, parse_split_options
+from langir.describe.selection import split_ids as selected_ids  # noqa: F401  (the commands' one id selection)
 from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
@@ -65,16 +66,6 @@ def open_dataset(
             known = ", ".join(ds.layout.splits) or "none found"
             raise ConfigError(f"unknown split {name!r} in {dataset} (splits: {known})")
     return ds, selected
-
-
-def selected_ids(ds: LangIRDataset, selected: list[str]) -> list[str]:
-    """Ids of the selected splits in order without repeats, or every image when none is selected."""
-    if not selected:
-        return ds.all_ids()
-    seen: dict[str, None] = {}
-    for name in selected:
-        seen.update(dict.fromkeys(ds.split_ids(name)))
-    return list(seen)
 
 
 def progress_bar(transient: bool = True) -> Progress:
