@@ -19,7 +19,6 @@ from langir.cli.common import (
     SplitOpt,
     notice,
     open_dataset,
-    out,
     print_json,
 )
 from langir.cli.describe_options import (
@@ -56,7 +55,7 @@ from langir.cli.describe_options import (
     at_least,
 )
 from langir.cli.describe_status import show_status
-from langir.cli.describe_view import display, finish, show_dry_run
+from langir.cli.describe_view import display, finish, show_dry_run, show_revalidated
 
 
 def describe(
@@ -151,9 +150,7 @@ def describe(
     chosen = select(ds, splits, ids_file, redo, limit, lambda ids: failing_ids(ds, ids, max_words, strictness))
     if revalidate:
         counts = session.revalidate_stored(ds, max_words, wait)
-        print_json(counts) if as_json else out.print(
-            f"revalidated {counts['checked']} stored replies: {counts['now_valid']} now valid, "
-            f"{counts['now_invalid']} now invalid, {counts['unchanged']} unchanged")
+        print_json(counts) if as_json else show_revalidated(counts)
         return
     settings = replace(settings, structured=structured_default(ds.root, structured))
     if dry_run:
@@ -162,11 +159,7 @@ def describe(
         return
     label = None if chosen.redo is None or as_json else ("failing validation" if redo == "failing" else redo)
     summary = session.describe_selection(ds, chosen, settings, batch, poll, wait, display(label, len(chosen.redo or [])))
-    written = summary.get("described", 0) + summary.get("from_ledger", 0)
-    if written and not as_json:  # every writing command says where it wrote (issue 22)
-        notice(f"descriptions: {ds.root / Path(ds.layout.descriptions).parent} ({written} written); "
-               f"ledger: {ds.root / '.langir' / 'describe.sqlite'}")
-    finish(summary, as_json)
+    finish(summary, as_json, ds)
 
 
 def register(app: typer.Typer) -> None:

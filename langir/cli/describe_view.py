@@ -6,9 +6,11 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from langir.cli.common import err, literal, notice, out, print_json, progress_bar, warn
+from langir.data.dataset import LangIRDataset
 from langir.describe.session import Display
 
 
@@ -110,7 +112,17 @@ def summary_line(summary: dict) -> str:
             f"{summary['input_tokens']}+{summary['output_tokens']} tokens · ${summary['cost_usd']:.4f} · {summary['elapsed_s']} s")
 
 
-def finish(summary: dict, as_json: bool) -> None:
+def show_revalidated(counts: dict) -> None:
+    out.print(f"revalidated {counts['checked']} stored replies: {counts['now_valid']} now valid, "
+              f"{counts['now_invalid']} now invalid, {counts['unchanged']} unchanged")
+
+
+def finish(summary: dict, as_json: bool, ds: LangIRDataset | None = None) -> None:
+    """Say where the run wrote (every writing command does, issue 22), print the summary, exit with its code."""
+    written = summary.get("described", 0) + summary.get("from_ledger", 0)
+    if ds is not None and written and not as_json:
+        notice(f"descriptions: {ds.root / Path(ds.layout.descriptions).parent} ({written} written); "
+               f"ledger: {ds.root / '.langir' / 'describe.sqlite'}")
     for bad in summary.get("skipped_bad", []):
         warn(f"skipped {bad['id']} (--skip-bad): {bad['reason']}")
     if as_json:

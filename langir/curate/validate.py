@@ -163,7 +163,7 @@ class ValidationResult:
         return self.failing["id"][keep].tolist()
 
     def summary(self) -> dict:
-        return summarize(self)
+        return validation_summary(self)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -390,7 +390,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
     return row
 
 
-def summarize(result: ValidationResult) -> dict:
+def validation_summary(result: ValidationResult) -> dict:
     """Agreement overall and per split, verdict counts, failure counts (JSON-ready)."""
     table = result.table
 
