@@ -23,7 +23,7 @@ from rich.progress import (
 
 from langir.data.dataset import LangIRDataset
 from langir.data.layout import LAYOUT_CHOICES, parse_split_options
-from langir.describe.selection import split_ids as selected_ids  # noqa: F401  (the commands' one id selection)
+from langir.describe.selection import split_ids
 from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
@@ -66,6 +66,10 @@ def open_dataset(
             known = ", ".join(ds.layout.splits) or "none found"
             raise ConfigError(f"unknown split {name!r} in {dataset} (splits: {known})")
     return ds, selected
+
+
+# The commands' one id selection (the selected splits' ids, or every image): the library's.
+selected_ids = split_ids
 
 
 def progress_bar(transient: bool = True) -> Progress:
