@@ -58,6 +58,8 @@ from langir.cli.describe_status import show_status
 from langir.cli.describe_view import display, finish, show_dry_run, show_revalidated
 
 
+# Long only by its signature (one parameter per flag); the body builds RunSettings and a Selection and calls
+# one function of langir.describe.session.
 def describe(
     dataset: DatasetArg,
     layout: LayoutOpt = "auto",
