@@ -23,6 +23,7 @@ from rich.progress import (
 
 from langir.data.dataset import LangIRDataset
 from langir.data.layout import LAYOUT_CHOICES, parse_split_options
+from langir.describe.selection import split_ids
 from langir.errors import ConfigError
 
 # Results go to stdout (so `--json` output can be piped); progress, notices and errors to stderr.
@@ -67,14 +68,8 @@ def open_dataset(
     return ds, selected
 
 
-def selected_ids(ds: LangIRDataset, selected: list[str]) -> list[str]:
-    """Ids of the selected splits in order without repeats, or every image when none is selected."""
-    if not selected:
-        return ds.all_ids()
-    seen: dict[str, None] = {}
-    for name in selected:
-        seen.update(dict.fromkeys(ds.split_ids(name)))
-    return list(seen)
+# The commands' one id selection (the selected splits' ids, or every image): the library's.
+selected_ids = split_ids
 
 
 def progress_bar(transient: bool = True) -> Progress:

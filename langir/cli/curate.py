@@ -1,4 +1,4 @@
-"""`langir curate`: describe → validate → redo the failing ones, round after round (library: langir.describe.loop)."""
+"""`langir curate`: describe → validate → redo the failing ones, round after round (library: langir.curate.loop)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ from langir.cli.common import (
     open_dataset,
     out,
     print_json,
-    selected_ids,
 )
-from langir.cli.describe import (
+from langir.cli.describe_options import (
     BackoffOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -49,12 +48,9 @@ from langir.cli.describe import (
     TimeoutOpt,
     TpmOpt,
     WaitOpt,
-    _read_ids,
     at_least,
-    build_run,
-    run_with_progress_async,
-    stop_line,
 )
+from langir.cli.describe_view import display, stop_line
 
 _LOOP = "Loop"
 
@@ -115,48 +111,28 @@ def curate(
     [dim]# a VLM, at most 3 rounds and $5 in all; round 3 gives the VLM the mask's regions as a hint[/]
     langir curate ~/data/sirst --provider openai --rounds 3 --max-cost 5 --redo-styles same,grounded
     """
-    from langir.curate.validate import validate_dataset
-    from langir.describe.ledger import DatasetLock, Ledger
-    from langir.describe.loop import curate as run_loop
-    from langir.describe.loop import parse_redo_styles
-    from langir.describe.prompts import load_prompt
+    from langir.curate.loop import curate_dataset, parse_redo_styles
+    from langir.describe.selection import choose_ids
+    from langir.describe.settings import RunSettings
     from langir.describe.structured import structured_default
 
     styles = parse_redo_styles(redo_styles)
-    ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)
-    ids = _read_ids(ids_file) if ids_file else selected_ids(ds, selected)
-    if ids_file and selected:
-        keep = set(selected_ids(ds, selected))
-        ids = [i for i in ids if i in keep]
-    if limit:
-        ids = ids[:limit]
-    extra = {"strictness": strictness} if strictness else {}  # only when given: older validate has no such keyword
-    structured = structured_default(ds.root, structured)
-
-    def check(check_ids: list[str]):
-        result = validate_dataset(ds, check_ids, max_words, tolerance, **extra)
-        return result.summary(), result.failing["id"].tolist(), result.redescribe_ids()
+    ds, splits = open_dataset(dataset, layout, images, masks, descriptions, split)
+    ids = choose_ids(ds, splits, ids_file, limit)
+    settings = RunSettings(
+        provider=provider, model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+        prompt_style=prompt_style, max_words=max_words, structured=structured_default(ds.root, structured),
+        detail=detail, max_side=max_side, max_tokens=max_tokens, temperature=temperature, concurrency=concurrency,
+        rpm=rpm, tpm=tpm, retries=retries, backoff=backoff, invalid_retries=invalid_retries, max_cost=max_cost,
+        prices=prices, skip_bad=skip_bad, no_target_fallback=no_target_fallback)
+    settings.check()
 
     def on_round(report) -> None:
         if not as_json:
             err.print(f"round {report.round} ({report.strategy}): agreement {_pct(report.agreement)}, "
                       f"{report.failing} failing, {report.calls} calls, ${report.cost_usd:.4f}", highlight=False)
 
-    with DatasetLock(ds.root, wait):
-        ledger = Ledger.for_dataset(ds.root)
-        try:
-            prov, prompt, opts = build_run(
-                ds, provider, model, base_url, api_key_env, timeout, "rich", prompt_style, None, None, None, 2,
-                max_words, detail, max_side, max_tokens, temperature, concurrency, rpm, tpm, retries, backoff,
-                invalid_retries, max_cost, prices, False, skip_bad, no_target_fallback, False, structured=structured)
-
-            def prompt_for(style: str):
-                return prompt if style == prompt_style else load_prompt(style, None, max_words, structured=structured)
-
-            result = run_loop(ds, ids, prov, prompt_for, prompt_style, opts, ledger, check, rounds, styles,
-                              run_with_progress_async, on_round)
-        finally:
-            ledger.close()
+    result = curate_dataset(ds, ids, settings, rounds, styles, tolerance, strictness, wait, display(), on_round)
     data = result.to_dict()
     if as_json:
         print_json(data)
@@ -166,7 +142,7 @@ def curate(
     if result.stopped == "interrupted":
         sys.exit(130)
     if result.stopped == "api":
-        err.print(stop_line(str(result.api_error), result.api_error_kind, prov.name), highlight=False, soft_wrap=True)
+        err.print(stop_line(str(result.api_error), result.api_error_kind, result.provider), highlight=False, soft_wrap=True)
         sys.exit(2)
     if result.failing_ids:
         sys.exit(1)

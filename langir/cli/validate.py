@@ -77,7 +77,7 @@ def _print_scores(scores: list[dict]) -> None:
     out.print(table)
 
 
-def validate(
+def validate_cmd(
     dataset: DatasetArg,
     layout: LayoutOpt = "auto",
     images: ImagesOpt = None,
@@ -160,4 +160,4 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
+    app.command("validate")(validate_cmd)

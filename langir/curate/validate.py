@@ -163,7 +163,7 @@ class ValidationResult:
         return self.failing["id"][keep].tolist()
 
     def summary(self) -> dict:
-        return summarize(self)
+        return validation_summary(self)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -315,6 +315,10 @@ def validate_dataset(
     return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness)
 
 
+def failing_ids(ds: LangIRDataset, ids: Iterable[str], max_words: int = MAX_WORDS, strictness: str | None = None) -> list[str]:
+    """The ids `langir validate` flags and a new description could fix (`langir describe --redo failing`)."""
+    return validate_dataset(ds, ids, max_words, strictness=strictness or DEFAULT_STRICTNESS).redescribe_ids()
+
 def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
                   source=(UNKNOWN,) * 3) -> dict:
     failures: list[str] = []
@@ -386,7 +390,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
     return row
 
 
-def summarize(result: ValidationResult) -> dict:
+def validation_summary(result: ValidationResult) -> dict:
     """Agreement overall and per split, verdict counts, failure counts (JSON-ready)."""
     table = result.table
 

@@ -54,7 +54,6 @@ _NO_TARGET = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-_TARGET_NOUNS = r"(?:targets?|objects?|spots?|dots?|blobs?|points?|sources?|signatures?|regions?|hot\s*spots?|specks?)"
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
                 "pair": 2, "both": 2, "several": 2, "multiple": 2, "many": 3, "numerous": 3}
 _COUNT = re.compile(

@@ -1,1 +1,2 @@
-"""Describe infrared images in words: offline template provider (more providers to come)."""
+"""Describe infrared images in words: VLM providers (openai, anthropic, gemini, any OpenAI-compatible
+server) and the offline template provider, with a resumable ledger of every paid answer."""

@@ -1,9 +1,16 @@
-"""Reply validation: the rules `validate` applies, applied to each VLM reply.
+"""Reply checks: the text rules of `validate`, applied to each VLM reply before it is kept.
 
-A reply places the target when `validate` would find a position in it: a region claimed *for the
-target* in words (`langir.text.claims`, so "a cloud bank on the left" places nothing) or a position
-written as numbers (`langir.text.coordinates`: pixel points, boxes, 0–1000 grids, Qwen/Gemini JSON,
-Molmo points …). "No target" answers, short ones included ("None.", "[]"), follow `text_rules`.
+Shared with `langir.curate.validate` (the same functions): the word limit (`text_rules.word_count`),
+refusals (`text_rules.is_refusal`; a hedge that still places the target is an answer), "no target"
+answers (`text_rules.says_no_target`, short ones included: "None.", "[]"), and whether the reply
+places the target: a region claimed *for the target* in words (`langir.text.claims`, so "a cloud bank
+on the left" places nothing) or a position written as numbers (`langir.text.coordinates`: pixel
+points, boxes, 0–1000 grids, Qwen/Gemini JSON, Molmo points …).
+
+Not checked here, only by `validate` (it needs the mask's targets, not just whether the mask is
+empty): whether the claimed region or the numbers hit a target (``contradicts``, ``ambiguous``) and
+``plural-mismatch``. A reply that names the wrong region passes these checks; `langir curate` and
+`--redo failing` ask it anew.
 """
 
 from __future__ import annotations

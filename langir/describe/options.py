@@ -69,7 +69,6 @@ class DescribeOptions:
     overwrite: bool = False
     invalid_retries: int = 2
     skip_bad: bool = False
-    dry_run: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     # Re-asks (attempt > 0) sample at this temperature when `temperature` is 0: asking the same

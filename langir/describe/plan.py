@@ -49,7 +49,6 @@ class Job:
 @dataclass
 class Plan:
     jobs: list[Job]
-    keys: dict[str, str]
 
     def by_status(self, status: str) -> list[Job]:
         return [j for j in self.jobs if j.status == status]
@@ -164,7 +163,7 @@ def plan_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prom
         _decide(ds, job, history.get(job.request, []), current.get(job.image_id), opts, ledger)
         if job.status == "todo":
             ledger.plan(job.key, request=job.request, attempt=job.attempt, prompt_style=prompt.style, prompt_digest=digest)
-    return Plan(jobs, {j.image_id: j.key for j in jobs})
+    return Plan(jobs)
 
 
 def finish_redos(plan: Plan, ledger: Ledger) -> None:

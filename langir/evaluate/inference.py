@@ -321,10 +321,10 @@ def evaluate_dataset(
                 on_result(pred, mask)
     finally:
         model.train(was_training)
-    return summarize(sweep, threshold, sweep_values, n, skipped)
+    return sweep_result(sweep, threshold, sweep_values, n, skipped)
 
 
-def summarize(sweep: Any, threshold: float, sweep_values: list[float], n: int, skipped: list[dict[str, str]]) -> dict[str, Any]:
+def sweep_result(sweep: Any, threshold: float, sweep_values: list[float], n: int, skipped: list[dict[str, str]]) -> dict[str, Any]:
     """The result dict of :func:`evaluate_dataset` from a filled ThresholdSweep."""
     rows = sweep.compute()
     main = next(r for r in rows if r["threshold"] == threshold)
@@ -391,7 +391,7 @@ def evaluate_folder(
         n += 1
         if on_result is not None:
             on_result(Prediction(sample_id, sample.image, prob), sample.mask)
-    return summarize(sweep, threshold, sweep_values, n, skipped)
+    return sweep_result(sweep, threshold, sweep_values, n, skipped)
 
 
 def list_images(inputs: list[Path]) -> list[tuple[str, Path]]:

@@ -51,25 +51,30 @@ def _forbidden(why: str) -> JSONResponse:
     return JSONResponse({"error": why}, status_code=403)
 
 
-def build_app(state: ReviewState) -> Starlette:
-    """The Starlette app over `state` (API handlers are async: the ledger stays on the loop's thread)."""
+class _Guard:
+    """The checks every API call passes: Host (no DNS rebinding), token, and for writes the Origin."""
 
-    def host_ok(request: Request) -> bool:
-        return state.hosts is None or request.headers.get("host", "") in state.hosts
+    def __init__(self, state: ReviewState):
+        self.state = state
 
-    def token_ok(request: Request) -> bool:
+    def host_ok(self, request: Request) -> bool:
+        return self.state.hosts is None or request.headers.get("host", "") in self.state.hosts
+
+    def token_ok(self, request: Request) -> bool:
         given = request.headers.get("x-review-token") or request.query_params.get("t") or ""
-        return hmac.compare_digest(given.encode(), state.token.encode())
+        return hmac.compare_digest(given.encode(), self.state.token.encode())
 
-    def check_read(request: Request) -> JSONResponse | None:
-        if not host_ok(request):
+    def read(self, request: Request) -> JSONResponse | None:
+        """None when the request may read, else the 403 to send."""
+        if not self.host_ok(request):
             return _forbidden("unknown Host")
-        if not token_ok(request):
+        if not self.token_ok(request):
             return _forbidden("missing or wrong access token: open the URL langir review printed")
         return None
 
-    def check_write(request: Request) -> JSONResponse | None:
-        refused = check_read(request)
+    def write(self, request: Request) -> JSONResponse | None:
+        """None when the request may write (same origin, same site), else the 403 to send."""
+        refused = self.read(request)
         if refused is not None:
             return refused
         origin = request.headers.get("origin")
@@ -79,99 +84,114 @@ def build_app(state: ReviewState) -> Starlette:
             return _forbidden("cross-site write refused")
         return None
 
-    def known_id(request: Request) -> str | None:
-        sample_id = request.path_params["sample_id"]
-        return sample_id if sample_id in state.index.rows else None
 
-    async def page(request: Request) -> Response:
-        if not host_ok(request):
+class _Routes:
+    """One handler per route (API handlers are async: the ledger stays on the loop's thread)."""
+
+    def __init__(self, state: ReviewState):
+        self.state, self.guard = state, _Guard(state)
+
+    def known_id(self, request: Request) -> str | None:
+        sample_id = request.path_params["sample_id"]
+        return sample_id if sample_id in self.state.index.rows else None
+
+    async def page(self, request: Request) -> Response:
+        if not self.guard.host_ok(request):
             return _forbidden("unknown Host")
         return Response(_static("index.html"), media_type=STATIC["index.html"], headers={"Content-Security-Policy": CSP})
 
-    async def static(request: Request) -> Response:
+    async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC:
             return Response("not found", status_code=404)
         return Response(_static(name), media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
-    async def cards(request: Request) -> Response:
-        refused = check_read(request)
+    async def cards(self, request: Request) -> Response:
+        refused = self.guard.read(request)
         if refused is not None:
             return refused
+        index = self.state.index
         params = dict(request.query_params)
-        ids = state.index.select(params)
+        ids = index.select(params)
         try:
             offset = max(0, int(params.get("offset", 0)))
             limit = min(MAX_PAGE, max(1, int(params.get("limit", PAGE_SIZE))))
         except ValueError:
             return JSONResponse({"error": "offset and limit must be numbers"}, status_code=400)
-        if params.get("id") in state.index.rows and params["id"] in ids:  # open the page holding this id
+        if params.get("id") in index.rows and params["id"] in ids:  # open the page holding this id
             offset = ids.index(params["id"]) // limit * limit
         page_ids = ids[offset: offset + limit]
-        return JSONResponse({"total": len(ids), "offset": offset, "limit": limit, "dataset": state.index.ds.root.name,
-                             "items": [state.index.card(i) for i in page_ids], "facets": state.index.facets()})
+        return JSONResponse({"total": len(ids), "offset": offset, "limit": limit, "dataset": index.ds.root.name,
+                             "items": [index.card(i) for i in page_ids], "facets": index.facets()})
 
-    async def card(request: Request) -> Response:
-        refused = check_read(request)
+    async def card(self, request: Request) -> Response:
+        refused = self.guard.read(request)
         if refused is not None:
             return refused
-        sample_id = known_id(request)
+        sample_id = self.known_id(request)
         if sample_id is None:
             return JSONResponse({"error": "unknown id"}, status_code=404)
-        return JSONResponse(state.index.card(sample_id))
+        return JSONResponse(self.state.index.card(sample_id))
 
-    def thumb(request: Request) -> Response:  # sync: rendered in the thread pool, touches no ledger
-        refused = check_read(request)
+    def thumb(self, request: Request) -> Response:  # sync: rendered in the thread pool, touches no ledger
+        refused = self.guard.read(request)
         if refused is not None:
             return refused
-        sample_id = known_id(request)
+        sample_id = self.known_id(request)
         if sample_id is None:
             return Response("unknown id", status_code=404)
         try:
-            data = thumbs.thumbnail(state.index.ds, sample_id, state.index.cache_dir)
+            data = thumbs.thumbnail(self.state.index.ds, sample_id, self.state.index.cache_dir)
         except LangirError as error:
             return Response(str(error), status_code=422, media_type="text/plain")
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
-    async def write(request: Request) -> Response:
-        refused = check_write(request)
+    async def write(self, request: Request) -> Response:
+        refused = self.guard.write(request)
         if refused is not None:
             return refused
-        sample_id = known_id(request)
+        sample_id = self.known_id(request)
         if sample_id is None:
             return JSONResponse({"error": "unknown id"}, status_code=404)
-        action = request.path_params["action"]
         try:
             body: dict[str, Any] = json.loads(await request.body() or b"{}")
         except ValueError:
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        index, ledger = state.index, state.ledger
         try:
-            if action == "save":
-                store.save_text(index.ds, ledger, sample_id, str(body.get("text", "")))
-                index.rejudge(sample_id, ledger)
-            elif action == "accept":
-                text = index.rows[sample_id]["description"]
-                if not text:
-                    return JSONResponse({"error": "no text to accept"}, status_code=400)
-                store.accept(ledger, sample_id, text)
-                index.rows[sample_id]["accepted"] = True
-            elif action == "redo":
-                store.queue_redo(ledger, sample_id)
-                index.rows[sample_id]["queued"] = True
-            else:
-                return JSONResponse({"error": "unknown action"}, status_code=404)
+            refused = _apply(self.state, request.path_params["action"], sample_id, body)
         except LangirError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        return JSONResponse(index.card(sample_id))
+        return refused or JSONResponse(self.state.index.card(sample_id))
 
-    routes = [
-        Route("/", page),
-        Route("/static/{name}", static),
-        Route("/api/cards", cards),
-        Route("/api/card/{sample_id}", card),
-        Route("/api/card/{sample_id}/{action}", write, methods=["POST"]),
-        Route("/thumb/{sample_id}", thumb),
-    ]
-    return Starlette(routes=routes)
 
+def _apply(state: ReviewState, action: str, sample_id: str, body: dict[str, Any]) -> JSONResponse | None:
+    """One write (save a text, accept it, queue a re-ask); None when done, else the error to send."""
+    index, ledger = state.index, state.ledger
+    if action == "save":
+        store.save_text(index.ds, ledger, sample_id, str(body.get("text", "")))
+        index.rejudge(sample_id, ledger)
+    elif action == "accept":
+        text = index.rows[sample_id]["description"]
+        if not text:
+            return JSONResponse({"error": "no text to accept"}, status_code=400)
+        store.accept(ledger, sample_id, text)
+        index.rows[sample_id]["accepted"] = True
+    elif action == "redo":
+        store.queue_redo(ledger, sample_id)
+        index.rows[sample_id]["queued"] = True
+    else:
+        return JSONResponse({"error": "unknown action"}, status_code=404)
+    return None
+
+
+def build_app(state: ReviewState) -> Starlette:
+    """The Starlette app over `state`."""
+    routes = _Routes(state)
+    return Starlette(routes=[
+        Route("/", routes.page),
+        Route("/static/{name}", routes.static),
+        Route("/api/cards", routes.cards),
+        Route("/api/card/{sample_id}", routes.card),
+        Route("/api/card/{sample_id}/{action}", routes.write, methods=["POST"]),
+        Route("/thumb/{sample_id}", routes.thumb),
+    ])

@@ -5,9 +5,9 @@ Does a description's claimed region agree with the targets of the mask?
 
 Definitions (also in docs/curate.md):
 
-- targets: 8-connected components of the mask (`positions.find_targets`), located by their
-  centroid, normalised to (row/H, col/W);
-- claims: the target claims of `regions.parse_text`, grouped into *mentions* (one per target the
+- targets: 8-connected components of the mask (`langir.data.positions.components`, read by
+  `langir.curate.validate.mask_targets`), located by their centroid, normalised to (row/H, col/W);
+- claims: the target claims of `langir.text.claims.parse_text`, grouped into *mentions* (one per target the
   text speaks of); a mention holds a target when every one of its claims contains the centroid,
   each claim's region widened by `tolerance` (a fraction of the image side) on each constrained
   side, its intervals chosen by `strictness` (``broad``: half-planes; ``grid``: 3×3 cells);

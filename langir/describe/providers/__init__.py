@@ -44,7 +44,6 @@ def provider_names(with_auto: bool = True) -> tuple[str, ...]:
 
 PROVIDERS = provider_names()
 DEFAULT_MODELS = {name: cls.default_model for name, cls in REGISTRY.items()}
-KEY_ENVS = {name: cls.key_env for name, cls in REGISTRY.items() if cls.key_env}
 
 
 def provider_class(name: str) -> type[Provider]:
@@ -53,12 +52,6 @@ def provider_class(name: str) -> type[Provider]:
         return REGISTRY[name]
     except KeyError:
         raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}") from None
-
-
-def classify(error: Exception, provider: str | type[Provider] = "openai") -> RetryableError | FatalError:
-    """Map an SDK exception onto RetryableError / FatalError with that provider's rules."""
-    cls = provider_class(provider) if isinstance(provider, str) else provider
-    return cls.classify(error)
 
 
 @dataclass
@@ -123,7 +116,7 @@ def make_provider(choice: Choice, model: str | None = None, base_url: str | None
 
 
 __all__ = [
-    "AUTO", "DEFAULT_MODELS", "FATAL_KINDS", "KEY_ENVS", "PROVIDERS", "REGISTRY", "AnthropicProvider", "BatchAdapter",
+    "AUTO", "DEFAULT_MODELS", "FATAL_KINDS", "PROVIDERS", "REGISTRY", "AnthropicProvider", "BatchAdapter",
     "Choice", "FatalError", "GeminiProvider", "OpenAIProvider", "Provider", "Reply", "Request", "RetryableError",
-    "TemplateProvider", "choose_provider", "classify", "make_provider", "provider_class", "provider_names", "text_tokens",
+    "TemplateProvider", "choose_provider", "make_provider", "provider_class", "provider_names", "text_tokens",
 ]

@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langir.data.dataset import LangIRDataset
-from langir.describe.ledger import Ledger
-from langir.describe.prompts import STYLES, Prompt
+from langir.describe.ledger import DatasetLock, Ledger
+from langir.describe.prompts import STYLES, Prompt, load_prompt
 from langir.describe.providers import Provider
-from langir.describe.runner import DescribeOptions, describe_async
+from langir.describe.runner import DescribeOptions
+from langir.describe.session import Display, describe_round
+from langir.describe.settings import RunSettings, build_run
 from langir.errors import ConfigError
+from langir.text.judge import DEFAULT_STRICTNESS, DEFAULT_TOLERANCE
 
 # few-shot needs examples the loop cannot pick, so it is not a redo strategy
 STRATEGIES = ("same", *(s for s in STYLES if s != "few-shot"))
@@ -74,6 +77,7 @@ class CurateResult:
     failing_ids: list[str]
     api_error: str | None = None
     api_error_kind: str | None = None  # FatalError.kind: auth | quota | bad_request | other
+    provider: str | None = None  # the provider's name (for the stop line's advice)
 
     @property
     def cost_usd(self) -> float:
@@ -93,23 +97,57 @@ class CurateResult:
 Validator = Callable[[list[str]], tuple[dict[str, Any], list[str], list[str]]]
 
 
-def curate(ds: LangIRDataset, ids: list[str], provider: Provider, prompt_for: Callable[[str], Prompt], first_style: str,
-           opts: DescribeOptions, ledger: Ledger, validate: Validator, rounds: int = 3,
-           redo_styles: tuple[str, ...] = DEFAULT_REDO_STYLES,
-           run: Callable[..., Any] | None = None,
-           on_round: Callable[[RoundReport], None] | None = None) -> CurateResult:
-    """Run the loop (see the module docstring). `validate(ids)` → (summary, failing ids, ids to redo).
+def curate_dataset(ds: LangIRDataset, ids: list[str], settings: RunSettings, rounds: int = 3,
+                   redo_styles: tuple[str, ...] = DEFAULT_REDO_STYLES, tolerance: float = DEFAULT_TOLERANCE,
+                   strictness: str | None = None, wait: bool = False, display: Display | None = None,
+                   on_round: Callable[[RoundReport], None] | None = None) -> CurateResult:
+    """`langir curate`: under the dataset lock, rounds of describe (`settings`) → `validate_dataset` → redo."""
+    from langir.curate.validate import validate_dataset
+
+    display = display or Display()
+
+    def check(check_ids: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
+        result = validate_dataset(ds, check_ids, settings.max_words, tolerance, strictness=strictness or DEFAULT_STRICTNESS)
+        return result.summary(), result.failing["id"].tolist(), result.redescribe_ids()
+
+    async def run(ds, ids, provider, prompt, opts, ledger, redo=None, label=""):
+        return await describe_round(ds, ids, provider, prompt, opts, ledger, redo, label, display)
+
+    with DatasetLock(ds.root, wait):
+        ledger = Ledger.for_dataset(ds.root)
+        try:
+            prov, prompt, opts = build_run(ds, settings, notice=display.notice)
+
+            def prompt_for(style: str) -> Prompt:
+                if style == settings.prompt_style:
+                    return prompt
+                return load_prompt(style, None, settings.max_words, structured=settings.structured)
+
+            result = run_rounds(ds, ids, prov, prompt_for, settings.prompt_style, opts, ledger, check, rounds,
+                                redo_styles, run, on_round)
+        finally:
+            ledger.close()
+    result.provider = prov.name
+    return result
+
+
+def run_rounds(ds: LangIRDataset, ids: list[str], provider: Provider, prompt_for: Callable[[str], Prompt],
+               first_style: str, opts: DescribeOptions, ledger: Ledger, check: Validator, rounds: int = 3,
+               redo_styles: tuple[str, ...] = DEFAULT_REDO_STYLES,
+               run: Callable[..., Any] | None = None,
+               on_round: Callable[[RoundReport], None] | None = None) -> CurateResult:
+    """Run the loop (see the module docstring). `check(ids)` → (summary, failing ids, ids to redo).
 
     `run(ds, ids, provider, prompt, opts, ledger, redo=…, label=…)` is a coroutine describing one
-    round; by default `describe_async` (the CLI passes its progress-bar wrapper). All rounds share
-    one event loop, as the provider's SDK clients belong to the loop they were first used in.
+    round; by default `describe_round` without a display. All rounds share one event loop, as the
+    provider's SDK clients belong to the loop they were first used in.
     """
     if rounds < 1:
         raise ConfigError(f"--rounds must be at least 1, not {rounds}")
 
     async def main() -> CurateResult:
         try:
-            return await _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, validate, rounds, redo_styles,
+            return await _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, check, rounds, redo_styles,
                                run, on_round)
         finally:
             await provider.aclose()
@@ -117,13 +155,9 @@ def curate(ds: LangIRDataset, ids: list[str], provider: Provider, prompt_for: Ca
     return asyncio.run(main())
 
 
-async def _default_run(ds, ids, provider, prompt, opts, ledger, redo=None, label=""):
-    return await describe_async(ds, ids, provider, prompt, opts, ledger, redo=redo)
-
-
-async def _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, validate, rounds, redo_styles, run,
+async def _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, check, rounds, redo_styles, run,
                 on_round) -> CurateResult:
-    run = run or _default_run
+    run = run or describe_round
     reports: list[RoundReport] = []
     spent = 0.0
     todo: list[str] = list(ids)
@@ -138,7 +172,7 @@ async def _loop(ds, ids, provider, prompt_for, first_style, opts, ledger, valida
         t0 = time.perf_counter()
         summary = await run(ds, todo, provider, prompt_for(style), round_opts, ledger, redo=redo, label=f"round {number}")
         spent += summary["cost_usd"]
-        checked, failing, fixable = validate(list(ids))
+        checked, failing, fixable = check(list(ids))
         report = RoundReport(number, strategy, style, len(todo), summary.get("answers", 0), summary["api_attempts"],
                              summary["cost_usd"], round(spent, 6), checked.get("agreement"), checked.get("agreeing", 0),
                              checked.get("graded", 0), len(failing), len(fixable), round(time.perf_counter() - t0, 3),
