@@ -113,16 +113,35 @@ def validation_size_check(ds: Any, val_ids: list[str], config: TrainConfig) -> C
     return check
 
 
-def available_memory() -> int | None:
-    """Bytes of memory the kernel says are available (Linux), else None."""
+def _read_number(path: str, key: str | None = None) -> int | None:
+    """An integer from a /proc or /sys file (the value after ``key:`` when given); None when absent."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                if key is None:
+                    return int(line.split()[0])
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the least of the kernel's MemAvailable, the cgroup's
+    memory.max headroom (containers) and the address-space limit (``ulimit -v``); None when unknown."""
+    import resource
+
+    found = []
+    if (kib := _read_number("/proc/meminfo", "MemAvailable")) is not None:
+        found.append(kib * 1024)
+    limit, used = _read_number("/sys/fs/cgroup/memory.max"), _read_number("/sys/fs/cgroup/memory.current")
+    if limit is not None and used is not None:
+        found.append(max(limit - used, 0))
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and (vm := _read_number("/proc/self/status", "VmSize")) is not None:
+        found.append(max(soft - vm * 1024, 0))
+    return min(found) if found else None
 
 
 def check_training_memory(ds: Any, train_ids: list[str], config: TrainConfig, available: int | None = None) -> None:

@@ -90,8 +90,8 @@ def check_writable(run: Path) -> None:
     read_only = bool(os.statvfs(where).f_flag & os.ST_RDONLY)
     if read_only or not os.access(where, os.W_OK | os.X_OK):
         words = os.strerror(errno.EROFS if read_only else errno.EACCES).lower()
-        below = "" if where == run else f" ({where} cannot hold it)"
-        raise OutputError(run, f"{words}{below}; pass --out with a writable folder")
+        at = "" if where == run else f" at {where}"
+        raise OutputError(run, f"{words}{at}; pass --out a folder you can write to")
 
 
 def prepare_run_folder(run: Path, resume: bool, overwrite: bool, phase: str = "main") -> None:
