@@ -23,6 +23,7 @@ from langir.evaluate.inference import resolve_device
 from langir.models.checkpoint import read_checkpoint
 from langir.train.config import TrainConfig, load_toml
 from langir.train.distributed import Dist, init_distributed, is_main_process
+from langir.train.pretraining import pretrain_hook
 from langir.train.resume import check_resume_payload
 from langir.train.text_finetune import check_init_text
 
@@ -155,6 +156,8 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
     info, loss, prior, phase, kwargs = resolve_model(config)
     if note and phase == "both" and (run / "pretrain.pt").is_file():
         phase = "main"  # interrupted after phase 1 had finished: continue from its weights
+    if phase in ("pretrain", "both") and payload is None:
+        pretrain_hook(info.name)  # a model without its phase-1 hook is refused before anything is read or written
     if config.init_from:
         check_init_text(config)
     device = resolve_device(config.device)
