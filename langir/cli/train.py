@@ -24,6 +24,9 @@ _OPT = "Optimisation"
 _LANG = "Language prior"
 _RUN = "Runtime"
 _DATA = "Training data"
+# Parameters of `train` that are not TrainConfig keys (the rest are, under these names where they differ).
+NOT_TRAIN_OPTIONS = {"datasets", "layout", "images", "masks", "descriptions", "split", "config_file", "resume", "overwrite", "as_json"}
+RENAMED = {"input_mode": "input", "compile_": "compile"}
 MODEL_HELP = "Registered model (default lgnet); `langir train --help` lists them all."
 
 
@@ -104,39 +107,15 @@ def train(
     [bold]Example[/] (offline, after `langir describe datasets/demo`): langir train datasets/demo --model lgnet --epochs 2
     --size 64 --clip-model langir-tiny --clip-pretrained none --out runs/demo
     """
-    from langir.errors import ConfigError
-    from langir.train.config import TrainConfig, load_toml
+    given = dict(locals())  # the parameters, before any other name is bound
+    options = {RENAMED.get(k, k): v for k, v in given.items() if k not in NOT_TRAIN_OPTIONS}
+    from langir.train.config import config_from_options
     from langir.train.engine import train as run_train
 
     ds, selected = open_dataset(datasets[0], layout, images, masks, descriptions, split)
-    values = load_toml(config_file) if config_file else {}
-    flags = {
-        "model": model, "out": str(out) if out else None, "epochs": epochs, "batch_size": batch_size, "size": size,
-        "lr": lr, "weight_decay": weight_decay, "warmup_epochs": warmup_epochs, "schedule": schedule, "loss": loss,
-        "seed": seed, "language_prior": language_prior, "clip_model": clip_model, "device": device, "amp": amp,
-        "channels_last": channels_last, "compile": compile_, "workers": workers, "val_every": val_every,
-        "train_split": train_split, "val_split": val_split, "phase": phase, "tensorboard": tensorboard,
-        "input": input_mode, "target_crop": target_crop, "transpose": transpose, "skip_bad": skip_bad,
-        "finetune_text": finetune_text, "text_lr_scale": text_lr_scale, "text_layers": text_layers,
-        "cache_dir": str(cache_dir) if cache_dir else None, "init_from": str(init_from) if init_from else None,
-    }
-    if clip_pretrained is not None:
-        flags["clip_pretrained"] = "" if clip_pretrained.lower() in ("none", "") else clip_pretrained
-    # Bare --split names: the first is the training split, the second the validation split.
-    if selected and train_split is None:
-        flags["train_split"] = selected[0]
-    if len(selected) > 1 and val_split is None:
-        flags["val_split"] = selected[1]
-    values.update({k: v for k, v in flags.items() if v is not None})
-    values.update(dataset=str(datasets[0]), more_datasets=[str(d) for d in datasets[1:]], layout=layout, images=images or "",
-                  masks=masks or "", descriptions=descriptions or "", split_files={k: str(v) for k, v in ds.layout.splits.items()})
-    config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").validate()
-    if resume and not out and not values.get("out"):
-        raise ConfigError("--resume needs --out RUN (the run folder to continue)")
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
-    if resume and init_from:
-        raise ConfigError("--resume continues a run; --init-from starts a new one from weights: pick one")
+    config = config_from_options(options, datasets, config_file=config_file, layout=layout, images=images, masks=masks,
+                                 descriptions=descriptions, split_files=ds.layout.splits, selected=selected,
+                                 resume=resume, overwrite=overwrite)
     summary = run_train(config, resume=resume, overwrite=overwrite, quiet=as_json)
     summary.pop("rows", None)
     if as_json:

@@ -12,6 +12,7 @@ import inspect
 import io
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,16 @@ from typing import Any
 import numpy as np
 
 from langir.data.atomic import write_bytes_atomic
+from langir.data.imageio import open_regular
 from langir.errors import ConfigError, DataError
 
 FORMAT = "langir-checkpoint/1"
+# torch.save writes a zip archive; files from torch < 1.6 (or _use_new_zipfile_serialization=False) start
+# with a pickled magic number. Anything else that starts with a pickle opcode is a plain Python pickle.
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+PLAIN_PICKLE = ("a plain Python pickle, not a torch checkpoint: loading it could run code, so it is refused "
+                "(save the weights with torch.save from a trusted source)")
 
 
 def _unwrap(model: Any) -> Any:
@@ -87,29 +95,78 @@ def _unsafe(error: Exception) -> str | None:
             "(re-save it from a trusted source)")
 
 
-def read_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
-    """The raw checkpoint dictionary; a missing, foreign, unsafe or corrupt file is a DataError naming it."""
+def _load_weights_only(path: Path, device: str, what: str) -> Any:
+    """``torch.load(weights_only=True)`` through the guarded reader (regular files only, a FIFO never
+    hangs); a plain pickle, an unsafe or a corrupt file is one DataError naming ``path``, without warnings."""
     import torch
 
+    with open_regular(path, what) as fh:
+        head = fh.read(len(_LEGACY_MAGIC))
+        if not head.startswith(_ZIP_MAGIC) and not head.startswith(_LEGACY_MAGIC):
+            plain = head[:1] == b"\x80" or head[:1] in (b"(", b"}", b"]")  # protocol ≥ 2, or protocol 0/1 containers
+            raise DataError(path, PLAIN_PICKLE if plain else f"not a readable {what} (not a torch file)")
+        fh.seek(0)
+        try:
+            # torch warns about pickle protocols it then refuses anyway: the DataError below says it all.
+            with warnings.catch_warnings(), torch.serialization.safe_globals(_legacy_globals()):
+                warnings.simplefilter("ignore")
+                return torch.load(fh, map_location=device, weights_only=True)
+        except pickle.UnpicklingError as error:
+            refusal = _unsafe(error)
+            if refusal is not None:
+                raise DataError(path, refusal) from None
+            raise DataError(path, f"not a readable {what} (corrupt or not a torch file)") from None
+        except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, TypeError) as error:
+            first = (str(error).splitlines() or [""])[0][:200]
+            raise DataError(path, f"not a readable {what} ({error.__class__.__name__}: {first})") from None
+
+
+def read_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
+    """The raw checkpoint dictionary; a missing, foreign, unsafe or corrupt file is a DataError naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "checkpoint not found" if not path.exists() else "checkpoint is not a regular file")
-    try:
-        with torch.serialization.safe_globals(_legacy_globals()):
-            payload = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as error:
-        refusal = _unsafe(error)
-        if refusal is not None:
-            raise DataError(path, refusal) from None
-        raise DataError(path, "not a readable checkpoint (corrupt or not a torch file)") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, TypeError) as error:
-        first = (str(error).splitlines() or [""])[0][:200]
-        raise DataError(path, f"not a readable checkpoint ({error.__class__.__name__}: {first})") from None
+    payload = _load_weights_only(path, device, "checkpoint")
     if not isinstance(payload, dict) or not str(payload.get("format", "")).startswith("langir-checkpoint/"):
         raise DataError(path, "not a langir checkpoint (no 'format' entry)")
     if payload["format"] != FORMAT:
         raise DataError(path, f"checkpoint format {payload['format']!r} is not supported (this langir reads {FORMAT!r})")
     return payload
+
+
+def read_state_dict(path: str | Path, device: str = "cpu") -> dict[str, Any]:
+    """A bare ``state_dict`` file (e.g. a run's ``pretrain.pt``), read like a checkpoint."""
+    import torch
+
+    path = Path(path)
+    state = _load_weights_only(path, device, "weights file")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError(path, "not a weights file (a table of named tensors)")
+    return state
+
+
+def _shape(value: Any) -> str:
+    return "×".join(map(str, getattr(value, "shape", ()))) or "scalar"
+
+
+def fit_state(model: Any, state: dict[str, Any], path: str | Path, what: str = "checkpoint") -> None:
+    """``model.load_state_dict(state)``; tensors that do not fit are one DataError naming ``path`` and the
+    first mismatches (torch's own message starts with a line that says nothing)."""
+    own = model.state_dict()
+    shapes = [f"{k} (file {_shape(v)}, model {_shape(own[k])})" for k, v in state.items()
+              if k in own and getattr(v, "shape", None) != own[k].shape]
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    problems = []
+    for label, names in (("of another shape", shapes), ("missing", missing), ("unknown to the model", extra)):
+        if names:
+            more = f", … (+{len(names) - 2})" if len(names) > 2 else ""
+            problems.append(f"{len(names)} {label}: {', '.join(names[:2])}{more}")
+    name = getattr(model, "model_name", type(model).__name__)
+    if problems:
+        raise DataError(path, f"{what} weights do not fit model {name!r}: " + "; ".join(problems))
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError) as error:
+        raise DataError(path, f"{what} weights do not fit model {name!r}: {str(error).splitlines()[-1].strip()}") from None
 
 
 def validate_checkpoint(path: str | Path, payload: dict[str, Any]) -> dict[str, Any]:
@@ -161,10 +218,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu", expect_model: str | N
         model = create_model(meta["model"], **meta.get("model_kwargs", {}))
     except (TypeError, ValueError) as error:
         raise DataError(path, f"cannot rebuild model {meta['model']!r} from its 'model_kwargs': {error}") from None
-    try:
-        model.load_state_dict(payload["model_state"])
-    except RuntimeError as error:
-        raise DataError(path, f"weights do not fit model {meta['model']!r}: {str(error).splitlines()[0]}") from None
+    fit_state(model, payload["model_state"], path)
     if payload.get("text_state"):
         from langir.language.text_tower import check_origin
 

@@ -24,7 +24,7 @@ Language Guidance Infrared Small Target Detection"); everything the text leaves 
   blocks from the deepest feature, no skips so it cannot copy the input) → sigmoid image; loss
   ``L1(recon, image) + λ_c · InfoNCE(t_f, v)`` with λ_c = 0.1, temperature 0.07, where ``v`` is a learned
   projection of the pooled deepest image feature (batch < 2 → contrastive term is 0).
-  See ``langir.train.dgspnet_pretrain``.
+  The loop that trains it is registered on the training side as DGSPNet's pretraining hook.
 * **Phase 2 (main)**: :func:`freeze_inversion` sets the inversion net to eval with ``requires_grad=False``.
 * **Loss**: default ``"bce"`` on fused + side logits (like LGNet; deep supervision).
 * **CLIP**: the text encoder is frozen (eval, ``requires_grad=False``), not a registered submodule, so it
@@ -346,7 +346,7 @@ def main_phase_parameters(model: DGSPNet) -> list[nn.Parameter]:
 
 
 @register_model("dgspnet", default_loss="bce", uses_language=False, needs_clip=True, phases=("pretrain", "main"),
-                default_phase="both", pretrain="langir.train.dgspnet_pretrain:run_pretrain", pad_multiple=16,
+                default_phase="both", pad_multiple=16,
                 profile_kwargs={"allow_random_clip": True})
 def build_dgspnet(**kwargs: Any) -> DGSPNet:
     """DGSPNet: dual-granularity CLIP text prompts from a pre-trained inversion net (no description needed)."""

@@ -34,7 +34,8 @@ class ModelInfo:
     * ``uses_language`` — takes the CLIP target descriptor (``td``); decides ``--language-prior auto``.
     * ``needs_clip`` — the constructor takes ``clip_model`` / ``clip_pretrained`` (from the run's CLIP flags).
     * ``phases`` — the training phases it supports; ``default_phase`` is what ``--phase`` defaults to.
-      ``pretrain`` names the phase-1 hook as ``"module:function"`` (imported only when it runs).
+      The function that runs a ``pretrain`` phase is registered on the training side
+      (``langir.train.pretraining.register_pretrain``): models never import the trainer.
     * ``pad_multiple`` — H and W are padded to a multiple of this inside the model.
     * ``output_bias`` — logit every 1-channel output starts at (None: the model's own init).
     * ``profile_kwargs`` — constructor options for profiling/export without downloaded weights.
@@ -49,7 +50,6 @@ class ModelInfo:
     needs_clip: bool = False
     phases: tuple[str, ...] = ("main",)
     default_phase: str = "main"
-    pretrain: str | None = None
     pad_multiple: int = 32
     output_bias: float | None = field(default_factory=prior_logit)
     profile_kwargs: dict = field(default_factory=dict)
@@ -59,7 +59,7 @@ _REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register_model(name: str, default_loss: str = "bce", uses_language: bool = False, *, needs_clip: bool = False,
-                   phases: tuple[str, ...] = ("main",), default_phase: str = "main", pretrain: str | None = None,
+                   phases: tuple[str, ...] = ("main",), default_phase: str = "main",
                    pad_multiple: int = 32, output_bias: float | None = None, init_output_bias: bool = True,
                    profile_kwargs: dict | None = None, **defaults):
     """Decorator: register `fn(**kwargs) -> nn.Module` under `name` with its facts and default kwargs.
@@ -70,8 +70,6 @@ def register_model(name: str, default_loss: str = "bce", uses_language: bool = F
         raise ValueError(f"default_loss must be one of {LOSSES}")
     if default_phase not in PHASES or any(p not in ("main", "pretrain") for p in phases):
         raise ValueError(f"phases must be drawn from main/pretrain and default_phase one of {PHASES}")
-    if ("pretrain" in phases) != (pretrain is not None):
-        raise ValueError("a model with a pretrain phase names its hook (pretrain='module:function'), and only then")
     if pad_multiple < 1:
         raise ValueError("pad_multiple must be ≥ 1")
     bias = (prior_logit() if output_bias is None else float(output_bias)) if init_output_bias else None
@@ -79,7 +77,7 @@ def register_model(name: str, default_loss: str = "bce", uses_language: bool = F
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelInfo(name, fn, default_loss, uses_language, dict(defaults), doc[0] if doc else "",
-                                    needs_clip, tuple(phases), default_phase, pretrain, pad_multiple, bias,
+                                    needs_clip, tuple(phases), default_phase, pad_multiple, bias,
                                     dict(profile_kwargs or {}))
         return fn
 

@@ -1,4 +1,4 @@
-"""Training configuration: defaults from LGNet §5.2, a TOML file, and flags (flags win)."""
+"""Training configuration: defaults from LGNet §5.2, a TOML file, and flags (flags win; see :func:`config_from_options`)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,37 @@ def dump_toml(config: TrainConfig) -> str:
     lines = ["# langir train: resolved configuration of this run", "[train]"]
     lines += [f"{_key(k)} = {_toml_value(v)}" for k, v in config.to_dict().items()]
     return "\n".join(lines) + "\n"
+
+
+def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, config_file: str | Path | None = None,
+                        layout: str = "auto", images: str | None = None, masks: str | None = None,
+                        descriptions: str | None = None, split_files: dict[str, Any] | None = None,
+                        selected: list[str] | tuple[str, ...] = (), resume: bool = False, overwrite: bool = False,
+                        ) -> TrainConfig:
+    """The run's config from ``langir train``'s options: defaults, then the ``--config`` TOML, then the flags.
+
+    ``options`` maps TrainConfig keys to flag values (None = not given; paths become strings; a
+    ``clip_pretrained`` of "none" means no weights). Bare ``--split`` names (``selected``) pick the training
+    split, then the validation split. Contradicting run modes (--resume with --overwrite or --init-from,
+    --resume without a run folder) are a ConfigError.
+    """
+    values = load_toml(config_file) if config_file else {}
+    flags = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}
+    if str(flags.get("clip_pretrained", "x")).lower() in ("none", ""):
+        flags["clip_pretrained"] = ""
+    if selected and "train_split" not in flags:
+        flags["train_split"] = selected[0]
+    if len(selected) > 1 and "val_split" not in flags:
+        flags["val_split"] = selected[1]
+    values.update(flags)
+    values.update(dataset=str(datasets[0]), more_datasets=[str(d) for d in datasets[1:]], layout=layout, images=images or "",
+                  masks=masks or "", descriptions=descriptions or "",
+                  split_files={k: str(v) for k, v in (split_files or {}).items()})
+    config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").validate()
+    if resume and not values.get("out"):
+        raise ConfigError("--resume needs --out RUN (the run folder to continue)")
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    if resume and flags.get("init_from"):
+        raise ConfigError("--resume continues a run; --init-from starts a new one from weights: pick one")
+    return config

@@ -27,22 +27,29 @@ Arrays = tuple[np.ndarray, np.ndarray]  # image float32 H×W in [0, 1], mask flo
 
 def check_samples(ds: Any, ids: list[str], skip_bad: bool,
                   on_skip: Callable[[str, DataError], None] | None = None,
-                  keep: set[str] | None = None) -> tuple[dict[str, Arrays], list[tuple[str, DataError]]]:
+                  keep: set[str] | None = None, *, before: Callable[[str], None] | None = None,
+                  prepare: Callable[[np.ndarray, np.ndarray], Arrays] | None = None,
+                  ) -> tuple[dict[str, Arrays], list[tuple[str, DataError]]]:
     """Load every (image, mask) pair once, before training starts; returns the arrays and the bad ones.
 
     Arrays are kept for ``keep`` (default: all ids; training keeps only its own, validation re-reads).
+    ``before(id)`` may refuse a sample (DataError) before it is decoded; ``prepare`` turns each kept pair
+    into what training holds (``--input resize``: resized on reading, so one full image is in memory at a time).
     Without ``skip_bad`` all bad pairs are reported at once in one DataError (not one per run).
     """
     arrays: dict[str, Arrays] = {}
     bad: list[tuple[str, DataError]] = []
     for sample_id in dict.fromkeys(ids):
         try:
+            if before is not None:
+                before(sample_id)
             sample = ds.load(sample_id, need_mask=True)
         except DataError as error:
             bad.append((sample_id, error))
             continue
         if keep is None or sample_id in keep:
-            arrays[sample_id] = (sample.image.astype(np.float32), sample.mask.astype(np.float32))
+            pair = (sample.image.astype(np.float32, copy=False), sample.mask.astype(np.float32, copy=False))
+            arrays[sample_id] = prepare(*pair) if prepare is not None else pair
     if bad and not skip_bad:
         listed = "; ".join(str(error) for _, error in bad[:10]) + (f"; … (+{len(bad) - 10})" if len(bad) > 10 else "")
         raise DataError(None, f"{len(bad)} bad sample(s): {listed} — fix them or pass --skip-bad to train without them")
@@ -119,8 +126,9 @@ class TrainSamples(Dataset):
         self.hflip, self.vflip, self.transpose, self.seed = hflip, vflip, transpose, seed
         self.target_crop = target_crop
         self.resize = input == "resize"
-        # Resizing is deterministic: done once here, not every epoch.
-        self.arrays = {i: resize_pair(*arrays[i], size) for i in self.ids} if self.resize else arrays
+        # Resizing is deterministic: done once here (or already on reading), not every epoch.
+        self.arrays = {i: arrays[i] if arrays[i][0].shape == (size, size) else resize_pair(*arrays[i], size)
+                       for i in self.ids} if self.resize else arrays
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

@@ -5,7 +5,8 @@ Loss per batch: ``L1(recon, image) + contrastive_weight * InfoNCE(t_f, v)`` (sym
 projection of the pooled deepest image feature. Masks and descriptions are not used. A batch of one
 image has no negatives, so its contrastive term is 0.
 
-The training engine calls :func:`run_pretrain` for ``--phase pretrain|both``; it ends by calling
+:func:`run_pretrain` is registered as DGSPNet's pretraining hook (:mod:`langir.train.pretraining`); the
+training engine calls it for ``--phase pretrain|both``. It ends by calling
 :func:`langir.models.dgspnet.freeze_inversion`, so the normal loop that follows keeps the inversion
 net fixed (a model built fresh for phase 2 must call ``freeze_inversion`` itself).
 """
@@ -21,7 +22,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from langir.data.atomic import ensure_dir, write_bytes_atomic, write_text_atomic
 from langir.models.dgspnet import DGSPNet, freeze_inversion
+from langir.train.pretraining import register_pretrain
 
 DEFAULTS: dict[str, Any] = {
     "pretrain_epochs": 1,
@@ -66,6 +69,7 @@ def _get(config: Any, key: str) -> Any:
     return getattr(config, key, DEFAULTS[key])
 
 
+@register_pretrain("dgspnet")
 def run_pretrain(model: DGSPNet, loader: Iterable[Any], config: Any, run_dir: str | Path | None, device: str | torch.device) -> dict[str, Any]:
     """Run phase 1 for ``pretrain_epochs`` epochs; write ``pretrain.json`` (and weights) to ``run_dir``.
 
@@ -102,10 +106,7 @@ def run_pretrain(model: DGSPNet, loader: Iterable[Any], config: Any, run_dir: st
     if run_dir is not None:
         import io
 
-        from langir.data.atomic import write_bytes_atomic, write_text_atomic
-
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = ensure_dir(run_dir)
         write_text_atomic(run_dir / "pretrain.json", json.dumps(summary, indent=2))
         buf = io.BytesIO()
         torch.save(model.state_dict(), buf)  # a plain state dict: loads with weights_only=True

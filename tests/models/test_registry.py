@@ -24,7 +24,7 @@ def test_default_losses_and_language_flags():
     assert model_info("unet").default_loss == "bce"
     assert [model_info(n).uses_language for n in ("lgnet", "sgem_unet", "unet")] == [True, False, False]
     dg = model_info("dgspnet")
-    assert dg.needs_clip and dg.default_phase == "both" and dg.pretrain and "pretrain" in dg.phases
+    assert dg.needs_clip and dg.default_phase == "both" and "pretrain" in dg.phases
     assert model_info("lgnet").pad_multiple == 32 and model_info("unet").pad_multiple == 16
 
 

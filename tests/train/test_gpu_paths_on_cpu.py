@@ -8,9 +8,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from langir.models import create_model
+from langir.train.callbacks import validate
 from langir.train.config import TrainConfig
 from langir.train.data import TrainSamples
-from langir.train.engine import build_optimisation, train_one_epoch, validate
+from langir.train.engine import train_one_epoch
+from langir.train.optim import build_optimisation
 from tests.train import tiny
 
 

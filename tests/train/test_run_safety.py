@@ -9,7 +9,7 @@ from PIL import Image
 
 from langir.errors import ConfigError, DataError
 from langir.models.checkpoint import read_checkpoint
-from langir.train import engine
+from langir.train import callbacks, engine
 from langir.train.config import TrainConfig
 from tests.train import tiny
 
@@ -47,7 +47,7 @@ def test_existing_run_needs_resume_or_overwrite(data_root, tmp_path):
 def test_kill_between_metrics_and_last_pt_loses_no_row(data_root, tmp_path, monkeypatch):
     run = tmp_path / "run"
     engine.train(cfg(data_root, run, epochs=3), stop_after_epoch=1, quiet=True)
-    real = engine.save_checkpoint
+    real = callbacks.save_checkpoint
 
     def killed(path, *args, **kwargs):  # dies right where a kill would cost the epoch-2 row on the old engine
         if path.name == "last.pt":
@@ -55,11 +55,11 @@ def test_kill_between_metrics_and_last_pt_loses_no_row(data_root, tmp_path, monk
             raise KeyboardInterrupt
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "save_checkpoint", killed)
+    monkeypatch.setattr(callbacks, "save_checkpoint", killed)
     with pytest.raises(KeyboardInterrupt):
         engine.train(cfg(data_root, run, epochs=3), resume=True, quiet=True)
     assert [r.split(",")[0] for r in (run / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
-    monkeypatch.setattr(engine, "save_checkpoint", real)
+    monkeypatch.setattr(callbacks, "save_checkpoint", real)
     summary = engine.train(cfg(data_root, run, epochs=3), resume=True, quiet=True)
     assert [int(r["epoch"]) for r in summary["rows"]] == [1, 2, 3]
     assert [r.split(",")[0] for r in (run / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
@@ -114,7 +114,7 @@ def test_init_from_takes_weights_not_optimizer(data_root, tmp_path):
     assert summary["last_epoch"] == 1
     after = read_checkpoint(tmp_path / "b" / "last.pt")["model_state"]
     assert all(torch.allclose(start[k].float(), after[k].float(), atol=1e-5) for k in start)  # lr ≈ 0: the weights it started from
-    with pytest.raises(ConfigError, match="do not fit"):
+    with pytest.raises(DataError, match="do not fit"):
         engine.train(cfg(data_root, tmp_path / "c", model="tiny", model_kwargs={"width": 4},
                          init_from=str(tmp_path / "a" / "last.pt")), quiet=True)
 
@@ -151,7 +151,7 @@ def test_missing_tensorboard_is_one_notice_and_recorded(data_root, tmp_path, mon
 def test_resume_after_ctrl_c_in_the_first_epoch_starts_it_cleanly(data_root, tmp_path, monkeypatch, capsys, where):
     """Ctrl-C before any last.pt exists: --resume starts the run from epoch 1 with one notice line (its saved config)."""
     run = tmp_path / "run"
-    real_epoch, real_save = engine.train_one_epoch, engine.save_checkpoint
+    real_epoch, real_save = engine.train_one_epoch, callbacks.save_checkpoint
 
     def interrupted_epoch(*args, **kwargs):
         raise KeyboardInterrupt
@@ -164,12 +164,12 @@ def test_resume_after_ctrl_c_in_the_first_epoch_starts_it_cleanly(data_root, tmp
     if where == "first_step":
         monkeypatch.setattr(engine, "train_one_epoch", interrupted_epoch)
     else:
-        monkeypatch.setattr(engine, "save_checkpoint", interrupted_save)
+        monkeypatch.setattr(callbacks, "save_checkpoint", interrupted_save)
     with pytest.raises(KeyboardInterrupt):
         engine.train(cfg(data_root, run, epochs=2, seed=5), quiet=True)
     assert not (run / "last.pt").exists() and (run / "config.toml").is_file()
     monkeypatch.setattr(engine, "train_one_epoch", real_epoch)
-    monkeypatch.setattr(engine, "save_checkpoint", real_save)
+    monkeypatch.setattr(callbacks, "save_checkpoint", real_save)
     capsys.readouterr()
     summary = engine.train(cfg(data_root, run, epochs=2), resume=True)
     lines = [line for line in capsys.readouterr().err.splitlines() if "nothing to resume" in line]

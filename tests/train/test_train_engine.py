@@ -14,6 +14,7 @@ from langir.evaluate.inference import predict_dataset
 from langir.models.checkpoint import load_checkpoint
 from langir.train import engine
 from langir.train.config import TrainConfig
+from langir.train.optim import lr_factor
 from tests.train import tiny
 
 
@@ -124,8 +125,8 @@ def test_predict_native_resolution_and_language_modes(registry, data_root, tmp_p
 
 
 def test_lr_schedule_warmup_then_decay():
-    f = [engine.lr_factor(s, 100, 10, "cosine") for s in range(100)]
+    f = [lr_factor(s, 100, 10, "cosine") for s in range(100)]
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(f[10:], f[11:], strict=False)) and f[-1] < 0.01
-    p = [engine.lr_factor(s, 100, 0, "poly") for s in range(100)]
+    p = [lr_factor(s, 100, 0, "poly") for s in range(100)]
     assert p[0] == 1.0 and p[50] == pytest.approx(0.5 ** 0.9, rel=1e-3)
