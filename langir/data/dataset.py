@@ -11,7 +11,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -27,7 +27,7 @@ class Sample:
 
 
 MAX_ID_LENGTH = 200
-MAX_SPLIT_FILE_BYTES = 64 * 2**20
+MAX_SPLIT_FILE_BYTES = guarded.LIMITS["split file"]
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -49,24 +49,15 @@ def check_id(sample_id: str, where: Path | None = None, line: int | None = None)
     return sample_id
 
 
-def read_text_file(path: Path, what: str, max_bytes: int = MAX_SPLIT_FILE_BYTES) -> str:
-    """A small UTF-8 text file (BOM allowed); anything else is one DataError naming `path`."""
-    with open_regular(path, what) as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise DataError(path, f"{what} is larger than {max_bytes // 2**20} MiB; is it the right file?")
-    if b"\0" in data:
-        raise DataError(path, f"{what} contains NUL bytes; it is not a text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(path, f"{what} is not UTF-8 text") from None
+def read_text_file(path: Path, what: str, max_bytes: int | None = None, root: Path | None = None) -> str:
+    """A small UTF-8 text file (BOM allowed) through the guarded reader; anything else is one DataError naming `path`."""
+    return guarded.read_text(path, what, max_bytes, root)
 
 
-def read_split_file(path: Path, what: str = "split file") -> list[str]:
+def read_split_file(path: Path, what: str = "split file", root: Path | None = None) -> list[str]:
     """Ids listed in a split file (or an ids file: `what` names it in errors), one a line;
-    blank lines and `#` comments ignored."""
-    lines = read_text_file(path, what).splitlines()
+    blank lines and `#` comments ignored. `root`: the dataset folder, for the symlink rule."""
+    lines = read_text_file(path, what, root=root).splitlines()
     ids: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
@@ -119,7 +110,7 @@ class LangIRDataset:
             known = ", ".join(self.layout.splits) or "none found"
             raise DataError(self.root, f"unknown split {split!r} (splits: {known})")
         if split not in self._split_cache:
-            self._split_cache[split] = read_split_file(self.root / self.layout.splits[split])
+            self._split_cache[split] = read_split_file(self.root / self.layout.splits[split], root=self.root)
         return list(self._split_cache[split])
 
     def all_ids(self) -> list[str]:

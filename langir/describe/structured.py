@@ -124,7 +124,9 @@ def prompt_note(max_words: int = 50, template: str | None = None) -> str:
         path = next((d / NOTE_FILE for d in prompt_dirs() if (d / NOTE_FILE).is_file()), None)
         if path is None:
             raise ConfigError(f"prompt file {NOTE_FILE} not found in " + " or ".join(map(str, prompt_dirs())))
-        template = path.read_text(encoding="utf-8")
+        from langir.data.guarded import read_text
+
+        template = read_text(path, "prompt file")
     schema = answer_schema(max_words)
     return (template.replace("{shape}", _shape(schema)).replace("{fields}", "\n".join(_fields(schema)))
             .replace("{scale}", str(SCALE)).replace("{max_words}", str(max_words)).strip())
@@ -280,9 +282,7 @@ def structured_default(root: str | Path, flag: bool | None = None) -> bool:
     """`--structured` / `--plain` when given, else `structured = true|false` in langir.toml's `[describe]`, else False."""
     if flag is not None:
         return flag
-    import tomllib
-
-    from langir.data.imageio import open_regular
+    from langir.data.guarded import read_toml
     from langir.data.layout import CONFIG_FILE
     from langir.errors import DataError
 
@@ -290,12 +290,7 @@ def structured_default(root: str | Path, flag: bool | None = None) -> bool:
     if not path.exists():
         return False
     # opening the dataset already read this file through the same guard (a regular file, ≤ 1 MiB, valid TOML)
-    with open_regular(path, "config file") as fh:
-        raw = fh.read(2**20 + 1)
-    try:
-        table = tomllib.loads(raw.decode("utf-8")).get("describe", {}) if len(raw) <= 2**20 else {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise DataError(path, f"invalid TOML: {error}") from None
+    table = read_toml(path, "config file").get("describe", {})
     if not isinstance(table, dict):
         raise DataError(path, f"[describe] must be a table, not {type(table).__name__}")
     unknown = sorted(set(table) - set(DESCRIBE_KEYS))

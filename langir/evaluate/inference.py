@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from langir.data import guarded
 from langir.errors import ConfigError, DataError
 
 # 4 Mpx (2048×2048) per forward pass: LGNet inference peaks at ≈2.7 KB of activations per pixel on CPU
@@ -436,10 +437,11 @@ def file_descriptors(model: Any, meta: dict[str, Any], items: list[tuple[str, Pa
             td = cache.image(path, lambda p=path: read_image(p))
             if prior == "train+test":
                 text_path = next((p for p in (descriptions / f"{sample_id}.txt", descriptions / f"{sample_id}.description.txt")
-                                  if p.is_file()), None)
+                                  if os.path.lexists(p)), None)
                 if text_path is None:
                     raise DataError(descriptions / f"{sample_id}.txt", "description not found", sample_id)
-                text = text_path.read_text(encoding="utf-8").strip()
+                # the guarded reader: a FIFO, a huge, binary or non-UTF-8 file, a link out of the folder is one line
+                text = guarded.read_text(text_path, "description", root=descriptions).strip()
                 if tuned is not None:
                     from langir.language.text_tower import encode
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from langir.data import guarded
 from langir.data.atomic import write_bytes_atomic
 from langir.data.positions import swap_left_right, swap_upper_lower
 from langir.errors import ConfigError, DataError
@@ -167,7 +168,7 @@ class EmbeddingCache:
 
     def image(self, path: str | Path, read: Callable[[], np.ndarray]) -> np.ndarray:
         """L2-normalised CLIP image embedding; ``read`` returns the grey image (H×W float in [0,1])."""
-        digest = _sha(Path(path).read_bytes())
+        digest = _sha(guarded.read_bytes(path, "image"))  # a FIFO or a folder is one DataError, never a hang
         emb = self.lookup("image", digest)
         if emb is None:
             emb = self._encode_images([read()])[0]
@@ -237,7 +238,8 @@ class _ClipImages:
 
 def check_descriptions(ds: Any, ids: Iterable[str]) -> None:
     """Raise ConfigError naming the ids without a description (a language prior needs them)."""
-    missing = [i for i in ids if not ds.has_description(i)]
+    # present-but-unreadable files (a FIFO, a broken link) are not "missing": reading them names the problem
+    missing = [i for i in ids if not os.path.lexists(ds.description_path(i))]
     if missing:
         shown = ", ".join(missing[:10]) + (f" … (+{len(missing) - 10})" if len(missing) > 10 else "")
         raise ConfigError(
@@ -266,8 +268,8 @@ def compute_descriptors(ds: Any, ids: list[str], cache: EmbeddingCache, with_tex
     kept: list[str] = []
     for sample_id in ids:
         try:
-            path = ds.image_path(sample_id)
-            digest = _sha(Path(path).read_bytes())
+            # the guarded reader, with the set's symlink rule: the bytes hashed are the bytes the model sees
+            digest = _sha(guarded.read_bytes(ds.image_path(sample_id), "image", root=ds.root))
         except (OSError, DataError) as error:
             bad = error if isinstance(error, DataError) else DataError(ds.image_path(sample_id), f"cannot read image ({error})", sample_id)
             if not skip_bad:
