@@ -22,7 +22,7 @@ from langir.data.guarded import open_regular
 from langir.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
-           "read_image", "read_mask", "to_uint8"]
+           "non_binary_masks", "read_image", "read_mask", "to_uint8"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_MAX_PIXELS = 2**26
@@ -138,16 +138,41 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     return image_to_array(_open(path, max_pixels))
 
 
+# Masks holding more than one non-zero value (anti-aliased edges, JPEG noise, soft labels) seen by this
+# process: still read as target where > 0, and the CLI says so once at the end (`non_binary_masks`).
+_NON_BINARY: dict[str, int] = {}
+MASK_THRESHOLD_WORDS = "target where the pixel value is > 0"
+
+
+def _note_levels(path: Path, raw: np.ndarray, target: np.ndarray) -> None:
+    positive = raw[target]
+    if positive.size and positive.min() != positive.max():
+        _NON_BINARY[str(path)] = int(len(np.unique(positive)))
+
+
+def non_binary_masks(clear: bool = True) -> dict[str, int]:
+    """Path → number of distinct non-zero values of every non-binary mask read so far (then forgotten)."""
+    found = dict(_NON_BINARY)
+    if clear:
+        _NON_BINARY.clear()
+    return found
+
+
 def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
-    """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W)."""
+    """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W).
+
+    A mask with more than one non-zero value is read the same way and remembered (`non_binary_masks`).
+    """
     path = Path(path)
     img = _open(path, max_pixels)
     if img.mode == "LA":
-        arr = np.asarray(img)[..., 0] > 0
+        raw = np.asarray(img)[..., 0]
     elif img.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
-        arr = np.asarray(img.convert("RGB")).max(axis=-1) > 0
+        raw = np.asarray(img.convert("RGB")).max(axis=-1)
     else:
-        arr = np.asarray(img) > 0
+        raw = np.asarray(img)
+    arr = raw > 0
+    _note_levels(path, raw, arr)
     if shape is not None and arr.shape != tuple(shape):
         raise DataError(
             path,
