@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import re
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 from langir.data import guarded
 from langir.data.atomic import write_bytes_atomic
 from langir.data.positions import swap_left_right, swap_upper_lower
+from langir.data.user_cache import user_cache_dir
 from langir.errors import ConfigError, DataError
 from langir.language.clip import clip_key, load_clip
 
@@ -72,19 +72,6 @@ def _l2(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def user_cache_dir() -> Path:
-    """The per-user cache folder for embeddings (XDG on Linux, Library/Caches on macOS, LOCALAPPDATA on Windows)."""
-    if os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        base = Path(os.environ["LOCALAPPDATA"])
-    else:
-        base = Path.home() / ".cache"
-    return base / "langir" / "embeddings"
-
-
 def _writable(folder: Path) -> bool:
     """True when files can be created in ``folder`` (or in its nearest existing parent)."""
     probe = folder
@@ -109,7 +96,7 @@ class EmbeddingCache:
             self.read_dirs = [self.dir]
         else:
             # A read-only dataset: write to the user cache, still read what the dataset already holds.
-            self.dir = in_dataset if _writable(in_dataset) else user_cache_dir() / self.key
+            self.dir = in_dataset if _writable(in_dataset) else user_cache_dir("embeddings") / self.key
             self.read_dirs = [self.dir] + ([in_dataset] if self.dir != in_dataset else [])
         self.computed = 0
         self._clip: tuple[Any, Any, Any] | None = None
