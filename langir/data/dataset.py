@@ -11,7 +11,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, read_image, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, image_info, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -180,8 +180,14 @@ class LangIRDataset:
         return self.description_path(sample_id).is_file()
 
     # ---- reading -------------------------------------------------------------------------
+    # Every image and mask read goes through these (the symlink rule of the guarded reader included):
+    # a caller holding only `image_path` and calling imageio itself would read a link out of the set.
     def read_image(self, sample_id: str) -> np.ndarray:
         return read_image(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
+
+    def image_info(self, sample_id: str, verify: bool = True) -> tuple[int, int, str]:
+        """Width, height and mode from the image's header (`imageio.image_info`), under the symlink rule."""
+        return image_info(guarded.check_inside(self.image_path(sample_id), self.root, "image"), verify)
 
     def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         path = self.mask_path(sample_id)

@@ -328,9 +328,7 @@ def sync_targets(ds: LangIRDataset, image_id: str, raw: str | None, request: str
     if answer is None or answer.problem or answer.targets is None:
         remove_targets(ds.root, image_id)
         return None
-    from langir.data.imageio import image_info
-
-    width, height, _ = image_info(ds.image_path(image_id), verify=False)
+    width, height, _ = ds.image_info(image_id, verify=False)
     pixels = from_scale(answer.targets, width, height)
     return write_targets(ds.root, image_id, pixels, (width, height), request)
 
