@@ -33,7 +33,7 @@ COMMAND_MODULES = [
     "train",
     "predict",
     "eval_cmd",
-    "profile",
+    "profile_cmd",
     "export",
     "review",
 ]
