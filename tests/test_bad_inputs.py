@@ -41,14 +41,16 @@ COMMANDS: dict[str, list[str]] = {
     # LGNet with the offline CLIP: every sample (its description for the prior included) is read before epoch 1
     "train": ["train", "{ds}", "--model", "lgnet", "--epochs", "1", "--size", "32", "--batch-size", "2",
               "--clip-model", "langir-tiny", "--clip-pretrained", "none", "--device", "cpu", "--out", "{out}/run"],
+    # CLIP's cache hashes every image file first: a FIFO there hung it
+    "embed": ["embed", "{ds}", "--clip-model", "langir-tiny", "--clip-pretrained", "none", "--device", "cpu"],
 }
 # What a broken sample means to each command: info lists it, --strict fails with 1, validate /
 # report / describe / pack finish with a per-item failure (1); stats reads descriptions only.
 PER_ITEM = {"info": 0, "info-strict": 1, "validate": 1, "stats": 0, "report": 1, "describe": 1, "pack": 1}
 # A description that cannot be read as a small UTF-8 text inside the dataset: every reader lists it.
 DESC_ITEM = {"validate": 1, "stats": 1, "report": 1, "pack": 1, "train": 2}
-# Every command that reads images (train: a bad sample stops it before epoch 1, exit 2).
-IMAGE_ITEM = {**PER_ITEM, "train": 2}
+# Every command that reads images (train: a bad sample stops it before epoch 1; embed without --skip-bad: exit 2).
+IMAGE_ITEM = {**PER_ITEM, "train": 2, "embed": 2}
 # Commands that read masks: a non-binary one is read (> 0) and said once, exit 0.
 MASK_READERS = dict.fromkeys(("info", "validate", "report", "describe", "pack"), 0)
 DATASET_WIDE = dict.fromkeys(("info", "info-strict", "validate", "stats", "report", "describe", "pack"), 2)
