@@ -123,6 +123,11 @@ def _replace_with(kind: str) -> Callable[[Case], None]:
     return setup
 
 
+def _mask_fifo(case: Case) -> None:
+    (case.ds / "masks" / "b.png").unlink()
+    os.mkfifo(case.ds / "masks" / "b.png")
+
+
 def _mask_missing(case: Case) -> None:
     (case.ds / "masks" / "b.png").unlink()
 
@@ -288,6 +293,7 @@ KINDS: list[Kind] = [
     Kind("missing-image", _replace_with("missing"), PER_ITEM, "images/b.png", argv=ON_TRAINVAL),
     Kind("missing-mask", _mask_missing, PER_ITEM, "masks/b.png"),
     Kind("mask-wrong-size", _mask_wrong_size, PER_ITEM, "masks/b.png"),
+    Kind("fifo-mask", _mask_fifo, PER_ITEM, "masks/b.png: mask is a FIFO"),
     Kind("markup-id", _markup_id, PER_ITEM, "runs[red]set[1]:x:"),
     Kind("symlink-out-image", _symlink_out("images/b.png"), IMAGE_ITEM, "outside the dataset"),
     Kind("symlink-out-mask", _symlink_out("masks/b.png"), PER_ITEM, "outside the dataset"),

@@ -104,7 +104,7 @@ class MaskTargets:
 def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
     """Read a mask once (size-checked against the image header) and locate its targets."""
     mask_path = ds.mask_path(sample_id)
-    if not mask_path.is_file():
+    if not os.path.lexists(mask_path):  # a FIFO or a folder there is named by the reader, not called missing
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
     width, height, _ = ds.image_info(sample_id)  # header only: no pixel decoding
     mask = ds.read_mask(sample_id, (height, width))

@@ -56,16 +56,16 @@ def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30
     return guarded.read_bytes(path, what, max_bytes)
 
 
-def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image]:
+def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
-    fh = open_regular(path, "image")
+    fh = open_regular(path, what)
     try:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             raise DataError(path, "file is empty (0 bytes)")
         if size > guarded.MAX_IMAGE_BYTES:
-            raise DataError(path, f"image file is {size / 2**20:.0f} MiB, over the {guarded.MAX_IMAGE_BYTES // 2**20} MiB "
-                                  "limit for one image; is it the right file?")
+            raise DataError(path, f"{what} file is {size / 2**20:.0f} MiB, over the {guarded.MAX_IMAGE_BYTES // 2**20} MiB "
+                                  f"limit for one {what}; is it the right file?")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fh)
@@ -88,8 +88,8 @@ def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image
     return fh, img
 
 
-def _open(path: Path, budget: int | None = None) -> Image.Image:
-    fh, img = _guarded_open(path, budget)
+def _open(path: Path, budget: int | None = None, what: str = "image") -> Image.Image:
+    fh, img = _guarded_open(path, budget, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -164,7 +164,7 @@ def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels
     A mask with more than one non-zero value is read the same way and remembered (`non_binary_masks`).
     """
     path = Path(path)
-    img = _open(path, max_pixels)
+    img = _open(path, max_pixels, "mask")
     if img.mode == "LA":
         raw = np.asarray(img)[..., 0]
     elif img.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
