@@ -89,40 +89,48 @@ def test_predict_with_a_language_checkpoint_names_a_fifo_image(language_ckpts, t
     assert (tmp_path / "out" / "mask" / "good.png").is_file()
 
 
-@pytest.mark.parametrize(("kind", "words"), [
-    ("fifo", "description is a FIFO (named pipe), not a regular file"),
-    ("huge", "description is larger than 64 KiB"),
-    ("symlink-out", "description is a symlink to"),
-    ("binary", "description holds binary data"),
-    ("not-utf8", "description is not valid UTF-8 text"),
-])
-def test_predict_descriptions_go_through_the_guarded_reader(language_ckpts, tmp_path, kind: str, words: str) -> None:
+BAD_TEXTS = {  # kind of bad text file (made by _bad_text) → the words of its one line
+    "fifo": "description is a FIFO (named pipe), not a regular file",
+    "huge": "description is larger than 64 KiB",
+    "symlink-out": "description is a symlink to",
+    "binary": "description holds binary data",
+    "not-utf8": "description is not valid UTF-8 text",
+}
+
+
+def _bad_text(path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_bytes(b"The target is upper left. " * 400_000)
+    elif kind == "symlink-out":
+        (path.parent.parent / "passwd").write_text(OUTSIDE)
+        path.symlink_to(path.parent.parent / "passwd")
+    elif kind == "binary":
+        path.write_bytes(b"upper\x00left" + bytes(range(256)))
+    else:
+        path.write_bytes("en haut à gauche".encode("latin-1"))
+
+
+def test_predict_descriptions_go_through_the_guarded_reader(language_ckpts, tmp_path) -> None:
     """`predict --descriptions DIR` (train+test prior) read each text with a plain read_text: a FIFO hung it,
-    a 10 MB or binary file went to CLIP, a link to /etc/passwd was read."""
+    a 10 MB or binary file went to CLIP (or a traceback), a link to /etc/passwd was read. One run, one line each."""
     frames, texts = tmp_path / "frames", tmp_path / "texts"
     frames.mkdir()
     texts.mkdir()
-    for name in ("a", "b"):
+    for name in ("good", *BAD_TEXTS):
         Image.fromarray(np.full((32, 32), 40, np.uint8)).save(frames / f"{name}.png")
-    (texts / "a.txt").write_text("The small target is in the upper left.")
-    bad = texts / "b.txt"
-    if kind == "fifo":
-        os.mkfifo(bad)
-    elif kind == "huge":
-        bad.write_bytes(b"The target is upper left. " * 400_000)
-    elif kind == "symlink-out":
-        (tmp_path / "passwd").write_text(OUTSIDE)
-        bad.symlink_to(tmp_path / "passwd")
-    elif kind == "binary":
-        bad.write_bytes(b"upper\x00left" + bytes(range(256)))
-    else:
-        bad.write_bytes("en haut à gauche".encode("latin-1"))
+    (texts / "good.txt").write_text("The small target is in the upper left.")
+    for kind in BAD_TEXTS:
+        _bad_text(texts / f"{kind}.txt", kind)
     done = _langir("predict", frames, "--checkpoint", language_ckpts["train+test"], "--descriptions", texts,
                    "--out", tmp_path / "out", "--device", "cpu", "--cache-dir", tmp_path / "cache")
-    assert done.code == 1, done.stderr  # a is predicted, b listed
+    assert done.code == 1, done.stderr  # the good frame is predicted, the others listed
     assert "Traceback" not in done.stderr and "root:x" not in done.stdout + done.stderr
-    assert words in _one_line(done.stderr, f"{bad}: "), done.stderr
-    assert (tmp_path / "out" / "mask" / "a.png").is_file() and not (tmp_path / "out" / "mask" / "b.png").exists()
+    for kind, words in BAD_TEXTS.items():
+        assert words in _one_line(done.stderr, f"{texts / kind}.txt: "), done.stderr
+        assert not (tmp_path / "out" / "mask" / f"{kind}.png").exists()
+    assert (tmp_path / "out" / "mask" / "good.png").is_file()
 
 
 @pytest.mark.parametrize(("flag", "words"), [("--prompt-file", "prompt file is a FIFO"),
