@@ -1,7 +1,7 @@
 """Benchmark DGSPNet (params, FLOPs, CPU FPS, training images/s) next to lgnet and sgem_unet when registered.
 
 Run: ``python bench/bench_dgspnet.py [--size 256] [--clip ViT-B-16]``; prints a Markdown table.
-Uses ``langir.evaluate.profile.profile_model`` when it exists, else torch's FlopCounterMode here.
+Uses ``langir.evaluate.profiling.profile_model`` when it exists, else torch's FlopCounterMode here.
 FLOPs count multiply-adds as 2 FLOPs (torch's convention); GFLOPs = FLOPs / 1e9 / 2 would be GMACs.
 """
 

@@ -20,7 +20,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from langir.evaluate.metrics import MetricAccumulator  # noqa: E402
-from langir.evaluate.reference import ReferenceMetrics  # noqa: E402
+from tests.evaluate.reference import ReferenceMetrics  # noqa: E402
 
 
 def make_pairs(n: int, size: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from langir.evaluate.profile import profile_model
+from langir.evaluate.profiling import profile_model
 from langir.models import create_model
 
 CASES = (("lgnet", 512), ("sgem_unet", 256))

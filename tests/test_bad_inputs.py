@@ -38,12 +38,21 @@ COMMANDS: dict[str, list[str]] = {
     "describe": ["describe", "{ds}", "--provider", "template", "--overwrite"],
     "synth": ["synth", "{out}/synth", "--count", "3", "--size", "48"],
     "pack": ["pack", "{ds}", "{out}/pack", "--format", "jsonl"],
+    # LGNet with the offline CLIP: every sample (its description for the prior included) is read before epoch 1
+    "train": ["train", "{ds}", "--model", "lgnet", "--epochs", "1", "--size", "32", "--batch-size", "2",
+              "--clip-model", "langir-tiny", "--clip-pretrained", "none", "--device", "cpu", "--out", "{out}/run"],
+    # CLIP's cache hashes every image file first: a FIFO there hung it
+    "embed": ["embed", "{ds}", "--clip-model", "langir-tiny", "--clip-pretrained", "none", "--device", "cpu"],
 }
 # What a broken sample means to each command: info lists it, --strict fails with 1, validate /
 # report / describe / pack finish with a per-item failure (1); stats reads descriptions only.
 PER_ITEM = {"info": 0, "info-strict": 1, "validate": 1, "stats": 0, "report": 1, "describe": 1, "pack": 1}
 # A description that cannot be read as a small UTF-8 text inside the dataset: every reader lists it.
-DESC_ITEM = {"validate": 1, "stats": 1, "report": 1, "pack": 1}
+DESC_ITEM = {"validate": 1, "stats": 1, "report": 1, "pack": 1, "train": 2}
+# Every command that reads images (train: a bad sample stops it before epoch 1; embed without --skip-bad: exit 2).
+IMAGE_ITEM = {**PER_ITEM, "train": 2, "embed": 2}
+# Commands that read masks: a non-binary one is read (> 0) and said once, exit 0.
+MASK_READERS = dict.fromkeys(("info", "validate", "report", "describe", "pack"), 0)
 DATASET_WIDE = dict.fromkeys(("info", "info-strict", "validate", "stats", "report", "describe", "pack"), 2)
 
 
@@ -112,6 +121,11 @@ def _replace_with(kind: str) -> Callable[[Case], None]:
         elif kind == "missing":
             pass
     return setup
+
+
+def _mask_fifo(case: Case) -> None:
+    (case.ds / "masks" / "b.png").unlink()
+    os.mkfifo(case.ds / "masks" / "b.png")
 
 
 def _mask_missing(case: Case) -> None:
@@ -192,6 +206,60 @@ def _description(kind: str) -> Callable[[Case], None]:
     return setup
 
 
+def _outside_file(case: Case, name: str, data: bytes) -> Path:
+    """A file next to the dataset, outside it: what a symlink escaping the set points to."""
+    target = case.root / "elsewhere" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def _symlink_out(rel: str) -> Callable[[Case], None]:
+    """Replace `rel` by a symlink to a copy of it outside the dataset (a good file, in the wrong place)."""
+    def setup(case: Case) -> None:
+        path = case.ds / rel
+        target = _outside_file(case, path.name, path.read_bytes())
+        path.unlink()
+        path.symlink_to(target)
+    return setup
+
+
+def _toml_fifo(case: Case) -> None:
+    os.mkfifo(case.ds / "langir.toml")
+
+
+def _mask_not_binary(case: Case) -> None:
+    """b's mask with anti-aliased edges: 255 inside, 128 around (two values above 0)."""
+    mask = np.zeros((48, 48), np.uint8)
+    y, x = TARGETS["b"]
+    mask[y - 2 : y + 3, x - 2 : x + 3] = 128
+    mask[y - 1 : y + 2, x - 1 : x + 2] = 255
+    Image.fromarray(mask).save(case.ds / "masks" / "b.png")
+
+
+def _ledger(kind: str) -> Callable[[Case], None]:
+    """A describe ledger that is there but cannot be read (garbage, FIFO) or holds a cost that is text."""
+    def setup(case: Case) -> None:
+        path = case.ds / ".langir" / "describe.sqlite"
+        path.parent.mkdir(exist_ok=True)
+        if kind == "garbage":
+            path.write_bytes(b"not a database " * 100)
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "wrong-type":
+            import sqlite3
+
+            db = sqlite3.connect(path)
+            db.execute("CREATE TABLE requests (image_id TEXT, provider TEXT, model TEXT, status TEXT, text TEXT, "
+                       "cost_usd REAL, updated REAL)")
+            db.executemany("INSERT INTO requests VALUES (?, 'openai', 'gpt-x', 'done', ?, ?, 1.7e9)",
+                           [(i, (case.ds / "descriptions" / f"{i}.description.txt").read_text(), "abc" if i == "b" else 0.01)
+                            for i in IDS])
+            db.commit()
+            db.close()
+    return setup
+
+
 def _readonly(case: Case) -> list[dict]:
     return [{"kind": "readonly", "path": str(case.ds)}]
 
@@ -219,13 +287,22 @@ KINDS: list[Kind] = [
     Kind("truncated-png", _replace_with("truncated"), PER_ITEM, "images/b.png"),
     Kind("bomb-image", _replace_with("bomb"), PER_ITEM, "images/b.png"),
     Kind("huge-image", _replace_with("huge"), PER_ITEM, "images/b.png"),
-    Kind("fifo-image", _replace_with("fifo"), PER_ITEM, "images/b.png"),
+    Kind("fifo-image", _replace_with("fifo"), IMAGE_ITEM, "images/b.png"),
     Kind("folder-image", _replace_with("folder"), PER_ITEM, "images/b.png"),
     Kind("symlink-loop", _replace_with("loop"), PER_ITEM, "images/b.png"),
     Kind("missing-image", _replace_with("missing"), PER_ITEM, "images/b.png", argv=ON_TRAINVAL),
     Kind("missing-mask", _mask_missing, PER_ITEM, "masks/b.png"),
     Kind("mask-wrong-size", _mask_wrong_size, PER_ITEM, "masks/b.png"),
+    Kind("fifo-mask", _mask_fifo, PER_ITEM, "masks/b.png: mask is a FIFO"),
     Kind("markup-id", _markup_id, PER_ITEM, "runs[red]set[1]:x:"),
+    Kind("symlink-out-image", _symlink_out("images/b.png"), IMAGE_ITEM, "outside the dataset"),
+    Kind("symlink-out-mask", _symlink_out("masks/b.png"), PER_ITEM, "outside the dataset"),
+    Kind("mask-not-binary", _mask_not_binary, MASK_READERS, "masks/b.png (2 values > 0)", name_always=True),
+    Kind("toml-fifo", _toml_fifo, DATASET_WIDE, "langir.toml: config file is a FIFO"),
+    Kind("split-symlink-out", _symlink_out("test.txt"), DATASET_WIDE, "outside the dataset", argv=ON_TEST),
+    Kind("ledger-garbage", _ledger("garbage"), {"report": 1, "pack": 1}, ".langir/describe.sqlite: describe ledger cannot be read"),
+    Kind("ledger-fifo", _ledger("fifo"), {"report": 1, "pack": 1}, ".langir/describe.sqlite: describe ledger is a FIFO"),
+    Kind("ledger-wrong-type", _ledger("wrong-type"), {"report": 1, "pack": 1}, "first cost_usd = 'abc' (image 'b')"),
     Kind("fifo-description", _description("fifo"), DESC_ITEM, "b.description.txt"),
     Kind("huge-description", _description("huge"), DESC_ITEM, "b.description.txt"),
     Kind("symlink-out-description", _description("symlink-out"), DESC_ITEM, "outside the dataset"),

@@ -33,7 +33,7 @@ COMMAND_MODULES = [
     "train",
     "predict",
     "eval_cmd",
-    "profile",
+    "profile_cmd",
     "export",
     "review",
 ]
@@ -163,6 +163,23 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _print_error(friendly)
         sys.exit(friendly.exit_code)
+    finally:
+        _say_non_binary_masks()
+
+
+def _say_non_binary_masks() -> None:
+    """One line for every mask that was not binary (0 and one value): named, with the rule it was read by."""
+    if "langir.data.imageio" not in sys.modules:
+        return
+    from langir.data.imageio import MASK_THRESHOLD_WORDS, non_binary_masks
+
+    found = non_binary_masks()
+    if found:
+        from langir.cli.common import warn
+
+        shown = ", ".join(f"{path} ({levels} values > 0)" for path, levels in list(found.items())[:5])
+        more = f" … (+{len(found) - 5})" if len(found) > 5 else ""
+        warn(f"{len(found)} mask(s) not binary: {shown}{more}; each is read as {MASK_THRESHOLD_WORDS}, as every mask is")
 
 
 def _print_error(error: LangirError) -> None:

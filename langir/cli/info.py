@@ -67,7 +67,7 @@ def info(
 
     [bold]Example:[/] langir info datasets/demo --json
     """
-    from langir.data.inspect import inspect_dataset
+    from langir.data.audit import inspect_dataset
     from langir.data.layout import unused_split_files
 
     ds, selected = open_dataset(dataset, layout, images, masks, descriptions, split)

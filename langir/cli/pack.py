@@ -42,7 +42,7 @@ def pack(
 
     Splits: the selected ones (--split NAME), else the layout's splits that share no image (SIRST: trainval and test), else one split 'full'.
 
-    Exit codes: 0 packed; 1 packed, but samples with a missing or unreadable image, mask or description were left out (listed); 2 nothing written (bad dataset or option, OUT not writable).
+    Exit codes: 0 packed; 1 packed, but samples with a missing or unreadable image, mask or description were left out, or the describe ledger could not be read (provenance left out; listed); 2 nothing written (bad dataset or option, OUT not writable).
 
     README.md is a Hugging Face dataset card (YAML front matter, configs per split, provenance from the describe ledger), so `datasets.load_dataset(OUT)` reads the folder.
 
@@ -56,6 +56,8 @@ def pack(
         result = pack_dataset(ds, out_dir, fmt, selected, license, title, overwrite, on_item=lambda _: bar.advance(task))
     for sample_id in result.skipped:
         warn(f"skipped {sample_id}: {result.broken.get(sample_id, 'missing or unreadable file')}")
+    for problem in result.ledger_problems:
+        warn(problem)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -64,6 +66,7 @@ def pack(
                          + (f"; skipped {len(result.skipped)}" if result.skipped else "")), highlight=False)
     if result.skipped:
         warn(f"{len(result.skipped)} sample(s) left out for a missing or unreadable file (listed above)")
+    if result.skipped or result.ledger_problems:
         raise typer.Exit(1)
 
 

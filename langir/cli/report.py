@@ -49,7 +49,7 @@ def report(
 
     README.md carries Hugging Face dataset-card metadata and the provenance of the texts (describe ledger); card.html embeds the images. Images that could not be graded are listed.
 
-    Exit codes: 0 report written; 1 written, but samples with a missing or unreadable image, mask or description were skipped (listed, also in the card); 2 nothing could be done (bad dataset or option, --out not writable: the files this run created are removed again).
+    Exit codes: 0 report written; 1 written, but samples with a missing or unreadable image, mask or description were skipped, or the describe ledger could not be read (listed, also in the card); 2 nothing could be done (bad dataset or option, --out not writable: the files this run created are removed again).
 
     [bold]Example:[/] langir report datasets/demo --out reports/demo
     """
@@ -70,6 +70,8 @@ def report(
         warn(f"not graded, {reason}: {shown}")
     for sample_id, problem in done.broken.items():
         warn(f"skipped {sample_id}: {problem}")
+    for problem in done.ledger_problems:
+        warn(problem)
     if as_json:
         print_json(done.to_dict())
     else:
@@ -78,6 +80,7 @@ def report(
                          + ("–" if agreement is None else f"{100 * agreement:.1f} %")), highlight=False)
     if done.broken:
         warn(f"{len(done.broken)} sample(s) skipped for a missing or unreadable file (listed above and in the card)")
+    if done.broken or done.ledger_problems:
         raise typer.Exit(1)
 
 

@@ -125,6 +125,8 @@ def train(
         iou = f", best val IoU {best['iou']:.4f} at epoch {best['epoch']}" if "iou" in best else ""
         skipped = f" ({len(summary['skipped'])} bad sample(s) skipped)" if summary.get("skipped") else ""
         notice(f"done: {summary['run']}{iou}{skipped}", style="green")
+    if summary.get("skipped"):  # finished, but some samples failed: the contract's exit 1
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -69,10 +69,11 @@ class PackResult:
     skipped: list[str]  # ids left out: a missing or unreadable file
     records: list[dict]
     broken: dict[str, str] = field(default_factory=dict)  # id -> the problem, naming the file
+    ledger_problems: list[str] = field(default_factory=list)  # the describe ledger, there but not (fully) readable
 
     def to_dict(self) -> dict:
         return {"out": str(self.out), "format": self.format, "splits": self.splits, "skipped": self.skipped,
-                "broken": self.broken, "images": len(self.records)}
+                "broken": self.broken, "images": len(self.records), "ledger_problems": self.ledger_problems}
 
 
 def pack_splits(ds: LangIRDataset, selected: Sequence[str] = ()) -> dict[str, list[str]]:
@@ -91,11 +92,13 @@ def build_records(
     splits: dict[str, list[str]],
     on_item: Callable[[str], None] | None = None,
     broken: dict[str, str] | None = None,
+    ledger_problems: list[str] | None = None,
     **validate_options,
 ) -> list[dict]:
     """One JSON-ready record per (split, image): files, text, targets, verdict, provenance.
 
-    Samples with a missing or unreadable file get no record; `broken` (when given) receives them.
+    Samples with a missing or unreadable file get no record; `broken` (when given) receives them;
+    `ledger_problems` a line when the describe ledger is there but cannot be read in full.
     """
     ids = list(dict.fromkeys(i for members in splits.values() for i in members))
     result = validate_dataset(ds, ids, on_item=on_item, **validate_options)
@@ -106,7 +109,7 @@ def build_records(
     table = result.table.set_index("id")
     targets = {k: g for k, g in result.targets.groupby("id")} if len(result.targets) else {}
     texts = {i: table.at[i, "description"] for i in ids if table.at[i, "description"]}
-    provenance = read_provenance(ds.root, texts)
+    provenance = read_provenance(ds.root, texts, ledger_problems)
     split_of = ds.split_of()
     records = []
     for split, members in splits.items():
@@ -211,9 +214,10 @@ def card_front_matter(ds: LangIRDataset, images: int, license: str = "unknown", 
 
 
 def dataset_card(
-    ds: LangIRDataset, fmt: str, records: list[dict], license: str = "unknown", title: str | None = None
+    ds: LangIRDataset, fmt: str, records: list[dict], license: str = "unknown", title: str | None = None,
+    ledger_problems: Sequence[str] = (),
 ) -> str:
-    """README.md with Hugging Face dataset-card metadata and a provenance section."""
+    """README.md with Hugging Face dataset-card metadata and a provenance section (`ledger_problems`: said first)."""
     layout = ds.layout.describe().get("layout", "generic")
     splits = list(dict.fromkeys(r["split"] for r in records))
     front = ["---", card_front_matter(ds, len(records), license, title).rstrip("\n"), *_config_yaml(fmt, splits), "---"]
@@ -261,7 +265,11 @@ def dataset_card(
         "",
         "## Provenance",
         "",
-        *[line for text in provenance_lines(prov) for line in (text, "")],
+        *[line for problem in ledger_problems
+          for line in (f"The describe ledger could not be read in full: {_relative_to(problem, ds.root)}.", "")],
+        *[line for text in (provenance_lines(prov) if prov["with_provenance"] or not ledger_problems else
+                            ["Who wrote the descriptions is therefore not known: treat them as of unknown provenance."])
+          for line in (text, "")],
         "The masks and images come from the source dataset"
         + (f" ({SOURCE_CITATIONS[layout]})" if layout in SOURCE_CITATIONS else "")
         + "; its license applies to them. Set `license` above accordingly before publishing.",
@@ -388,7 +396,8 @@ def pack_dataset(
         raise ConfigError(f"{out} is inside the dataset {ds.root}; pack to another folder")
     splits = pack_splits(ds, selected)
     broken: dict[str, str] = {}
-    records = build_records(ds, splits, on_item, broken, **validate_options)
+    ledger_problems: list[str] = []
+    records = build_records(ds, splits, on_item, broken, ledger_problems, **validate_options)
     all_ids = [i for members in splits.values() for i in members]
     packed = {(r["split"], r["id"]) for r in records}
     skipped = sorted({i for s, members in splits.items() for i in members if (s, i) not in packed})
@@ -405,7 +414,7 @@ def pack_dataset(
     try:
         try:
             {"hf": _write_hf, "jsonl": _write_jsonl_format, "parquet": _write_parquet}[fmt](ds, records, tmp)
-            write_text_atomic(tmp / "README.md", dataset_card(ds, fmt, records, license, title))
+            write_text_atomic(tmp / "README.md", dataset_card(ds, fmt, records, license, title, ledger_problems))
         except OutputError as error:  # name what the user asked for, not our staging folder
             raise OutputError(out, error.problem) from None
         except OSError as error:  # copies and Parquet writes: a full disk, a read-only folder
@@ -421,5 +430,10 @@ def pack_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     counts = {s: sum(r["split"] == s for r in records) for s in splits}
-    return PackResult(out, fmt, counts, skipped, records, broken)
+    return PackResult(out, fmt, counts, skipped, records, broken, ledger_problems)
+
+
+def _relative_to(text: str, root: Path) -> str:
+    """Paths inside the dataset relative to it: a published card does not show the local folder."""
+    return text.replace(f"{root}/", "").replace(f"{root.resolve()}/", "")
 

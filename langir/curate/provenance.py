@@ -9,6 +9,7 @@ answer the description file holds).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
@@ -24,17 +25,61 @@ FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost
 NO_PROMPT_PROVIDERS = frozenset({"template"})
 
 
-def _connect(path: Path) -> sqlite3.Connection | None:
-    """Read-only connection; a WAL ledger in a read-only folder falls back to `immutable=1`."""
+def _connect(path: Path) -> tuple[sqlite3.Connection | None, str]:
+    """Read-only connection (a WAL ledger in a read-only folder falls back to `immutable=1`), or None and why not."""
     uri = path.resolve().as_uri()
+    why = ""
     for query in ("mode=ro", "mode=ro&immutable=1"):
         try:
             db = sqlite3.connect(f"{uri}?{query}", uri=True)
             db.execute("SELECT 1 FROM requests LIMIT 1")
-            return db
-        except sqlite3.Error:
+            return db, ""
+        except sqlite3.Error as error:
+            why = why or str(error)
             continue
+    return None, why
+
+
+# What each column must hold: SQLite keeps whatever was written, so a hand-edited or foreign ledger
+# may hold text where a cost is due (`sum` would raise TypeError) or a number where a text is due.
+_NUMBER, _TEXT = (int, float), (str,)
+_TYPES = {"image_id": _TEXT, "provider": _TEXT, "model": _TEXT, "status": _TEXT, "text": _TEXT, "cost_usd": _NUMBER,
+          "updated": _NUMBER, "prompt_style": _TEXT, "prompt_digest": _TEXT, "attempt": (int,), "attempts": (int,),
+          "current": (int,)}
+
+
+def _wrong_type(record: dict) -> str | None:
+    """`column = value` of the first value of the wrong type in a ledger row, else None (NULL is always fine)."""
+    for column, value in record.items():
+        kinds = _TYPES.get(column)
+        if value is not None and kinds and (not isinstance(value, kinds) or isinstance(value, bool)):
+            shown = repr(value if len(repr(value)) <= 40 else repr(value)[:40] + "…")
+            return f"{column} = {shown}"
     return None
+
+
+def _open_ledger(root: Path, problems: list[str] | None) -> tuple[sqlite3.Connection | None, Path]:
+    """The ledger's read-only connection; None (and a line in `problems`) when it is there but unreadable."""
+    from langir.data import guarded
+    from langir.errors import DataError
+
+    path = root / LEDGER
+    if not os.path.lexists(path):
+        return None, path
+    try:  # the guarded reader's rules first: a FIFO, a folder or a link out of the set is never opened by SQLite
+        guarded.open_regular(path, "describe ledger", root=root).close()
+    except DataError as error:
+        _note(problems, f"{error}; provenance left out")
+        return None, path
+    db, why = _connect(path)
+    if db is None:
+        _note(problems, f"{path}: describe ledger cannot be read ({why}); provenance left out")
+    return db, path
+
+
+def _note(problems: list[str] | None, line: str) -> None:
+    if problems is not None:
+        problems.append(line)
 
 
 def _date(value) -> str | None:
@@ -46,7 +91,8 @@ def _date(value) -> str | None:
         return str(value)
 
 
-def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) -> dict[str, dict]:
+def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None,
+                    problems: list[str] | None = None) -> dict[str, dict]:
     """Per image id: provider, model, prompt_style, prompt_digest, attempt, cost_usd, date of its description.
 
     prompt_style and prompt_digest are None for a provider that uses no prompt (`NO_PROMPT_PROVIDERS`).
@@ -56,25 +102,33 @@ def read_provenance(root: str | Path, texts: Mapping[str, str] | None = None) ->
     finished row. `cost_usd` is the sum over every request made for that image (retries included).
     `edited` is True when `texts` gives the description file's text and no ledger answer is that
     text (changed by hand or by another tool after `langir describe`). Returns {} when there is no ledger.
+    A ledger that is there but cannot be read, and rows holding values of the wrong type, are left out
+    with one line each in `problems` (the caller says them).
     """
-    path = Path(root) / LEDGER
-    if not path.is_file():
-        return {}
-    db = _connect(path)
+    db, path = _open_ledger(Path(root), problems)
     if db is None:
         return {}
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
         present = [c for c in WANTED if c in columns]
         rows = db.execute(f"SELECT {', '.join(present)} FROM requests").fetchall()
-    except sqlite3.Error:
+    except sqlite3.Error as error:
+        _note(problems, f"{path}: describe ledger cannot be read ({error}); provenance left out")
         return {}
     finally:
         db.close()
     by_image: dict[str, list[dict]] = {}
+    wrong: list[str] = []
     for row in rows:
         record = dict(zip(present, row, strict=True))
+        bad = _wrong_type(record)
+        if bad is not None:
+            wrong.append(f"{bad} (image {record.get('image_id')!r})" if len(wrong) == 0 else bad)
+            continue
         by_image.setdefault(str(record.get("image_id")), []).append(record)
+    if wrong:
+        _note(problems, f"{path}: {len(wrong)} describe ledger row(s) hold a value of the wrong type, first {wrong[0]}; "
+                        "those rows are left out of the provenance")
     texts = texts or {}
     result = {}
     for image_id, records in by_image.items():

@@ -137,10 +137,11 @@ class ReportFiles:
     validation: ValidationResult
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> ids left out of the plots
     broken: dict[str, str] = field(default_factory=dict)  # id -> the missing or unreadable file, in words
+    ledger_problems: list[str] = field(default_factory=list)  # the describe ledger, there but not (fully) readable
 
     def to_dict(self) -> dict:
         return {"out": str(self.out_dir), "files": [str(p) for p in self.files], "validation": self.validation.summary(),
-                "skipped": self.skipped, "broken": self.broken}
+                "skipped": self.skipped, "broken": self.broken, "ledger_problems": self.ledger_problems}
 
 
 def skipped_images(table: pd.DataFrame) -> dict[str, list[str]]:
@@ -206,69 +207,155 @@ def _roll_back(out_dir: Path, before: set[str], made_dir: bool) -> None:
             out_dir.rmdir()  # only when empty: never anything the user put there
 
 
-def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license,
-                  strictness) -> ReportFiles:
+@dataclass
+class _Facts:
+    """What the plots and the card are drawn from: computed once by `_gather`."""
+
+    ds: LangIRDataset
+    ids: Sequence[str]
+    stats: DatasetStats
+    result: ValidationResult
+    summary: dict
+    skipped: dict[str, list[str]]
+    broken: dict[str, str]
+    plot_splits: list[str]
+    confusion: dict
+    worst: pd.DataFrame
+    provenance: dict
+    ledger_problems: list[str]
+    judged: str
+    tolerance: float
+    strictness: str
+    max_words: int
+    synonyms: bool
+    gallery: int
+
+    @property
+    def has_targets(self) -> bool:  # no masks or only empty ones: a heat-map and a confusion of nothing say nothing
+        return bool(len(self.result.targets))
+
+    @property
+    def has_masks(self) -> bool:
+        return bool((self.result.table["targets"] >= 0).any())
+
+
+def _gather(ds, ids, selected, max_words, tolerance, synonyms, gallery, on_item, strictness) -> _Facts:
     stats = compute_stats([ds], selected, synonyms, max_words)
     result = validate_dataset(ds, ids, max_words, tolerance, on_item=on_item, strictness=strictness)
-    summary = result.summary()
-    judged = f"judged as validate did: tolerance {tolerance:g}, strictness {strictness}"
-    skipped = skipped_images(result.table)
-    broken = broken_samples(result.table)
-    has_targets = bool(len(result.targets))
-    has_masks = bool((result.table["targets"] >= 0).any())
     split_rows = [n for n in stats.table["split"].unique() if n != "all"]
-    plot_splits = disjoint_splits({n: ds.split_ids(n) for n in split_rows if n in ds.layout.splits}) or ["all"]
-    files: list[Path] = []
-    files.append(plot_table1(stats, out_dir / "table1.png", plot_splits))
-    lengths = result.table.loc[result.table["description"] != "", "words"].astype(int).tolist()
-    files.append(plot_word_hist(lengths, max_words, out_dir / "word_counts.png"))
-    files.append(plot_failures(summary, out_dir / "failures.png"))
-    confusion = region_confusion(result.claims, result.targets, tolerance, strictness)
-    if has_targets:  # no masks or only empty ones: a heat-map and a confusion of nothing say nothing
-        files.append(plot_target_heatmap(result.targets, out_dir / "target_heatmap.png"))
-        files.append(plot_confusion(confusion, out_dir / "region_confusion.png", judged))
-    worst = worst_grounded(result.table, gallery, result.targets)
-    if gallery > 0 and len(worst):
-        files.append(plot_gallery(ds, worst, out_dir / "gallery.png"))
     texts = dict(zip(result.table["id"], result.table["description"], strict=True))
-    provenance = summarize_provenance(read_provenance(ds.root, {k: v for k, v in texts.items() if v}), list(ids))
+    problems: list[str] = []
+    records = read_provenance(ds.root, {k: v for k, v in texts.items() if v}, problems)
+    return _Facts(
+        ds=ds, ids=ids, stats=stats, result=result, summary=result.summary(),
+        skipped=skipped_images(result.table), broken=broken_samples(result.table),
+        plot_splits=disjoint_splits({n: ds.split_ids(n) for n in split_rows if n in ds.layout.splits}) or ["all"],
+        confusion=region_confusion(result.claims, result.targets, tolerance, strictness),
+        worst=worst_grounded(result.table, gallery, result.targets),
+        provenance=summarize_provenance(records, list(ids)), ledger_problems=problems,
+        judged=f"judged as validate did: tolerance {tolerance:g}, strictness {strictness}",
+        tolerance=tolerance, strictness=strictness, max_words=max_words, synonyms=synonyms, gallery=gallery)
 
+
+def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, gallery, title, on_item, license,
+                  strictness) -> ReportFiles:
+    facts = _gather(ds, ids, selected, max_words, tolerance, synonyms, gallery, on_item, strictness)
+    files = _plots(facts, out_dir)
+    card = _card(facts, out_dir, title, license)
+    for stale in PLOT_FILES:  # a plot an earlier run wrote but this one has nothing for
+        if out_dir / stale not in files and (out_dir / stale).is_file():
+            with contextlib.suppress(OSError):  # a leftover we cannot remove is no reason to fail
+                (out_dir / stale).unlink()
+    md_path, html_path = out_dir / "README.md", out_dir / "card.html"
+    write_text_atomic(md_path, card.markdown())
+    write_text_atomic(html_path, card.html())
+    files += [md_path, html_path]
+    return ReportFiles(out_dir, files, facts.stats, facts.result, facts.skipped, facts.broken, facts.ledger_problems)
+
+
+def _plots(facts: _Facts, out_dir: Path) -> list[Path]:
+    """Every plot the facts support, in the order the card shows them."""
+    result = facts.result
+    files = [plot_table1(facts.stats, out_dir / "table1.png", facts.plot_splits)]
+    lengths = result.table.loc[result.table["description"] != "", "words"].astype(int).tolist()
+    files.append(plot_word_hist(lengths, facts.max_words, out_dir / "word_counts.png"))
+    files.append(plot_failures(facts.summary, out_dir / "failures.png"))
+    if facts.has_targets:
+        files.append(plot_target_heatmap(result.targets, out_dir / "target_heatmap.png"))
+        files.append(plot_confusion(facts.confusion, out_dir / "region_confusion.png", facts.judged))
+    if facts.gallery > 0 and len(facts.worst):
+        files.append(plot_gallery(facts.ds, facts.worst, out_dir / "gallery.png"))
+    return files
+
+
+def _card(facts: _Facts, out_dir: Path, title: str | None, license: str) -> Card:
+    """The dataset card: overview, layout, words, descriptions, targets, grounding, provenance, citation."""
+    ds = facts.ds
     name = ds.root.resolve().name
     card = Card(title or f"{name}: a LangIR description set",
-                front_matter=card_front_matter(ds, len(ids), license, title), folder=out_dir)
+                front_matter=card_front_matter(ds, len(facts.ids), license, title), folder=out_dir)
+    _card_overview(card, facts)
+    _card_words(card, facts)
+    _card_grounding(card, facts, name)
+    card.h(2, "Provenance")
+    problems = "; ".join(_relative(problem, ds.root) for problem in facts.ledger_problems)
+    if problems and not facts.provenance["with_provenance"]:
+        card.p(f"The describe ledger could not be read ({problems}), so who wrote the descriptions is not known: "
+               "treat them as of unknown provenance.")
+    else:
+        if problems:
+            card.p(f"The describe ledger could not be read in full ({problems}).")
+        for line in provenance_lines(facts.provenance):
+            card.p(line)
+    card.h(2, "Citation")
+    card.p("Cite the source images and masks (e.g. NUAA-SIRST: Dai et al., WACV 2021; IRSTD-1k: Zhang et al., CVPR 2022) "
+           "and the LangIR paper for the description method.")
+    return card
+
+
+def _card_overview(card: Card, facts: _Facts) -> None:
+    ds, summary, result = facts.ds, facts.summary, facts.result
     agreement = summary["agreement"]
     card.p(f"{summary['images']} images, {int((result.table['description'] != '').sum())} descriptions; "
            f"grounding agreement {'–' if agreement is None else f'{100 * agreement:.1f} %'} of "
            f"{summary['graded']} graded images (description and mask readable); {summary['failing']} image(s) fail "
            f"at least one check. Made with `langir report {ds.root}`.")
-    if skipped:
-        card.p("Not graded: " + "; ".join(f"{reason}: {_id_list(members)}" for reason, members in skipped.items()) + ".")
-    if broken:
-        card.p(f"Skipped, {len(broken)} sample(s) with a missing or unreadable file (not graded, not in the target "
+    if facts.skipped:
+        card.p("Not graded: " + "; ".join(f"{reason}: {_id_list(members)}" for reason, members in facts.skipped.items()) + ".")
+    if facts.broken:
+        card.p(f"Skipped, {len(facts.broken)} sample(s) with a missing or unreadable file (not graded, not in the target "
                "plots or the gallery; a readable description still counts in Table 1 and the lengths): "
-               + "; ".join(f"`{_relative(problem, ds.root)}`" for problem in list(broken.values())[:12])
-               + (" …" if len(broken) > 12 else "") + ".")
-    if not has_masks:
+               + "; ".join(f"`{_relative(problem, ds.root)}`" for problem in list(facts.broken.values())[:12])
+               + (" …" if len(facts.broken) > 12 else "") + ".")
+    if not facts.has_masks:
         card.p("No masks were found, so there are no target positions and no grounding: the target heat-map and "
                "the region confusion are left out.")
     card.h(2, "Layout")
     card.table(pd.DataFrame([ds.layout.describe() | {"splits": ", ".join(f"{k}={v}" for k, v in ds.layout.splits.items()) or "none"}]))
+
+
+def _card_words(card: Card, facts: _Facts) -> None:
+    stats = facts.stats
     card.h(2, "Position words (Table 1 of the LangIR paper)")
     card.p("Whole words, case-insensitive; hyphenated forms count each part ('upper-left' counts Upper and Left)"
-           + ("; synonyms folded: top→Upper, bottom→Lower, middle/centre/central→Center." if synonyms else "."))
+           + ("; synonyms folded: top→Upper, bottom→Lower, middle/centre/central→Center." if facts.synonyms else "."))
     card.table(stats.table1)
-    card.img("table1.png", f"Table-1 word counts per split (plotted: {', '.join(plot_splits)}, which share no image)")
+    card.img("table1.png", f"Table-1 word counts per split (plotted: {', '.join(facts.plot_splits)}, which share no image)")
     card.h(2, "Descriptions")
     card.table(stats.table.drop(columns=list(TABLE1_COLUMNS)))
-    card.img("word_counts.png", f"Words per description; the dashed line is the {max_words}-word limit")
+    card.img("word_counts.png", f"Words per description; the dashed line is the {facts.max_words}-word limit")
     for dataset, pairs in stats.top_words.items():
         card.p(f"Most frequent words ({dataset}): " + (", ".join(f"{w} ({c})" for w, c in pairs) or "none") + ".")
-    if has_targets:
+    if facts.has_targets:
         card.h(2, "Targets")
-        card.p(f"{len(result.targets)} targets (8-connected mask components) located by their centroid.")
+        card.p(f"{len(facts.result.targets)} targets (8-connected mask components) located by their centroid.")
         card.img("target_heatmap.png", "Heat-map of target centroids")
+
+
+def _card_grounding(card: Card, facts: _Facts, name: str) -> None:
+    summary, strictness = facts.summary, facts.strictness
     card.h(2, "Grounding in the masks")
-    card.p(grounding_rule(strictness, tolerance))
+    card.p(grounding_rule(strictness, facts.tolerance))
     both = summary.get("agreement_by_strictness") or {}
     other = next((k for k in both if k != strictness), None)
     if other and both.get(other) is not None:
@@ -286,36 +373,20 @@ def _write_report(ds, ids, out_dir, selected, max_words, tolerance, synonyms, ga
         card.p("Grounding per provider, model and prompt style (from the describe ledger; words and coordinates judged "
                "apart; point hit: targets hit by a given position, Pd style; false point: positions on no target, Fa style):")
         card.table(scores_frame(summary["grounding_scores"]))
-    from langir.curate.review_links import (
-        review_paragraph,  # each failing sample linked to `langir review`'s page
-    )
+    # each failing sample linked to `langir review`'s page
+    from langir.curate.review_links import review_paragraph
 
-    card.p(review_paragraph(name, result.failing["id"].tolist()))
-    if has_targets:
-        for axis, table in confusion.items():
-            card.p(f"Claimed vs. actual region, {axis} axis ({judged}; rows: where the nearest target is, "
+    card.p(review_paragraph(name, facts.result.failing["id"].tolist()))
+    if facts.has_targets:
+        for axis, table in facts.confusion.items():
+            card.p(f"Claimed vs. actual region, {axis} axis ({facts.judged}; rows: where the nearest target is, "
                    "columns: the claimed word; a right claim is on the diagonal):")
             card.table(table.rename_axis(None, axis=1).rename_axis("actual").reset_index())
         card.img("region_confusion.png", "Claimed vs. actual region")
-    if gallery > 0 and len(worst):
+    if facts.gallery > 0 and len(facts.worst):
         card.img("gallery.png", "Gallery, worst grounded first")
         card.p(f"Gallery order: {GALLERY_ORDER}. Each target is ringed in green a few pixels outside its mask, so "
                "even a 2-pixel target stays visible.")
-    card.h(2, "Provenance")
-    for line in provenance_lines(provenance):
-        card.p(line)
-    card.h(2, "Citation")
-    card.p("Cite the source images and masks (e.g. NUAA-SIRST: Dai et al., WACV 2021; IRSTD-1k: Zhang et al., CVPR 2022) "
-           "and the LangIR paper for the description method.")
-    for stale in PLOT_FILES:  # a plot an earlier run wrote but this one has nothing for
-        if out_dir / stale not in files and (out_dir / stale).is_file():
-            with contextlib.suppress(OSError):  # a leftover we cannot remove is no reason to fail
-                (out_dir / stale).unlink()
-    md_path, html_path = out_dir / "README.md", out_dir / "card.html"
-    write_text_atomic(md_path, card.markdown())
-    write_text_atomic(html_path, card.html())
-    files += [md_path, html_path]
-    return ReportFiles(out_dir, files, stats, result, skipped, broken)
 
 
 RULES = {

@@ -44,7 +44,6 @@ from langir.curate.texts import read_description_file
 from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
 from langir.data.dataset import LangIRDataset
-from langir.data.imageio import image_info, read_mask
 from langir.data.positions import cell_phrase, components, grid_cell
 from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError, OutputError
@@ -105,10 +104,10 @@ class MaskTargets:
 def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
     """Read a mask once (size-checked against the image header) and locate its targets."""
     mask_path = ds.mask_path(sample_id)
-    if not mask_path.is_file():
+    if not os.path.lexists(mask_path):  # a FIFO or a folder there is named by the reader, not called missing
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
-    width, height, _ = image_info(ds.image_path(sample_id))  # header only: no pixel decoding
-    mask = read_mask(mask_path, (height, width))
+    width, height, _ = ds.image_info(sample_id)  # header only: no pixel decoding
+    mask = ds.read_mask(sample_id, (height, width))
     return mask_targets(mask)
 
 

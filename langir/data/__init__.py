@@ -1,4 +1,5 @@
-"""Dataset layer: layouts, safe image/mask IO, samples, splits. Imports nothing else of langir."""
+"""Dataset layer: layouts, the guarded reader (every user-file read), image/mask IO, samples, splits, the user
+cache folder. Imports nothing else of langir."""
 
 from langir.data.dataset import LangIRDataset, Sample, read_split_file
 from langir.data.imageio import read_image, read_mask

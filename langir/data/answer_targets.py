@@ -16,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
+from langir.data import guarded
 from langir.data.atomic import write_text_atomic
+from langir.errors import DataError
 
 FOLDER = Path(".langir") / "targets"
 SCALE = 1000  # structured answers give integers on 0..SCALE of the sent image's width and height
@@ -83,13 +86,13 @@ def write_targets(root: str | Path, sample_id: str, targets: list[dict[str, Any]
 def read_targets(root: str | Path, sample_id: str) -> list[dict[str, Any]] | None:
     """The stored pixel targets of a sample, or None when it has none (or the file is not valid)."""
     path = targets_path(root, sample_id)
-    try:
-        if not path.is_file() or path.stat().st_size > 4_000_000:
-            return None
-        record = json.loads(path.read_text(encoding="utf-8"))
+    if not os.path.lexists(path):
+        return None
+    try:  # through the guarded reader: a FIFO, a huge file or a symlink out of the set is never read
+        record = guarded.read_json(path, "answer targets", root=root)
         w, h = record["image_size"]
         targets = record["targets"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (DataError, ValueError, KeyError, TypeError):
         return None
     return targets if check_targets(targets, w, h) is None else None
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, open_regular, read_image, read_image_u8, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, image_info, read_image, read_image_u8, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -28,7 +28,7 @@ class Sample:
 
 
 MAX_ID_LENGTH = 200
-MAX_SPLIT_FILE_BYTES = 64 * 2**20
+MAX_SPLIT_FILE_BYTES = guarded.LIMITS["split file"]
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -53,24 +53,15 @@ def check_id(sample_id: str, where: Path | None = None, line: int | None = None)
     return sample_id
 
 
-def read_text_file(path: Path, what: str, max_bytes: int = MAX_SPLIT_FILE_BYTES) -> str:
-    """A small UTF-8 text file (BOM allowed); anything else is one DataError naming `path`."""
-    with open_regular(path, what) as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise DataError(path, f"{what} is larger than {max_bytes // 2**20} MiB; is it the right file?")
-    if b"\0" in data:
-        raise DataError(path, f"{what} contains NUL bytes; it is not a text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(path, f"{what} is not UTF-8 text") from None
+def read_text_file(path: Path, what: str, max_bytes: int | None = None, root: Path | None = None) -> str:
+    """A small UTF-8 text file (BOM allowed) through the guarded reader; anything else is one DataError naming `path`."""
+    return guarded.read_text(path, what, max_bytes, root)
 
 
-def read_split_file(path: Path, what: str = "split file") -> list[str]:
+def read_split_file(path: Path, what: str = "split file", root: Path | None = None) -> list[str]:
     """Ids listed in a split file (or an ids file: `what` names it in errors), one a line;
-    blank lines and `#` comments ignored."""
-    lines = read_text_file(path, what).splitlines()
+    blank lines and `#` comments ignored. `root`: the dataset folder, for the symlink rule."""
+    lines = read_text_file(path, what, root=root).splitlines()
     ids: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
@@ -123,7 +114,7 @@ class LangIRDataset:
             known = ", ".join(self.layout.splits) or "none found"
             raise DataError(self.root, f"unknown split {split!r} (splits: {known})")
         if split not in self._split_cache:
-            self._split_cache[split] = read_split_file(self.root / self.layout.splits[split])
+            self._split_cache[split] = read_split_file(self.root / self.layout.splits[split], root=self.root)
         return list(self._split_cache[split])
 
     def all_ids(self) -> list[str]:
@@ -193,12 +184,18 @@ class LangIRDataset:
         return self.description_path(sample_id).is_file()
 
     # ---- reading -------------------------------------------------------------------------
+    # Every image and mask read goes through these (the symlink rule of the guarded reader included):
+    # a caller holding only `image_path` and calling imageio itself would read a link out of the set.
     def read_image(self, sample_id: str) -> np.ndarray:
         return read_image(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
 
     def read_image_u8(self, sample_id: str) -> np.ndarray:
         """The image as 8-bit grey (`to_uint8(read_image(id))`, faster for 8-bit files)."""
         return read_image_u8(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
+
+    def image_info(self, sample_id: str, verify: bool = True) -> tuple[int, int, str]:
+        """Width, height and mode from the image's header (`imageio.image_info`), under the symlink rule."""
+        return image_info(guarded.check_inside(self.image_path(sample_id), self.root, "image"), verify)
 
     def read_mask(self, sample_id: str, shape: tuple[int, int] | None = None) -> np.ndarray:
         path = self.mask_path(sample_id)

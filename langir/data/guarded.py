@@ -1,26 +1,46 @@
-"""The guarded reader for files a user hands us: regular files only, a size limit, no symlink escapes.
+"""The one guarded reader for files a user hands us: regular files only, a size limit, no symlink escapes.
 
-`open_regular` (imageio) refuses folders, FIFOs and devices before reading a byte. This module adds
-the two rules a dataset needs on top:
+Every read of a user file — images, masks, descriptions, split files, `langir.toml`, answer-target
+JSON, price tables, prompt files — opens it through `open_regular` here:
+- **special files**: opened non-blocking and checked with fstat before a byte is read, so a FIFO
+  neither hangs nor is read; folders, devices, sockets, symlink loops are one DataError;
+- **size**: a limit suited to the kind of file (`LIMITS`), checked while reading (a 10 MB
+  "description" never reaches the parser);
 - **containment**: a file that lies in the dataset folder but is a symlink (or sits under a
   symlinked folder) resolving *outside* it is refused — `pack` would otherwise publish `/etc/passwd`
   as a description. `--follow-symlinks` (env `LANGIR_FOLLOW_SYMLINKS=1`) allows it, for sets built
   from links into shared storage;
-- **text**: a size limit checked while reading (a 10 MB "description" never reaches the parser),
-  NUL bytes or other binary content named as such, invalid UTF-8 named with its byte offset.
+- **text**: NUL bytes or other binary content named as such, invalid UTF-8 named with its byte offset.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from langir.data.imageio import open_regular
+from langir.data.atomic import file_kind
 from langir.errors import DataError
 
 FOLLOW_SYMLINKS_ENV = "LANGIR_FOLLOW_SYMLINKS"
 MAX_DESCRIPTION_BYTES = 64 * 1024  # a LangIR text is ≤ 50 words; 64 KiB leaves room for a verbose VLM answer
+MAX_IMAGE_BYTES = 2**29  # 512 MiB: an uncompressed 16-bit RGBA TIFF at the default 2^26-pixel budget
+# The most bytes read from one file of each kind: far above any genuine one, far below what hurts.
+LIMITS: dict[str, int] = {
+    "description": MAX_DESCRIPTION_BYTES,
+    "image": MAX_IMAGE_BYTES,
+    "mask": MAX_IMAGE_BYTES,
+    "split file": 64 * 2**20,  # a million ids
+    "ids file": 64 * 2**20,
+    "config file": 2**20,
+    "answer targets": 4_000_000,
+    "price table": 2**20,
+    "prompt file": 256 * 1024,
+}
+DEFAULT_LIMIT = 2**30
 # C0 controls other than tab, newline, vertical tab, form feed and carriage return: text files do not hold them.
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 
@@ -28,6 +48,15 @@ _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 def follow_symlinks() -> bool:
     """Whether symlinks leaving the dataset are followed (`--follow-symlinks`)."""
     return os.environ.get(FOLLOW_SYMLINKS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def limit_for(what: str) -> int:
+    """The size limit for a kind of file (`LIMITS`), 1 GiB for others."""
+    return LIMITS.get(what, DEFAULT_LIMIT)
+
+
+def _size_words(max_bytes: int) -> str:
+    return f"{max_bytes // 1024} KiB" if max_bytes < 2**20 else f"{max_bytes // 2**20} MiB"
 
 
 def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path:
@@ -46,16 +75,49 @@ def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path
     return path
 
 
-def read_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30, root: str | Path | None = None) -> bytes:
-    """The bytes of a regular file under the rules above (`root`: the dataset folder for containment)."""
+def open_regular(path: str | Path, what: str = "file", root: str | Path | None = None) -> BinaryIO:
+    """Open a regular file for reading, or raise one DataError saying what is wrong with `path`.
+
+    Opened non-blocking and checked with fstat before any read: a FIFO neither hangs nor is read.
+    `root`: the dataset folder, for the symlink rule.
+    """
     path = Path(path)
     if root is not None:
         check_inside(path, root, what)
-    with open_regular(path, what) as fh:
-        data = fh.read(max_bytes + 1)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DataError(path, f"{what} is a broken symlink") from None
+        raise DataError(path, f"{what} not found") from None
+    except OSError as error:
+        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)",
+                 errno.ENOTDIR: "not found (a part of its path is a file)",
+                 errno.ENAMETOOLONG: "path too long"}.get(error.errno or 0, f"cannot be opened: {error.strerror}")
+        raise DataError(path, f"{what} {words}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(path, f"{what} is {file_kind(st.st_mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | Path, what: str = "file", max_bytes: int | None = None,
+               root: str | Path | None = None) -> bytes:
+    """The bytes of a regular file under the rules above (`max_bytes`: the kind's limit unless given)."""
+    path = Path(path)
+    max_bytes = limit_for(what) if max_bytes is None else max_bytes
+    try:
+        with open_regular(path, what, root) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as error:  # EIO, EISDIR on odd file systems: still one line naming the file
+        raise DataError(path, f"{what} cannot be read: {error.strerror or error}") from None
     if len(data) > max_bytes:
-        size = f"{max_bytes // 1024} KiB" if max_bytes < 2**20 else f"{max_bytes // 2**20} MiB"
-        raise DataError(path, f"{what} is larger than {size}; is it the right file?")
+        raise DataError(path, f"{what} is larger than {_size_words(max_bytes)}; is it the right file?")
     return data
 
 
@@ -71,7 +133,29 @@ def decode_text(data: bytes, path: str | Path, what: str = "file") -> str:
         raise DataError(path, f"{what} is not valid UTF-8 text (bad byte at offset {error.start})") from None
 
 
-def read_text(path: str | Path, what: str = "file", max_bytes: int = MAX_DESCRIPTION_BYTES,
+def read_text(path: str | Path, what: str = "description", max_bytes: int | None = None,
               root: str | Path | None = None) -> str:
-    """A small text file read through the guarded reader."""
+    """A small text file read through the guarded reader (`what` picks the size limit: `LIMITS`)."""
     return decode_text(read_bytes(path, what, max_bytes, root), path, what)
+
+
+def read_json(path: str | Path, what: str, max_bytes: int | None = None, root: str | Path | None = None) -> Any:
+    """A JSON document read through the guarded reader; bad JSON is one DataError naming the line."""
+    import json
+
+    text = read_text(path, what, max_bytes, root)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(path, f"{what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+
+
+def read_toml(path: str | Path, what: str = "config file") -> dict:
+    """A TOML document read through the guarded reader; bad TOML is one DataError naming the file."""
+    import tomllib
+
+    text = read_text(path, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(path, f"invalid TOML: {error}") from None

@@ -1,16 +1,14 @@
 """Safe image and mask reading: any common mode to one float32 channel, masks to bool.
 
-Every read goes through `open_regular`, which refuses folders, FIFOs, devices and symlink loops
-before reading a byte (a FIFO would block forever). Pillow's decompression-bomb guard stays on,
+Every read goes through the guarded reader's `open_regular` (langir/data/guarded.py), which refuses
+folders, FIFOs, devices and symlink loops before reading a byte (a FIFO would block forever). Pillow's decompression-bomb guard stays on,
 and a pixel budget (`max_pixels`, default 2^26 ≈ 67 Mpx, env `LANGIR_MAX_PIXELS`) is checked from
 the header before decoding, so one huge frame is a clear per-file error, never an out-of-memory kill.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import struct
 import warnings
 from pathlib import Path
@@ -19,8 +17,12 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from langir.data.atomic import file_kind
+from langir.data import guarded
+from langir.data.guarded import open_regular
 from langir.errors import DataError
+
+__all__ = ["IMAGE_SUFFIXES", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
+           "non_binary_masks", "read_image", "read_mask", "to_uint8"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_MAX_PIXELS = 2**26
@@ -49,50 +51,21 @@ def max_pixels() -> int:
     return value
 
 
-def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
-    """Open a regular file for reading, or raise one DataError saying what is wrong with `path`.
-
-    Opened non-blocking and checked with fstat before any read: a FIFO neither hangs nor is read.
-    """
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise DataError(path, f"{what} is a broken symlink") from None
-        raise DataError(path, f"{what} not found") from None
-    except OSError as error:
-        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)",
-                 errno.ENOTDIR: "not found (a part of its path is a file)",
-                 errno.ENAMETOOLONG: "path too long"}.get(error.errno or 0, f"cannot be opened: {error.strerror}")
-        raise DataError(path, f"{what} {words}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise DataError(path, f"{what} is {file_kind(st.st_mode)}, not a regular file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30) -> bytes:
     """The bytes of a regular file (for hashing, uploads); a folder, FIFO or loop is one DataError."""
-    path = Path(path)
-    with open_regular(path, what) as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise DataError(path, f"{what} is larger than {max_bytes / 2**20:.0f} MiB")
-    return data
+    return guarded.read_bytes(path, what, max_bytes)
 
 
-def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image]:
+def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
-    fh = open_regular(path, "image")
+    fh = open_regular(path, what)
     try:
-        if os.fstat(fh.fileno()).st_size == 0:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
             raise DataError(path, "file is empty (0 bytes)")
+        if size > guarded.MAX_IMAGE_BYTES:
+            raise DataError(path, f"{what} file is {size / 2**20:.0f} MiB, over the {guarded.MAX_IMAGE_BYTES // 2**20} MiB "
+                                  f"limit for one {what}; is it the right file?")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fh)
@@ -115,8 +88,8 @@ def _guarded_open(path: Path, budget: int | None) -> tuple[BinaryIO, Image.Image
     return fh, img
 
 
-def _open(path: Path, budget: int | None = None) -> Image.Image:
-    fh, img = _guarded_open(path, budget)
+def _open(path: Path, budget: int | None = None, what: str = "image") -> Image.Image:
+    fh, img = _guarded_open(path, budget, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -174,16 +147,41 @@ def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray
     return to_uint8(image_to_array(img))
 
 
+# Masks holding more than one non-zero value (anti-aliased edges, JPEG noise, soft labels) seen by this
+# process: still read as target where > 0, and the CLI says so once at the end (`non_binary_masks`).
+_NON_BINARY: dict[str, int] = {}
+MASK_THRESHOLD_WORDS = "target where the pixel value is > 0"
+
+
+def _note_levels(path: Path, raw: np.ndarray, target: np.ndarray) -> None:
+    positive = raw[target]
+    if positive.size and positive.min() != positive.max():
+        _NON_BINARY[str(path)] = int(len(np.unique(positive)))
+
+
+def non_binary_masks(clear: bool = True) -> dict[str, int]:
+    """Path → number of distinct non-zero values of every non-binary mask read so far (then forgotten)."""
+    found = dict(_NON_BINARY)
+    if clear:
+        _NON_BINARY.clear()
+    return found
+
+
 def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
-    """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W)."""
+    """Read a mask as bool H×W (any pixel > 0 is target); check its size against `shape` (H, W).
+
+    A mask with more than one non-zero value is read the same way and remembered (`non_binary_masks`).
+    """
     path = Path(path)
-    img = _open(path, max_pixels)
+    img = _open(path, max_pixels, "mask")
     if img.mode == "LA":
-        arr = np.asarray(img)[..., 0] > 0
+        raw = np.asarray(img)[..., 0]
     elif img.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
-        arr = np.asarray(img.convert("RGB")).max(axis=-1) > 0
+        raw = np.asarray(img.convert("RGB")).max(axis=-1)
     else:
-        arr = np.asarray(img) > 0
+        raw = np.asarray(img)
+    arr = raw > 0
+    _note_levels(path, raw, arr)
     if shape is not None and arr.shape != tuple(shape):
         raise DataError(
             path,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -257,16 +256,9 @@ def read_config(root: Path) -> dict:
     path = root / CONFIG_FILE
     if not os.path.lexists(path):
         return {}
-    from langir.data.imageio import open_regular  # late: imageio imports nothing of layout, keep it so
+    from langir.data.guarded import read_toml  # late: guarded imports nothing of layout, keep it so
 
-    with open_regular(path, "config file") as fh:
-        raw = fh.read(2**20 + 1)
-    if len(raw) > 2**20:
-        raise DataError(path, "config file is larger than 1 MiB; is it the right file?")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise DataError(path, f"invalid TOML: {err}") from None
+    data = read_toml(path, "config file")
     sections = set(data) - set(CONFIG_SECTIONS)
     if sections:  # a typo such as [layuot] would otherwise drop the whole layout without a word
         raise DataError(path, f"unknown section(s) or key(s) {', '.join(sorted(sections))} "

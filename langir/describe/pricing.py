@@ -8,12 +8,13 @@ does not know, so callers can refuse to run under `--max-cost` instead of counti
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
+from langir.data import guarded
 from langir.describe.providers import REGISTRY
 from langir.describe.providers.base import longest_prefix, text_tokens
-from langir.errors import ConfigError
+from langir.errors import ConfigError, DataError
 
 Prices = dict[str, tuple[float, float]]
 
@@ -35,11 +36,19 @@ def load_prices(path: str | Path | None) -> Prices:
     """Default prices (from the registry) updated with the user's JSON file."""
     prices = default_prices()
     if path:
+        shape = "JSON {\"model\": [input_usd_per_M, output_usd_per_M]}"
+        try:  # the guarded reader: a FIFO or a huge file is one line, not a hang
+            data = guarded.read_json(path, "price table")
+        except DataError as error:
+            raise ConfigError(f"{error} (a price table is {shape})") from None
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            prices.update({str(k): (float(v[0]), float(v[1])) for k, v in data.items()})
-        except (OSError, ValueError, TypeError, IndexError, AttributeError, KeyError) as error:
-            raise ConfigError(f"{path}: not a price table (JSON {{\"model\": [input_usd_per_M, output_usd_per_M]}}): {error}") from error
+            table = {str(k): (float(v[0]), float(v[1])) for k, v in data.items()}
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError) as error:
+            raise ConfigError(f"{path}: not a price table ({shape}): {error}") from None
+        bad = next((k for k, (i, o) in table.items() if not (math.isfinite(i) and math.isfinite(o) and i >= 0 and o >= 0)), None)
+        if bad is not None:  # a negative or NaN price would let spending run past --max-cost
+            raise ConfigError(f"{path}: price of {bad!r} must be two finite numbers ≥ 0, got {data[bad]!r}")
+        prices.update(table)
     return prices
 
 

@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from langir.errors import ConfigError
+from langir.data import guarded
+from langir.errors import ConfigError, DataError
 
 STYLES = ("system", "few-shot", "zero-shot", "grounded")
 HINT = "{hint}"
@@ -35,7 +36,9 @@ def structured_note(max_words: int = 50) -> str:
     path = next((d / NOTE_FILE for d in prompt_dirs() if (d / NOTE_FILE).is_file()), None)
     if path is None:
         raise ConfigError(f"prompt file {NOTE_FILE} not found in " + " or ".join(map(str, prompt_dirs())))
-    return prompt_note(max_words, path.read_text(encoding="utf-8"))
+    from langir.data.guarded import read_text
+
+    return prompt_note(max_words, read_text(path, "prompt file"))
 
 
 def find_prompt_file(style: str) -> Path:
@@ -114,10 +117,10 @@ def load_prompt(style: str = "system", prompt_file: str | Path | None = None, ma
     `structured`: append the JSON answer note (shape and 0..1000 convention) to the task.
     """
     path = Path(prompt_file) if prompt_file else find_prompt_file(style)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read prompt file {path}: {error}") from error
+    try:  # the guarded reader: a FIFO, a huge or binary file is one line naming it
+        raw = guarded.read_text(path, "prompt file")
+    except DataError as error:
+        raise ConfigError(str(error)) from None
     role, task = parse_prompt(raw, str(path))
     try:
         role, task = role.replace("{max_words}", str(max_words)), task.replace("{max_words}", str(max_words))

@@ -256,9 +256,7 @@ def structured_default(root: str | Path, flag: bool | None = None) -> bool:
     """`--structured` / `--plain` when given, else `structured = true|false` in langir.toml's `[describe]`, else False."""
     if flag is not None:
         return flag
-    import tomllib
-
-    from langir.data.imageio import open_regular
+    from langir.data.guarded import read_toml
     from langir.data.layout import CONFIG_FILE
     from langir.errors import DataError
 
@@ -266,12 +264,7 @@ def structured_default(root: str | Path, flag: bool | None = None) -> bool:
     if not path.exists():
         return False
     # opening the dataset already read this file through the same guard (a regular file, ≤ 1 MiB, valid TOML)
-    with open_regular(path, "config file") as fh:
-        raw = fh.read(2**20 + 1)
-    try:
-        table = tomllib.loads(raw.decode("utf-8")).get("describe", {}) if len(raw) <= 2**20 else {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise DataError(path, f"invalid TOML: {error}") from None
+    table = read_toml(path, "config file").get("describe", {})
     if not isinstance(table, dict):
         raise DataError(path, f"[describe] must be a table, not {type(table).__name__}")
     unknown = sorted(set(table) - set(DESCRIBE_KEYS))
@@ -309,9 +302,7 @@ def sync_targets(ds: LangIRDataset, image_id: str, raw: str | None, request: str
     if answer is None or answer.problem or answer.targets is None:
         remove_targets(ds.root, image_id)
         return None
-    from langir.data.imageio import image_info
-
-    width, height, _ = image_info(ds.image_path(image_id), verify=False)
+    width, height, _ = ds.image_info(image_id, verify=False)
     pixels = from_scale(answer.targets, width, height)
     return write_targets(ds.root, image_id, pixels, (width, height), request)
 

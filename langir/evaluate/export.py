@@ -15,6 +15,7 @@ differs from the model (a branch or shape frozen by tracing) is refused and noth
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ from langir.errors import LangirError
 
 class ExportError(LangirError):
     """The exported graph failed its check against PyTorch."""
+
+
+def _onnxruntime() -> Any:
+    """onnxruntime with its telemetry off: left on, it writes a device id and an event store into
+    ~/.cache/Microsoft/DeveloperTools and a `.ses` file into $TMPDIR. The switch is read at import, so
+    it is set first; a user's own `ORT_DISABLE_TELEMETRY` wins."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
 
 
 def _main_head(model: Any, with_td: bool) -> Any:
@@ -60,7 +71,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def export_onnx(model: Any, path: str | Path, size: int = 256, opset: int = 17, atol: float = 1e-4, rtol: float = 1e-3,
                 check_batch: int = 2) -> dict[str, Any]:
     """Export ``model`` to ``path`` (atomically) and verify onnxruntime ≈ PyTorch on probabilities; returns a summary."""
-    import onnxruntime as ort
+    ort = _onnxruntime()
     import torch
 
     path = Path(path)
@@ -133,7 +144,7 @@ def export_text_onnx(tower: Any, tokenizer: Any, path: str | Path, opset: int = 
     """A fine-tuned CLIP text encoder (``--finetune-text``) to ONNX: ``tokens`` (N, context) int64 from the
     CLIP model's open_clip tokenizer → ``text`` (N, D), L2-normalised; TD = text + image embedding.
     Checked against PyTorch on texts other than the traced ones; nothing is written when they differ."""
-    import onnxruntime as ort
+    ort = _onnxruntime()
     import torch
 
     tower = tower.float().cpu().eval()

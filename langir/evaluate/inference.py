@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from langir.data import guarded
+from langir.data.user_cache import user_cache_dir
 from langir.errors import ConfigError, DataError
 
 # 4 Mpx (2048×2048) per forward pass: LGNet inference peaks at ≈2.7 KB of activations per pixel on CPU
@@ -70,28 +72,13 @@ def needs_descriptor(model: Any, meta: dict[str, Any]) -> bool:
     return meta.get("language_prior", "never") != "never" and bool(getattr(model, "uses_language", False))
 
 
-def _writable_dir(path: Path) -> bool:
-    while not path.exists():  # the nearest existing ancestor decides
-        if path.parent == path:
-            return False
-        path = path.parent
-    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
-
-
-def user_cache_dir() -> Path:
-    """$LANGIR_CACHE, else $XDG_CACHE_HOME/langir/embeddings, else ~/.cache/langir/embeddings."""
-    if os.environ.get("LANGIR_CACHE"):
-        return Path(os.environ["LANGIR_CACHE"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "langir" / "embeddings"
-
-
 def embedding_cache(root: Path | None, meta: dict[str, Any], device: str, cache_dir: str | Path | None = None) -> Any:
-    """The CLIP embedding cache: ``cache_dir`` if given, the dataset's own when writable, else the user cache."""
+    """The CLIP embedding cache: ``cache_dir`` if given, else the dataset's own (the user cache when the dataset is
+    read-only, still reading what the dataset holds), else (loose files) the user cache."""
     from langir.language.cache import EmbeddingCache
 
-    if cache_dir is None and (root is None or not _writable_dir(Path(root) / ".langir" / "embeddings")):
-        cache_dir = user_cache_dir()
+    if cache_dir is None and root is None:
+        cache_dir = user_cache_dir("embeddings")
     return EmbeddingCache(root or Path("."), meta.get("clip_model", "ViT-B-16"), meta.get("clip_pretrained"),
                           device=device, cache_dir=cache_dir)
 
@@ -428,7 +415,7 @@ def file_descriptors(model: Any, meta: dict[str, Any], items: list[tuple[str, Pa
     if prior == "train+test" and descriptions is None:
         raise ConfigError("this checkpoint was trained with --language-prior train+test: give --descriptions DIR "
                           "holding {id}.txt for each image (or use a train-only checkpoint)")
-    cache = embedding_cache(None, meta, device, cache_dir or user_cache_dir())
+    cache = embedding_cache(None, meta, device, cache_dir)
     tuned = text_tower(model, meta, device) if prior == "train+test" else None
     result: dict[str, np.ndarray] = {}
     for sample_id, path in items:
@@ -436,10 +423,11 @@ def file_descriptors(model: Any, meta: dict[str, Any], items: list[tuple[str, Pa
             td = cache.image(path, lambda p=path: read_image(p))
             if prior == "train+test":
                 text_path = next((p for p in (descriptions / f"{sample_id}.txt", descriptions / f"{sample_id}.description.txt")
-                                  if p.is_file()), None)
+                                  if os.path.lexists(p)), None)
                 if text_path is None:
                     raise DataError(descriptions / f"{sample_id}.txt", "description not found", sample_id)
-                text = text_path.read_text(encoding="utf-8").strip()
+                # the guarded reader: a FIFO, a huge, binary or non-UTF-8 file, a link out of the folder is one line
+                text = guarded.read_text(text_path, "description", root=descriptions).strip()
                 if tuned is not None:
                     from langir.language.text_tower import encode
 

@@ -13,15 +13,16 @@ import hashlib
 import io
 import os
 import re
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from langir.data import guarded
 from langir.data.atomic import write_bytes_atomic
 from langir.data.positions import swap_left_right, swap_upper_lower
+from langir.data.user_cache import user_cache_dir
 from langir.errors import ConfigError, DataError
 from langir.language.clip import clip_key, load_clip
 
@@ -71,19 +72,6 @@ def _l2(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def user_cache_dir() -> Path:
-    """The per-user cache folder for embeddings (XDG on Linux, Library/Caches on macOS, LOCALAPPDATA on Windows)."""
-    if os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        base = Path(os.environ["LOCALAPPDATA"])
-    else:
-        base = Path.home() / ".cache"
-    return base / "langir" / "embeddings"
-
-
 def _writable(folder: Path) -> bool:
     """True when files can be created in ``folder`` (or in its nearest existing parent)."""
     probe = folder
@@ -108,7 +96,7 @@ class EmbeddingCache:
             self.read_dirs = [self.dir]
         else:
             # A read-only dataset: write to the user cache, still read what the dataset already holds.
-            self.dir = in_dataset if _writable(in_dataset) else user_cache_dir() / self.key
+            self.dir = in_dataset if _writable(in_dataset) else user_cache_dir("embeddings") / self.key
             self.read_dirs = [self.dir] + ([in_dataset] if self.dir != in_dataset else [])
         self.computed = 0
         self._clip: tuple[Any, Any, Any] | None = None
@@ -167,7 +155,7 @@ class EmbeddingCache:
 
     def image(self, path: str | Path, read: Callable[[], np.ndarray]) -> np.ndarray:
         """L2-normalised CLIP image embedding; ``read`` returns the grey image (H×W float in [0,1])."""
-        digest = _sha(Path(path).read_bytes())
+        digest = _sha(guarded.read_bytes(path, "image"))  # a FIFO or a folder is one DataError, never a hang
         emb = self.lookup("image", digest)
         if emb is None:
             emb = self._encode_images([read()])[0]
@@ -237,7 +225,8 @@ class _ClipImages:
 
 def check_descriptions(ds: Any, ids: Iterable[str]) -> None:
     """Raise ConfigError naming the ids without a description (a language prior needs them)."""
-    missing = [i for i in ids if not ds.has_description(i)]
+    # present-but-unreadable files (a FIFO, a broken link) are not "missing": reading them names the problem
+    missing = [i for i in ids if not os.path.lexists(ds.description_path(i))]
     if missing:
         shown = ", ".join(missing[:10]) + (f" … (+{len(missing) - 10})" if len(missing) > 10 else "")
         raise ConfigError(
@@ -266,8 +255,8 @@ def compute_descriptors(ds: Any, ids: list[str], cache: EmbeddingCache, with_tex
     kept: list[str] = []
     for sample_id in ids:
         try:
-            path = ds.image_path(sample_id)
-            digest = _sha(Path(path).read_bytes())
+            # the guarded reader, with the set's symlink rule: the bytes hashed are the bytes the model sees
+            digest = _sha(guarded.read_bytes(ds.image_path(sample_id), "image", root=ds.root))
         except (OSError, DataError) as error:
             bad = error if isinstance(error, DataError) else DataError(ds.image_path(sample_id), f"cannot read image ({error})", sample_id)
             if not skip_bad:

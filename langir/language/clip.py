@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from langir.data import guarded
 from langir.errors import ConfigError
 from langir.extras import import_open_clip
 
@@ -39,7 +40,7 @@ def clip_key(name: str, pretrained: str | None) -> str:
     path = Path(pretrained) if pretrained else None
     if path is not None and path.is_file():
         digest = hashlib.sha256()
-        with path.open("rb") as fh:
+        with guarded.open_regular(path, "CLIP weights file") as fh:  # streamed: weights are far over any text limit
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
         weights = "file-" + digest.hexdigest()[:16]

@@ -33,13 +33,6 @@ FILTERS = ("all", "failing", "passing", "accepted", "queued")
 ORDERS = ("id", "verdict", "words", "failing")
 
 
-def user_cache_dir() -> Path:
-    """The per-user cache folder of `langir review` (XDG on Linux, Library/Caches on macOS, LOCALAPPDATA on Windows)."""
-    from langir.language.cache import user_cache_dir as embeddings_dir
-
-    return embeddings_dir().parent / "review"
-
-
 def _stat(path: Path) -> list[int] | None:
     try:
         st = os.stat(path)

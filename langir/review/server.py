@@ -13,10 +13,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from langir.data.dataset import LangIRDataset
+from langir.data.user_cache import user_cache_dir
 from langir.describe import human as store
 from langir.describe.ledger import DatasetLock, LedgerError
 from langir.errors import ConfigError
-from langir.review.index import ReviewIndex, user_cache_dir
+from langir.review.index import ReviewIndex
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -74,7 +75,7 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
         try:
             ledger = store.open_ledger(ds.root)
             try:
-                index = ReviewIndex(ds, cache_dir or user_cache_dir())
+                index = ReviewIndex(ds, cache_dir or user_cache_dir("review"))
                 index.load(ledger)
                 actual = sock.getsockname()[1]
                 token = secrets.token_urlsafe(24)

@@ -142,14 +142,16 @@ def check_types(data: dict[str, Any], where: str) -> dict[str, Any]:
 
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML config; top-level keys or a [train] table. Types are checked (key named on error)."""
+    from langir.data.guarded import read_text  # a FIFO, a huge or a binary file: one line, no hang
+
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_dir():
+        raise ConfigError(f"config file is a folder: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ConfigError(f"config file not found: {path}") from error
-    except IsADirectoryError as error:
-        raise ConfigError(f"config file is a folder: {path}") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        data = tomllib.loads(read_text(path, "config file"))
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from error
     data = data.get("train", data)
     if not isinstance(data, dict):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from langir.evaluate.metrics import MetricAccumulator, image_counts
-from langir.evaluate.reference import ReferenceMetrics
+from tests.evaluate.reference import ReferenceMetrics
 
 
 def blank(h: int = 32, w: int = 32) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from langir.errors import ConfigError
-from langir.evaluate.profile import profile_model
+from langir.evaluate.profiling import profile_model
 
 
 class _OneConv(nn.Module):

@@ -211,3 +211,29 @@ def test_training_images_that_do_not_fit_in_memory(big_pair, tmp_path):
     result = Result(done.returncode, done.stdout, done.stderr, False, 0.0, [])
     _error_line(result, "2 training image(s)", "128.0 Mpx", f"largest {BIG}×{BIG}", "--input resize --size 32")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "binary"])
+def test_config_file_that_is_not_text(server, dataset, tmp_path, kind):
+    """`--config` is read through the guarded reader: a FIFO does not hang the run, binary bytes are named."""
+    config = tmp_path / "train.toml"
+    if kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.write_bytes(b"epochs = 1\n\0\xff\xfe")
+    out = tmp_path / "run"
+    result = _train(server, dataset, out, "--config", str(config), logs=tmp_path / "logs", timeout=30)
+    _error_line(result, str(config), "FIFO" if kind == "fifo" else "binary")
+    assert not out.exists()
+
+
+def test_skip_bad_finishes_with_exit_1_naming_the_sample(server, work, tmp_path):
+    """--skip-bad trains on the rest, lists the bad sample, and exits 1 (finished, but some items failed)."""
+    ds = tiny.make_dataset(tmp_path / "ds", n=4)
+    victim = sorted((ds / "images").iterdir())[0]
+    victim.write_bytes(b"not a png")
+    out = tmp_path / "run"
+    result = _train(server, ds, out, "--epochs", "1", "--skip-bad", logs=tmp_path / "logs", timeout=120)
+    assert result.code == 1, result.output[-2000:]
+    assert "Traceback" not in result.output and victim.name in result.output and "skipped" in result.output
+    assert (out / "last.pt").is_file()

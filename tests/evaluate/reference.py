@@ -1,7 +1,7 @@
 """Deliberately plain reference metrics mirroring BasicIRSTD's ``mIoU`` and ``PD_FA`` loops.
 
-Used by the equality tests and bench/eval_metrics.py; not for production (per-component Python loops,
-skimage regionprops). BasicIRSTD marks matched pixels with ``image == (m + 1)`` where ``m`` indexes the
+A test oracle (kept under tests/, so the wheel does not ship it), used by the equality tests and
+bench/eval_metrics.py; not for production (per-component Python loops, skimage regionprops). BasicIRSTD marks matched pixels with ``image == (m + 1)`` where ``m`` indexes the
 already-shrunk regionprops list; here the matched region's own label is used (the intended meaning —
 the two agree whenever no earlier component was removed). See docs/metrics.md.
 """

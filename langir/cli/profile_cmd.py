@@ -38,7 +38,7 @@ def profile(
     import torch
 
     from langir.errors import ConfigError
-    from langir.evaluate.profile import (
+    from langir.evaluate.profiling import (
         check_size,
         clip_image_cost,
         profile_model,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from langir.data.dataset import LangIRDataset
-from langir.data.imageio import image_info, max_pixels
+from langir.data.imageio import max_pixels
 from langir.data.layout import natural_sorted
 from langir.data.positions import find_targets
 from langir.errors import DataError
@@ -76,7 +76,7 @@ def inspect_dataset(
         problems.append(_problem(sample_id, DataError(ds.image_path(sample_id), f"image not found (listed in split {names})")))
     for sample_id in wrap(ids):
         try:
-            width, height, mode = image_info(ds.image_path(sample_id))
+            width, height, mode = ds.image_info(sample_id)
             mask = None
             if ds.has_mask(sample_id):
                 mask = ds.read_mask(sample_id, (height, width))
