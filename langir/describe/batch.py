@@ -38,7 +38,7 @@ from langir.describe.pricing import cost
 from langir.describe.prompts import Prompt
 from langir.describe.providers import BatchAdapter, FatalError, Provider, Reply, RetryableError
 from langir.describe.runner import prepare
-from langir.describe.summary import summarize
+from langir.describe.summary import run_summary
 from langir.errors import DataError
 
 
@@ -307,7 +307,7 @@ def run_batch(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Pro
     finally:
         asyncio.run(provider.aclose())
         ledger.finish_run()
-    summary = summarize(plan, provider, time.perf_counter() - t0)
+    summary = run_summary(plan, provider, time.perf_counter() - t0)
     summary.update(batch=True, resumed_answers=sum(j.answers for j in run.resumed), kept_answers=run.recorder.kept)
     note = run.recorder.usage_note()
     summary.update(usage_estimated=run.recorder.estimated, notes=[note] if note else [])

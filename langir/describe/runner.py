@@ -24,7 +24,7 @@ from langir.describe.options import DescribeError, DescribeOptions, RetryPolicy,
 from langir.describe.plan import Job, Plan, finish_redos, plan_run, quarantined
 from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider
-from langir.describe.summary import FAILED_STATUSES, dry_run, summarize
+from langir.describe.summary import FAILED_STATUSES, dry_run, run_summary
 
 
 def describe_dataset(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Prompt, opts: DescribeOptions,
@@ -75,7 +75,7 @@ async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, 
     runner = Runner(ds, provider, prompt, opts, ledger, on_event, on_warn)
     if todo:
         await runner.run(todo)
-    summary = summarize(plan, provider, time.perf_counter() - t0, runner.fatal)
+    summary = run_summary(plan, provider, time.perf_counter() - t0, runner.fatal)
     summary["interrupted"] = runner.interrupted
     summary["interrupts"] = runner.interrupts
     summary["stopped_kind"] = runner.fatal_kind
@@ -93,5 +93,5 @@ async def describe_async(ds: LangIRDataset, ids: list[str], provider: Provider, 
 
 __all__ = ["FAILED_STATUSES", "Budget", "DescribeError", "DescribeOptions", "Job", "Plan", "RateLimiter", "Recorder",
            "RequestBuilder", "RetryPolicy", "Runner", "check_prices", "describe_async", "describe_dataset", "dry_run",
-           "heal_files", "plan_run", "prepare", "quarantined", "revalidate", "stop_advice", "summarize",
+           "heal_files", "plan_run", "prepare", "quarantined", "revalidate", "stop_advice", "run_summary",
            "sweep_stale_temps", "write_cached", "write_file"]

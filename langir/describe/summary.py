@@ -18,7 +18,7 @@ from langir.errors import DataError
 FAILED_STATUSES = ("failed", "invalid", "unaffordable", "interrupted")
 
 
-def summarize(plan: Plan, provider: Provider, elapsed: float, fatal: str | None = None) -> dict[str, Any]:
+def run_summary(plan: Plan, provider: Provider, elapsed: float, fatal: str | None = None) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for job in plan.jobs:
         counts[job.status] = counts.get(job.status, 0) + 1
@@ -50,12 +50,12 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
     check_prices(provider, opts)
     plan = plan_run(ds, ids, provider, prompt, opts, ledger, redo=redo)
     todo = plan.by_status("todo")
-    helper = RequestBuilder(ds, provider, prompt, opts)
+    builder = RequestBuilder(ds, provider, prompt, opts)
     tin = tout = 0
     usd = worst_usd = 0.0
     empty = reasks = 0
     for job in todo:
-        mask_empty = helper.mask_empty(job.image_id)
+        mask_empty = builder.mask_empty(job.image_id)
         extra = max(0, job.asks_left - 1) if mask_empty and provider.remote else 0
         empty += bool(mask_empty)
         reasks += extra
@@ -67,7 +67,7 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
             if opts.max_side and max(w, h) > opts.max_side:
                 scale = opts.max_side / max(w, h)
                 w, h = round(w * scale), round(h * scale)
-            i, o, _ = helper.estimate(w, h)
+            i, o, _ = builder.estimate(w, h)
             tin, tout = tin + i, tout + o
             one = cost(opts.prices, provider.model, i, o, batch)
             usd += one

@@ -21,7 +21,7 @@ CSV_FIELDS = ["epoch", "train_loss", "lr", "images_per_s", "seconds", "val_iou",
 
 
 # ---- validation + checkpoint ----------------------------------------------------------------------
-def validate(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], descriptors: dict[str, dict[str, np.ndarray]] | None,
+def validate_epoch(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], descriptors: dict[str, dict[str, np.ndarray]] | None,
              device: str, amp: bool, threshold: float, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> dict[str, float]:
     """The one validation call of training: IoU, nIoU, Pd, Fa over ``ids`` (full images, native size),
     through the library's one evaluation path (``langir.evaluate.inference.evaluate_dataset``).

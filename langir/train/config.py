@@ -70,8 +70,8 @@ class TrainConfig:
     tensorboard: bool = True
     phase: str = "auto"  # auto → the model's default (dgspnet: both)
 
-    def validate(self) -> TrainConfig:
-        """Raise ConfigError for values that cannot work."""
+    def checked(self) -> TrainConfig:
+        """This config, once every value can work (ConfigError naming the first that cannot)."""
         checks = [
             (self.epochs >= 1, "epochs must be ≥ 1"),
             (self.batch_size >= 1, "batch size must be ≥ 1"),
@@ -208,7 +208,7 @@ def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, 
     values.update(dataset=str(datasets[0]), more_datasets=[str(d) for d in datasets[1:]], layout=layout, images=images or "",
                   masks=masks or "", descriptions=descriptions or "",
                   split_files={k: str(v) for k, v in (split_files or {}).items()})
-    config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").validate()
+    config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").checked()
     if resume and not values.get("out"):
         raise ConfigError("--resume needs --out RUN (the run folder to continue)")
     if resume and overwrite:

@@ -28,7 +28,7 @@ from langir.train.callbacks import (
     open_tensorboard,
     read_csv,
     save_epoch,
-    validate,
+    validate_epoch,
 )
 from langir.train.config import TrainConfig, dump_toml
 from langir.train.distributed import Dist
@@ -121,7 +121,7 @@ def _validate_epoch(setup: RunSetup, model: Any, data: RunData, tower: Any, toke
     val_desc = text_descriptors(tower, tokenizer, data, setup.device)
     resized = setup.config.input == "resize"  # the files may be large; what runs is size×size
     kwargs = {"max_pixels": None} if resized else {}
-    return validate(model, meta, data.val_ds, data.val_ids, val_desc, setup.device, amp, setup.config.threshold, **kwargs)
+    return validate_epoch(model, meta, data.val_ds, data.val_ids, val_desc, setup.device, amp, setup.config.threshold, **kwargs)
 
 
 def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | None = None, quiet: bool = False,

@@ -152,7 +152,7 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
             console.print(f"[yellow]notice:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if resume:
         config, payload = _resumed_config(config, run)
-    config.validate()
+    config.checked()
     info, loss, prior, phase, kwargs = resolve_model(config)
     if note and phase == "both" and (run / "pretrain.pt").is_file():
         phase = "main"  # interrupted after phase 1 had finished: continue from its weights

@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from langir.models import create_model
-from langir.train.callbacks import validate
+from langir.train.callbacks import validate_epoch
 from langir.train.config import TrainConfig
 from langir.train.data import TrainSamples
 from langir.train.engine import train_one_epoch
@@ -36,7 +36,7 @@ def _run(net, model, loader, ds, **flags):
     config = TrainConfig(epochs=1, lr=1e-2, warmup_epochs=0)
     opt = build_optimisation(model, config, len(loader))
     stats = train_one_epoch(net, loader, opt, "bce_deep", "cpu", **flags)
-    metrics = validate(model, {"language_prior": "never"}, ds, ds.all_ids(), None, "cpu", flags.get("amp", False), 0.5)
+    metrics = validate_epoch(model, {"language_prior": "never"}, ds, ds.all_ids(), None, "cpu", flags.get("amp", False), 0.5)
     return stats, metrics
 
 

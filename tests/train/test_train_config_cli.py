@@ -23,9 +23,9 @@ def test_bool_for_a_number_is_refused_naming_the_key(tmp_path):
     conf.write_text("lr = 3\nmodel_kwargs = { base = 8 }\n")
     assert load_toml(conf) == {"lr": 3.0, "model_kwargs": {"base": 8}}
     with pytest.raises(ConfigError, match="target_crop"):
-        TrainConfig(target_crop=1.5).validate()
+        TrainConfig(target_crop=1.5).checked()
     with pytest.raises(ConfigError, match="input must be one of crop, resize"):
-        TrainConfig(input="warp").validate()
+        TrainConfig(input="warp").checked()
 
 
 def test_cli_lr_true_is_one_line(cli, tmp_path):
