@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-LEDGER = Path(".langir") / "describe.sqlite"
+from langir.describe.lock import LEDGER_NAME
+
+LEDGER = Path(LEDGER_NAME)  # the ledger's own name; opened read-only here without its migrations (see _connect)
 WANTED = ("image_id", "provider", "model", "status", "text", "cost_usd", "updated",
           "prompt_style", "prompt_digest", "attempt", "attempts", "current")
 FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited", "accepted_by")
@@ -26,7 +28,11 @@ NO_PROMPT_PROVIDERS = frozenset({"template"})
 
 
 def _connect(path: Path) -> tuple[sqlite3.Connection | None, str]:
-    """Read-only connection (a WAL ledger in a read-only folder falls back to `immutable=1`), or None and why not."""
+    """Read-only connection (a WAL ledger in a read-only folder falls back to `immutable=1`), or None and why not.
+
+    Not `Ledger(readonly=True)` on purpose: that migrates a copy, which rewrites hand-made and foreign
+    ledgers' rows; provenance reads whichever known columns are present instead.
+    """
     uri = path.resolve().as_uri()
     why = ""
     for query in ("mode=ro", "mode=ro&immutable=1"):
