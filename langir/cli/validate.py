@@ -143,6 +143,9 @@ def validate_cmd(
     exit_code = 1 if len(failing) > max_errors else 0
     summary["max_errors"] = max_errors
     summary["passed"] = exit_code == 0
+    summary["ledger_problems"] = result.ledger_problems
+    for problem in result.ledger_problems:  # the texts were all judged; only the per-model table is lost
+        warn(problem)
     if as_json:
         print_json(summary)
     else:

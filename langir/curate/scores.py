@@ -15,6 +15,8 @@ per-image table by them:
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,21 +26,30 @@ UNKNOWN = "-"
 SOURCE_COLUMNS = ("provider", "model", "prompt_style")
 
 
-def answer_sources(root: str | Path, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+def answer_sources(root: str | Path, ids: Iterable[str],
+                   problems: list[str] | None = None) -> dict[str, tuple[str, str, str]]:
     """id → (provider, model, prompt style) of the answer each description file holds (ledger rows
-    marked current); {} when the dataset has no readable ledger (validate never fails for it)."""
-    from langir.describe.ledger import LEDGER_NAME, Ledger, LedgerError
+    marked current); {} when the dataset has no ledger. A ledger that is there but unreadable (or not a
+    regular file inside the set) adds one line to `problems`: validate still judges every text, only
+    the per-model table loses its names."""
+    from langir.data import guarded
+    from langir.describe.ledger import LEDGER_NAME, REPAIR_HINT, Ledger, LedgerError
+    from langir.errors import DataError
 
     path = Path(root) / LEDGER_NAME
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
     try:
+        guarded.open_regular(path, "describe ledger", root=Path(root)).close()
         ledger = Ledger(path, readonly=True)
         try:
             rows = ledger.current_many(list(ids))
         finally:
             ledger.close()
-    except (LedgerError, OSError, Exception):  # noqa: BLE001 - a damaged ledger only loses the per-model table
+    except (DataError, LedgerError, OSError, sqlite3.Error) as error:
+        if problems is not None:  # validate has no --repair: name the command that has
+            problems.append(str(error).replace(REPAIR_HINT, "`langir describe --repair` rebuilds it")
+                            + "; per-model scores left out")
         return {}
     return {i: (r.provider or UNKNOWN, r.model or UNKNOWN, r.prompt_style or UNKNOWN) for i, r in rows.items()}
 

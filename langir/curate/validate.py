@@ -151,6 +151,7 @@ class ValidationResult:
     split_of: dict[str, list[str]] = field(default_factory=dict)
     split_names: list[str] = field(default_factory=list)  # the layout's order
     strictness: str = DEFAULT_STRICTNESS
+    ledger_problems: list[str] = field(default_factory=list)  # the describe ledger could not be read
 
     @property
     def failing(self) -> pd.DataFrame:
@@ -290,7 +291,8 @@ def validate_dataset(
         raise ConfigError(f"unknown failure kind(s) to ignore: {', '.join(unknown)} (known: {', '.join(FAILURE_KINDS)})")
     split_of = ds.split_of()
     ids = list(ids)
-    sources = answer_sources(ds.root, ids)
+    ledger_problems: list[str] = []
+    sources = answer_sources(ds.root, ids, ledger_problems)
     rows: list[dict] = []
     target_rows: list[tuple] = []
     claim_rows: list[tuple] = []
@@ -311,7 +313,8 @@ def validate_dataset(
     claims = pd.DataFrame(
         claim_rows, columns=["id", "claim", "vertical", "horizontal", "consistent", "mask_row", "mask_col"]
     )
-    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness)
+    return ValidationResult(table, targets, claims, max_words, tolerance, ignore, split_of, ds.split_names, strictness,
+                            ledger_problems)
 
 
 def failing_ids(ds: LangIRDataset, ids: Iterable[str], max_words: int = MAX_WORDS, strictness: str | None = None) -> list[str]:
