@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import Annotated
@@ -12,31 +11,36 @@ import typer.main
 from rich.markup import escape
 
 from langir import __version__
+
+# One module per command (or group); each defines `register(app)`. Keep heavy imports
+# (torch, open_clip, SDKs) inside the command functions: `langir --help` stays fast and the
+# base install (no torch) runs every command that does not need it. Imported by name (not by
+# string), so the import graph shows every command module.
+from langir.cli import (
+    curate,
+    describe,
+    embed,
+    eval_cmd,
+    export,
+    info,
+    pack,
+    predict,
+    profile_cmd,
+    report,
+    review,
+    stats,
+    synth,
+    train,
+    validate,
+)
 from langir.cli.common import err
 from langir.data.guarded import FOLLOW_SYMLINKS_ENV
 from langir.errors import LangirError
 from langir.extras import friendly_import_error
 
-# One module per command (or group); each defines `register(app)`. Keep heavy imports
-# (torch, open_clip, SDKs) inside the command functions: `langir --help` stays fast and the
-# base install (no torch) runs every command that does not need it.
-COMMAND_MODULES = [
-    "info",
-    "synth",
-    "describe",
-    "curate",
-    "validate",
-    "stats",
-    "report",
-    "pack",
-    "embed",
-    "train",
-    "predict",
-    "eval_cmd",
-    "profile_cmd",
-    "export",
-    "review",
-]
+COMMANDS = [info, synth, describe, curate, validate, stats, report, pack, embed, train, predict, eval_cmd, profile_cmd,
+            export, review]
+COMMAND_MODULES = [module.__name__.rsplit(".", 1)[1] for module in COMMANDS]
 # `langir --help` lists commands in workflow order, whatever the order of COMMAND_MODULES;
 # commands not named here come last.
 COMMAND_ORDER = [
@@ -74,8 +78,8 @@ def _root(
         os.environ[FOLLOW_SYMLINKS_ENV] = "1"
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"langir.cli.{_name}").register(app)
+for _module in COMMANDS:
+    _module.register(app)
 app.registered_commands.sort(
     key=lambda c: COMMAND_ORDER.index(c.name) if c.name in COMMAND_ORDER else len(COMMAND_ORDER)
 )
