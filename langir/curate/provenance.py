@@ -73,7 +73,7 @@ def _open_ledger(root: Path, problems: list[str] | None) -> tuple[sqlite3.Connec
     if not os.path.lexists(path):
         return None, path
     try:  # the guarded reader's rules first: a FIFO, a folder or a link out of the set is never opened by SQLite
-        guarded.open_regular(path, "describe ledger", root=root).close()
+        guarded.check_regular(path, "describe ledger", root=root)  # never opened here: see check_regular
     except DataError as error:
         _note(problems, f"{error}; provenance left out")
         return None, path

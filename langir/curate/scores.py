@@ -40,7 +40,7 @@ def answer_sources(root: str | Path, ids: Iterable[str],
     if not os.path.lexists(path):
         return {}
     try:
-        guarded.open_regular(path, "describe ledger", root=Path(root)).close()
+        guarded.check_regular(path, "describe ledger", root=Path(root))  # never opened here: see check_regular
         ledger = Ledger(path, readonly=True)
         try:
             rows = ledger.current_many(list(ids))

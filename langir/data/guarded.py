@@ -106,6 +106,28 @@ def open_regular(path: str | Path, what: str = "file", root: str | Path | None =
         raise
 
 
+def check_regular(path: str | Path, what: str = "file", root: str | Path | None = None) -> Path:
+    """`open_regular`'s checks from `stat` alone, never opening the file: for SQLite databases, which
+    SQLite opens itself (closing any other descriptor of a database drops this process's POSIX locks
+    on it, and with them a writer's transaction in the same process)."""
+    path = Path(path)
+    if root is not None:
+        check_inside(path, root, what)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DataError(path, f"{what} is a broken symlink") from None
+        raise DataError(path, f"{what} not found") from None
+    except OSError as error:
+        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)"}.get(
+            error.errno or 0, f"cannot be opened: {error.strerror}")
+        raise DataError(path, f"{what} {words}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(path, f"{what} is {file_kind(st.st_mode)}, not a regular file")
+    return path
+
+
 def read_bytes(path: str | Path, what: str = "file", max_bytes: int | None = None,
                root: str | Path | None = None) -> bytes:
     """The bytes of a regular file under the rules above (`max_bytes`: the kind's limit unless given)."""

@@ -78,7 +78,7 @@ def _paid_rows(root: Path) -> list[tuple[str, str, float]]:
 
 @pytest.mark.parametrize("flavour", ["openai", "anthropic", "gemini"])
 @pytest.mark.parametrize("step", STEPS)
-def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
+def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step, cli):
     root = make_dataset(tmp_path / "ds", N, size=(24, 24))
     with FakeServer() as fake:
         fake.api.batch_polls_until_done = 2  # the first poll finds it running: a mid-poll step exists
@@ -86,8 +86,7 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
             fake.api.batch_create_delay = 60
         _kill_at(root, flavour, fake, step)
         fake.api.batch_create_delay = 0
-        status = subprocess.run([sys.executable, "-m", "langir", "describe", str(root), "--status"], env=_env(), cwd=REPO,
-                                capture_output=True, text=True, timeout=60)
+        status = cli("describe", root, "--status")  # in-process: reads the ledger only
         again = subprocess.run(_cmd(root, flavour, fake), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
         bought = dict(fake.api.bought)
         batches = len(fake.api.batches)
@@ -100,11 +99,10 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step):
     if step in ("in_create", "after_create"):
         assert "found batch" in again.stderr  # looked up by its tag, not submitted again
     # --status between the kill and the re-run shows the batch (or its intent) in flight
-    assert status.returncode == 0, status.stderr
+    assert status.code == 0, status.stderr
     assert "batches in flight: 1" in status.stdout
     assert ("intent recorded" if step in ("before_create", "in_create", "after_create") else "submitted") in status.stdout
-    final = subprocess.run([sys.executable, "-m", "langir", "describe", str(root), "--status"], env=_env(), cwd=REPO,
-                           capture_output=True, text=True, timeout=60).stdout
+    final = cli("describe", root, "--status").stdout
     assert "batches in flight: 0 (none)" in final and f"{flavour} " in final and "spend by run:" in final
     assert f"{N} paid answer(s)" in final
 
