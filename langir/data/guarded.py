@@ -75,6 +75,16 @@ def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path
     return path
 
 
+def _not_opened(path: Path, what: str, error: OSError) -> DataError:
+    """The one line for a file that cannot be opened or stat'ed."""
+    if isinstance(error, FileNotFoundError):
+        return DataError(path, f"{what} is a broken symlink" if os.path.islink(path) else f"{what} not found")
+    words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)",
+             errno.ENOTDIR: "not found (a part of its path is a file)",
+             errno.ENAMETOOLONG: "path too long"}.get(error.errno or 0, f"cannot be opened: {error.strerror}")
+    return DataError(path, f"{what} {words}")
+
+
 def open_regular(path: str | Path, what: str = "file", root: str | Path | None = None) -> BinaryIO:
     """Open a regular file for reading, or raise one DataError saying what is wrong with `path`.
 
@@ -86,15 +96,8 @@ def open_regular(path: str | Path, what: str = "file", root: str | Path | None =
         check_inside(path, root, what)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise DataError(path, f"{what} is a broken symlink") from None
-        raise DataError(path, f"{what} not found") from None
     except OSError as error:
-        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)",
-                 errno.ENOTDIR: "not found (a part of its path is a file)",
-                 errno.ENAMETOOLONG: "path too long"}.get(error.errno or 0, f"cannot be opened: {error.strerror}")
-        raise DataError(path, f"{what} {words}") from None
+        raise _not_opened(path, what, error) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -115,14 +118,8 @@ def check_regular(path: str | Path, what: str = "file", root: str | Path | None 
         check_inside(path, root, what)
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise DataError(path, f"{what} is a broken symlink") from None
-        raise DataError(path, f"{what} not found") from None
     except OSError as error:
-        words = {errno.ELOOP: "is a symlink loop", errno.EACCES: "cannot be read (permission denied)"}.get(
-            error.errno or 0, f"cannot be opened: {error.strerror}")
-        raise DataError(path, f"{what} {words}") from None
+        raise _not_opened(path, what, error) from None
     if not stat.S_ISREG(st.st_mode):
         raise DataError(path, f"{what} is {file_kind(st.st_mode)}, not a regular file")
     return path

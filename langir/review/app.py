@@ -91,9 +91,13 @@ class _Routes:
     def __init__(self, state: ReviewState):
         self.state, self.guard = state, _Guard(state)
 
-    def known_id(self, request: Request) -> str | None:
+    def sample(self, request: Request, write: bool = False) -> tuple[str, Response | None]:
+        """The request's sample id, and the response refusing it (guard first, then an unknown id) or None."""
+        refused = self.guard.write(request) if write else self.guard.read(request)
         sample_id = request.path_params["sample_id"]
-        return sample_id if sample_id in self.state.index.rows else None
+        if refused is None and sample_id not in self.state.index.rows:
+            refused = JSONResponse({"error": "unknown id"}, status_code=404)
+        return sample_id, refused
 
     async def page(self, request: Request) -> Response:
         if not self.guard.host_ok(request):
@@ -125,21 +129,15 @@ class _Routes:
                              "items": [index.card(i) for i in page_ids], "facets": index.facets()})
 
     async def card(self, request: Request) -> Response:
-        refused = self.guard.read(request)
+        sample_id, refused = self.sample(request)
         if refused is not None:
             return refused
-        sample_id = self.known_id(request)
-        if sample_id is None:
-            return JSONResponse({"error": "unknown id"}, status_code=404)
         return JSONResponse(self.state.index.card(sample_id))
 
     def thumb(self, request: Request) -> Response:  # sync: rendered in the thread pool, touches no ledger
-        refused = self.guard.read(request)
+        sample_id, refused = self.sample(request)
         if refused is not None:
             return refused
-        sample_id = self.known_id(request)
-        if sample_id is None:
-            return Response("unknown id", status_code=404)
         try:
             data = thumbs.thumbnail(self.state.index.ds, sample_id, self.state.index.cache_dir)
         except LangirError as error:
@@ -147,12 +145,9 @@ class _Routes:
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     async def write(self, request: Request) -> Response:
-        refused = self.guard.write(request)
+        sample_id, refused = self.sample(request, write=True)
         if refused is not None:
             return refused
-        sample_id = self.known_id(request)
-        if sample_id is None:
-            return JSONResponse({"error": "unknown id"}, status_code=404)
         try:
             body: dict[str, Any] = json.loads(await request.body() or b"{}")
         except ValueError:

@@ -30,3 +30,11 @@ def make_dataset(root: Path, n: int = 6, size: tuple[int, int] = (40, 48), empty
 def all_bytes(root: Path) -> list[tuple[Path, bytes]]:
     """Every file under `root` (descriptions, ledger, WAL…) with its bytes."""
     return [(p, p.read_bytes()) for p in root.rglob("*") if p.is_file()]
+
+
+def set_provider_keys(monkeypatch) -> None:
+    """The three remote providers' keys set to SECRET, and the Google variables that would redirect Gemini unset."""
+    for name in ("GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(name, SECRET)

@@ -18,7 +18,7 @@ from langir.describe.ledger import Ledger
 from langir.describe.prompts import load_prompt
 from langir.describe.providers import Request, choose_provider, make_provider
 from langir.describe.runner import DescribeError, DescribeOptions, RetryPolicy
-from tests.describe.describe_helpers import SECRET, make_dataset
+from tests.describe.describe_helpers import make_dataset, set_provider_keys
 from tests.describe.fake_server import FakeServer
 
 N = 7
@@ -32,9 +32,7 @@ def fake():
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    monkeypatch.setenv("GEMINI_API_KEY", SECRET)
+    set_provider_keys(monkeypatch)
 
 
 def test_chunked_respects_both_limits_in_order():

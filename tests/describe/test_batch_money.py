@@ -22,7 +22,7 @@ from langir.describe.pricing import cost
 from langir.describe.prompts import load_prompt
 from langir.describe.providers import choose_provider, make_provider
 from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
-from tests.describe.describe_helpers import SECRET, make_dataset
+from tests.describe.describe_helpers import make_dataset, set_provider_keys
 from tests.describe.fake_server import VALID_TEXT, FakeServer
 
 N = 6
@@ -33,8 +33,7 @@ TOKENS = {"openai": (300, 20), "anthropic": (400, 25), "gemini": (270, 25)}
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
-        monkeypatch.setenv(name, SECRET)
+    set_provider_keys(monkeypatch)
 
 
 def _shas(ds, provider, opts) -> dict[str, str]:

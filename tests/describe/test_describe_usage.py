@@ -19,7 +19,7 @@ from langir.describe.pricing import cost
 from langir.describe.prompts import load_prompt
 from langir.describe.providers import choose_provider, make_provider
 from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
-from tests.describe.describe_helpers import SECRET, make_dataset
+from tests.describe.describe_helpers import make_dataset, set_provider_keys
 from tests.describe.fake_server import KEEP_USAGE, FakeServer
 
 FAST = ["--backoff", "0.01", "--timeout", "5", "--concurrency", "1", "--json"]
@@ -35,10 +35,7 @@ CASES = {
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    for name in ("GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
-        monkeypatch.setenv(name, SECRET)
+    set_provider_keys(monkeypatch)
 
 
 def _rows(root):

@@ -19,7 +19,7 @@ from PIL import Image
 from langir.data.answer_targets import read_targets, targets_path
 from langir.data.dataset import LangIRDataset
 from langir.describe.providers import REGISTRY
-from tests.describe.describe_helpers import SECRET
+from tests.describe.describe_helpers import set_provider_keys
 from tests.describe.fake_server import FakeServer, image_bytes
 
 FAST = ["--backoff", "0.01", "--timeout", "20"]
@@ -36,10 +36,7 @@ def fake():
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    for name in ("GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
-        monkeypatch.setenv(name, SECRET)
+    set_provider_keys(monkeypatch)
 
 
 def big_dataset(root: Path, width: int, height: int = 600, n: int = 1) -> tuple[Path, tuple[int, int, int, int]]:
