@@ -144,11 +144,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML config; top-level keys or a [train] table. Types are checked (key named on error)."""
     from langir.data.guarded import read_text  # a FIFO, a huge or a binary file: one line, no hang
 
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file not found: {path}")
-    if path.is_dir():
-        raise ConfigError(f"config file is a folder: {path}")
+    path = Path(path)  # missing, a folder, a FIFO, binary: the guarded reader's one line
     try:
         data = tomllib.loads(read_text(path, "config file"))
     except tomllib.TOMLDecodeError as error:
