@@ -16,6 +16,13 @@ SIRST = Path(os.environ.get("LANGIR_SIRST", REPO.parent / "shared" / "datasets" 
 DEMO = REPO / "datasets" / "demo"
 
 os.environ.setdefault("COLUMNS", "200")  # rich tables unwrapped in captured output
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # pytest -n N: each worker (and the CLI subprocesses it starts) gets its share of the cores. Torch's
+    # default of one thread per core in every worker made training tests 3-8x slower (threads spinning on
+    # a core another worker holds).
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _share)
 for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL",
             "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
     os.environ.pop(key, None)  # a developer's real keys must never reach a test
@@ -82,3 +89,34 @@ def run_langir(*args: str, cwd: Path | None = None, env: dict | None = None, tim
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+# With `pytest -n N` (README, .ci/run) a file runs on one worker, so its module fixtures (the bad-input
+# tables run every case once) are built once; the tests of _SPLIT_FILES (long, independent trainings) are
+# spread over the workers one by one. Longest first: a long file that starts last leaves the other workers
+# idle at the end (per-file durations: BENCHMARKS.md). xdist's own `--dist loadgroup` marks do not work
+# with pytest 9 (it renames node ids through an attribute pytest 9 no longer reads), hence the scheduler hook.
+_SPLIT_FILES = ("train/test_learns_out_of_the_box.py",)
+_LONG_FILES = ("test_bad_inputs.py", "describe/test_batch_kill.py", "review/test_review_page.py",
+               "train/test_train_bad_inputs.py", "train/test_train_ddp.py", "test_bad_inputs_guarded.py",
+               "review/test_review_cli.py")
+_FIRST = _SPLIT_FILES + _LONG_FILES
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::")[0]
+            return nodeid if file.removeprefix("tests/") in _SPLIT_FILES else file
+
+    return FileScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        rel = Path(str(item.path)).relative_to(REPO / "tests").as_posix()
+        return _FIRST.index(rel) if rel in _FIRST else len(_FIRST)
+
+    items.sort(key=rank)  # stable: the collection order within a rank
