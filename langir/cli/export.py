@@ -47,14 +47,14 @@ def export(
         return
     out.print(f"wrote {summary['onnx']} (inputs: {', '.join(summary['inputs'])}; max |p_ort − p_torch| = "
               f"{summary['max_prob_diff']:.1e} at {' and '.join(f'{w}×{h}' for w, h in summary['checked_sizes'])})",
-              highlight=False, markup=False)
+              highlight=False, markup=False, soft_wrap=True)
     if summary["inputs"] == ["image", "td"]:
         out.print(f"td: the {summary['td_dim']}-d target descriptor ({summary['language_prior']}); it needs CLIP "
-                  "at inference (see `langir profile --clip`)", highlight=False, markup=False)
+                  "at inference (see `langir profile --clip`)", highlight=False, markup=False, soft_wrap=True)
     if "text_onnx" in summary:
         out.print(f"wrote {summary['text_onnx']}: the fine-tuned text encoder (tokens from the {summary['text_clip']} "
                   f"open_clip tokenizer, (N, {summary['context_length']}) int64 → L2-normalised text embedding; "
-                  f"max |Δ| = {summary['text_max_diff']:.1e})", highlight=False, markup=False)
+                  f"max |Δ| = {summary['text_max_diff']:.1e})", highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

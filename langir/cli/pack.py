@@ -63,7 +63,7 @@ def pack(
     else:
         parts = ", ".join(f"{name} {count}" for name, count in result.splits.items())
         out.print(escape(f"packed {len(result.records)} images ({parts}) as {fmt} into {out_dir}"
-                         + (f"; skipped {len(result.skipped)}" if result.skipped else "")), highlight=False)
+                         + (f"; skipped {len(result.skipped)}" if result.skipped else "")), highlight=False, soft_wrap=True)
     if result.skipped:
         warn(f"{len(result.skipped)} sample(s) left out for a missing or unreadable file (listed above)")
     if result.skipped or result.ledger_problems:

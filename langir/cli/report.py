@@ -77,7 +77,7 @@ def report(
     else:
         agreement = done.validation.summary()["agreement"]
         out.print(escape(f"wrote {len(done.files)} files to {out_dir} (card: {out_dir / 'README.md'}); grounding agreement "
-                         + ("–" if agreement is None else f"{100 * agreement:.1f} %")), highlight=False)
+                         + ("–" if agreement is None else f"{100 * agreement:.1f} %")), highlight=False, soft_wrap=True)
     if done.broken:
         warn(f"{len(done.broken)} sample(s) skipped for a missing or unreadable file (listed above and in the card)")
     if done.broken or done.ledger_problems:

@@ -42,7 +42,8 @@ def synth(
         print_json(report.to_dict())
     else:
         out.print(f"wrote {report.count} images ({report.size[1]}×{report.size[0]}) to {report.out}: "
-                  f"{report.targets} targets, {report.empty_images} images without target, splits {report.splits}")
+                  f"{report.targets} targets, {report.empty_images} images without target, splits {report.splits}",
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

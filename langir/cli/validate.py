@@ -56,7 +56,7 @@ def _print_summary(summary: dict, failing: list[tuple[str, str, str]], shown: in
     out.print("failures: " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"))
     for sample_id, kinds_text, error in failing[:shown]:
         detail = f" ({error})" if error else ""
-        out.print(f"  [red]{literal(sample_id)}[/]: {literal(kinds_text)}{literal(detail)}", highlight=False)
+        out.print(f"  [red]{literal(sample_id)}[/]: {literal(kinds_text)}{literal(detail)}", highlight=False, soft_wrap=True)
     if len(failing) > shown:
         out.print(f"  … and {len(failing) - shown} more (see --out CSV)")
 
