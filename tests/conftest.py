@@ -18,7 +18,7 @@ DEMO = REPO / "datasets" / "demo"
 os.environ.setdefault("COLUMNS", "200")  # rich tables unwrapped in captured output
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     # pytest -n N: each worker (and the CLI subprocesses it starts) gets its share of the cores. Torch's
-    # default of one thread per core in every worker made training tests 3-8x slower (threads spinning on
+    # default of one thread per core in every worker made the learning tests 1.5-8x slower (threads spinning on
     # a core another worker holds).
     _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -103,20 +103,24 @@ _LONG_FILES = ("test_bad_inputs.py", "describe/test_batch_kill.py", "review/test
 _FIRST = _SPLIT_FILES + _LONG_FILES
 
 
+def _test_file(nodeid: str) -> str:
+    """'tests/train/test_x.py::test_y[a]' → 'train/test_x.py'."""
+    return nodeid.split("::")[0].removeprefix("tests/")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
     class FileScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::")[0]
-            return nodeid if file.removeprefix("tests/") in _SPLIT_FILES else file
+            return nodeid if _test_file(nodeid) in _SPLIT_FILES else nodeid.split("::")[0]
 
     return FileScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        rel = Path(str(item.path)).relative_to(REPO / "tests").as_posix()
+        rel = _test_file(item.nodeid)
         return _FIRST.index(rel) if rel in _FIRST else len(_FIRST)
 
     items.sort(key=rank)  # stable: the collection order within a rank
