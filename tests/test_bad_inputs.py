@@ -462,6 +462,12 @@ def test_bad_input(outcomes, cmd: str, kind_name: str) -> None:
             assert not (case.out / rel).exists(), f"half-written {rel} left behind"
 
 
+def test_a_corrupt_ledger_names_the_command_that_repairs_it(outcomes) -> None:
+    # validate has no --repair of its own: "run again with --repair" sent users to a flag that does not exist
+    _, result, _, _ = outcomes[("validate", "ledger-garbage")]
+    assert "`langir describe --repair` moves it aside" in result.output, result.output
+
+
 def test_fault_injection_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where no file system can be mounted, the writer's fault hook stands in: same one-line errors."""
     monkeypatch.setenv("LANGIR_TEST_NO_MOUNTS", "1")

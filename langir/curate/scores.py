@@ -33,7 +33,7 @@ def answer_sources(root: str | Path, ids: Iterable[str],
     regular file inside the set) adds one line to `problems`: validate still judges every text, only
     the per-model table loses its names."""
     from langir.data import guarded
-    from langir.describe.ledger import LEDGER_NAME, REPAIR_HINT, Ledger, LedgerError
+    from langir.describe.ledger import LEDGER_NAME, Ledger, LedgerError
     from langir.errors import DataError
 
     path = Path(root) / LEDGER_NAME
@@ -47,9 +47,8 @@ def answer_sources(root: str | Path, ids: Iterable[str],
         finally:
             ledger.close()
     except (DataError, LedgerError, OSError, sqlite3.Error) as error:
-        if problems is not None:  # validate has no --repair: name the command that has
-            problems.append(str(error).replace(REPAIR_HINT, "`langir describe --repair` rebuilds it")
-                            + "; per-model scores left out")
+        if problems is not None:
+            problems.append(f"{error}; per-model scores left out")
         return {}
     return {i: (r.provider or UNKNOWN, r.model or UNKNOWN, r.prompt_style or UNKNOWN) for i, r in rows.items()}
 

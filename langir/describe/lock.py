@@ -15,7 +15,8 @@ from langir.errors import LangirError
 LEDGER_DIR = ".langir"
 LEDGER_NAME = ".langir/describe.sqlite"
 LOCK_NAME = ".langir/describe.lock"
-REPAIR_HINT = "run again with --repair to move it aside and rebuild it from the description files"
+# Every command that opens the ledger says this (validate, report, pack, review have no --repair of their own)
+REPAIR_HINT = "`langir describe --repair` moves it aside and rebuilds it from the description files"
 
 
 class LedgerError(LangirError):
