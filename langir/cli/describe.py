@@ -128,7 +128,6 @@ def describe(
     langir describe ~/data/sirst --provider gemini --max-cost 2
     langir describe ~/data/sirst --provider gemini --redo failing --prompt-style grounded
     """
-    from langir.curate.validate import failing_ids
     from langir.describe import session
     from langir.describe.selection import select
     from langir.describe.settings import RunSettings
@@ -149,7 +148,12 @@ def describe(
         skip_bad=skip_bad, no_target_fallback=no_target_fallback, batch_max_requests=batch_max_requests,
         batch_max_bytes=batch_max_bytes)
     settings.check()
-    chosen = select(ds, splits, ids_file, redo, limit, lambda ids: failing_ids(ds, ids, max_words, strictness))
+    def failing(ids: list[str]) -> list[str]:  # validate (pandas, scipy) is loaded only for --redo failing
+        from langir.curate.validate import failing_ids
+
+        return failing_ids(ds, ids, max_words, strictness)
+
+    chosen = select(ds, splits, ids_file, redo, limit, failing)
     if revalidate:
         counts = session.revalidate_stored(ds, max_words, wait)
         print_json(counts) if as_json else show_revalidated(counts)

@@ -18,7 +18,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 TABLE1_WORDS = ("left", "right", "center", "lower", "upper")
 SYNONYMS = {"top": "upper", "bottom": "lower", "middle": "center", "centre": "center", "central": "center"}
@@ -47,6 +46,8 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     the foreground pixels only: scipy's center_of_mass/sum_labels cost a fixed ~0.2 ms per call and
     full-image temporaries (2 GB on an 81 Mpx mask).
     """
+    from scipy import ndimage  # here, not at the top: every CLI command imports this module at start
+
     labels, n = ndimage.label(mask > 0, structure=EIGHT_CONNECTIVITY)
     if n == 0:
         return labels, np.zeros(0, dtype=np.int64), np.zeros((0, 2))
@@ -60,6 +61,8 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def find_targets(mask: np.ndarray) -> list[Target]:
     """8-connected components of a binary mask, in label order (row-major scan)."""
+    from scipy import ndimage
+
     labels, areas, centroids = components(mask)
     slices = ndimage.find_objects(labels)
     return [

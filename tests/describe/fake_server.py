@@ -601,7 +601,8 @@ class FakeServer:
         self.api = FakeAPI(latency, slow_seconds)
         handler = type("Handler", (_Handler,), {"api": self.api})
         self.httpd = _Server(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: the default 0.5 s cost every test that much
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:

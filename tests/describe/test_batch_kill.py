@@ -3,7 +3,8 @@
 The real CLI runs in a subprocess against the fake server (in this process, so it keeps counting
 across the kill). It stops at a step through the documented test hook `LANGIR_TEST_PAUSE_AT`
 (or, between the create call's send and its reply, through the server's `batch_create_delay`),
-is SIGKILLed there, and run again. The fake counts every batch item it creates (what a batch
+is SIGKILLed there, and run again (in-process: only the killed run needs a process of its own,
+and each start costs a second of SDK imports). The fake counts every batch item it creates (what a batch
 API bills): each image is bought exactly once, and the ledger holds one paid row per item.
 """
 
@@ -27,10 +28,22 @@ N = 3
 STEPS = ["before_create", "in_create", "after_create", "mid_poll", "mid_download"]
 
 
-def _cmd(root: Path, flavour: str, fake: FakeServer) -> list[str]:
+def _args(root: Path, flavour: str, fake: FakeServer) -> list[str]:
     url = fake.openai_url if flavour == "openai" else fake.url
-    return [sys.executable, "-m", "langir", "describe", str(root), "--provider", flavour, "--base-url", url, "--batch",
+    return ["describe", str(root), "--provider", flavour, "--base-url", url, "--batch",
             "--poll", "0.05", "--backoff", "0.01", "--timeout", "20", "--json"]
+
+
+def _cmd(root: Path, flavour: str, fake: FakeServer) -> list[str]:
+    return [sys.executable, "-m", "langir", *_args(root, flavour, fake)]
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    """The providers' keys for the in-process runs (the killed subprocesses get them from `_env`)."""
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(name, SECRET)
+    monkeypatch.delenv("LANGIR_TEST_PAUSE_AT", raising=False)
 
 
 def _env(step: str | None = None) -> dict[str, str]:
@@ -78,7 +91,7 @@ def _paid_rows(root: Path) -> list[tuple[str, str, float]]:
 
 @pytest.mark.parametrize("flavour", ["openai", "anthropic", "gemini"])
 @pytest.mark.parametrize("step", STEPS)
-def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step, cli):
+def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step, cli, keys):
     root = make_dataset(tmp_path / "ds", N, size=(24, 24))
     with FakeServer() as fake:
         fake.api.batch_polls_until_done = 2  # the first poll finds it running: a mid-poll step exists
@@ -87,10 +100,10 @@ def test_kill_9_at_every_batch_step_buys_nothing_twice(tmp_path, flavour, step, 
         _kill_at(root, flavour, fake, step)
         fake.api.batch_create_delay = 0
         status = cli("describe", root, "--status")  # in-process: reads the ledger only
-        again = subprocess.run(_cmd(root, flavour, fake), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+        again = cli(*_args(root, flavour, fake))
         bought = dict(fake.api.bought)
         batches = len(fake.api.batches)
-    assert again.returncode == 0, again.stderr
+    assert again.code == 0, again.stderr
     assert len(bought) == N and set(bought.values()) == {1}, (step, bought)  # every image bought exactly once
     assert batches == 1
     assert len(list((root / "descriptions").glob("*.txt"))) == N
@@ -112,14 +125,14 @@ def _served_per_image(fake: FakeServer) -> list[int]:
 
 
 @pytest.mark.parametrize("step", ["after_create", "mid_poll"])
-def test_redo_with_batch_survives_kill_9(tmp_path, step):
+def test_redo_with_batch_survives_kill_9(tmp_path, step, cli, keys):
     """`--redo FILE --batch`, killed, run again: each redone image is bought once more, not twice."""
     root = make_dataset(tmp_path / "ds", N, size=(24, 24))
     ids = tmp_path / "redo.txt"
     ids.write_text("ir_00000\nir_00001\n")
     with FakeServer() as fake:
-        first = subprocess.run(_cmd(root, "openai", fake), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert first.returncode == 0, first.stderr
+        first = cli(*_args(root, "openai", fake))
+        assert first.code == 0, first.stderr
         fake.api.batch_polls_until_done = 2
         cmd = [*_cmd(root, "openai", fake), "--redo", str(ids)]
         proc = subprocess.Popen(cmd, env=_env(step), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -129,15 +142,15 @@ def test_redo_with_batch_survives_kill_9(tmp_path, step):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stderr.close()
-        again = subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+        again = cli(*cmd[3:])
         bought = dict(fake.api.bought)
-    assert again.returncode == 0, again.stderr
+    assert again.code == 0, again.stderr
     assert sorted(bought.values()) == [1, 2, 2]  # the first run's three, then one redo each for two images
     rows = _paid_rows(root)
     assert len(rows) == 5
 
 
-def test_direct_redo_survives_kill_9(tmp_path):
+def test_direct_redo_survives_kill_9(tmp_path, cli, keys):
     """A direct `--redo FILE` killed after its first answer: the re-run buys only the one still missing."""
     root = make_dataset(tmp_path / "ds", N, size=(24, 24))
     ids = tmp_path / "redo.txt"
@@ -145,7 +158,7 @@ def test_direct_redo_survives_kill_9(tmp_path):
     with FakeServer() as fake:
         cmd = [sys.executable, "-m", "langir", "describe", str(root), "--provider", "openai", "--base-url",
                fake.openai_url, "--backoff", "0.01", "--timeout", "30", "--concurrency", "1"]
-        assert subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, timeout=120).returncode == 0
+        assert cli(*cmd[3:]).code == 0
         fake.api.delay_fn = lambda info: 30.0 if info["n"] == N + 1 else 0.0  # the redo's second request hangs
         proc = subprocess.Popen([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -155,14 +168,13 @@ def test_direct_redo_survives_kill_9(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         fake.api.delay_fn = None
-        again = subprocess.run([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, capture_output=True, text=True,
-                               timeout=120)
+        again = cli(*cmd[3:], "--redo", ids)
         requests = fake.api.model_requests
-    assert again.returncode == 0, again.stderr
+    assert again.code == 0, again.stderr
     assert requests == N + 3  # first run N, the killed redo 2 (one answered, one in flight), the re-run 1
     assert len(_paid_rows(root)) == N + 2
     # the redo is over: the same --redo now asks anew, as a user who is still unhappy expects
     with FakeServer() as fake:
         cmd[cmd.index("--base-url") + 1] = fake.openai_url
-        assert subprocess.run([*cmd, "--redo", str(ids)], env=_env(), cwd=REPO, capture_output=True).returncode == 0
+        assert cli(*cmd[3:], "--redo", ids).code == 0
         assert fake.api.model_requests == 2

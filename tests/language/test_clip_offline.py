@@ -105,7 +105,7 @@ def test_hub_that_answers_but_has_no_weights_is_one_line(described_demo, tmp_pat
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         env = {"HF_HOME": str(tmp_path / "hf-empty"), "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "",
