@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +46,21 @@ def make_review_set(root: Path, count: int = 10) -> dict[str, str]:
     """A synthetic set described by the template, then a contradicting and a vague text planted.
 
     Returns {"contradicts": id, "vague": id, "agrees": id} (ids whose mask has one target or more).
+    Built once per process and size, then copied (each build runs the CLI: about 2 s).
     """
+    if count not in _BUILT:
+        master = Path(tempfile.mkdtemp(prefix="langir-review-set-")) / "ds"
+        atexit.register(shutil.rmtree, master.parent, True)
+        _BUILT[count] = master, _build_review_set(master, count)
+    master, planted = _BUILT[count]
+    shutil.copytree(master, root)
+    return dict(planted)
+
+
+_BUILT: dict[int, tuple[Path, dict[str, str]]] = {}
+
+
+def _build_review_set(root: Path, count: int) -> dict[str, str]:
     from langir.data.synth import synthesize
 
     synthesize(root, count=count, size=(96, 96), seed=3, empty_fraction=0.0)
