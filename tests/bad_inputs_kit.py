@@ -148,6 +148,10 @@ def serve() -> None:
     import langir.curate.stats  # noqa: F401
     import langir.curate.validate  # noqa: F401
 
+    with contextlib.suppress(ImportError):  # warm too: train and embed cases otherwise import them per case (≈ 3 s)
+        import open_clip  # noqa: F401
+        import torch  # noqa: F401
+
     reply = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies on the reply channel
     reply.write(json.dumps({"ready": True, "namespaces": _namespaces_work()}) + "\n")
