@@ -7,6 +7,9 @@ the fake server's CPU per image (it runs in its own process), the client's own o
 (latency 0, concurrency 1), and a full-cache re-run of 1,000 images (files kept, and --overwrite
 served from the ledger). The machine (cores, load before and after) is printed with the figures.
 `--profile` prints where the client CPU goes at the highest level (cProfile, top 25 by own time);
+`--floor` also measures the provider call alone at each level (the SDK's request on our sharded
+clients, with one request built up front: no image reads, no ledger, no files), the part of the
+client CPU no change to langir's own code can remove.
 `--workdir` puts the datasets elsewhere than the system temp folder (file creation costs differ
 between file systems: ≈ 0.3 ms CPU a file in this VM's /tmp, ≈ 0.05 ms under /work).
 
@@ -87,12 +90,41 @@ def run(root: Path, url: str, concurrency: int, overwrite: bool = False, profile
     return elapsed, summary
 
 
+def provider_floor(root: Path, url: str, concurrency: int, n: int) -> tuple[float, float]:
+    """(seconds, client CPU seconds) of `n` provider calls at `concurrency`, the request built once."""
+    import asyncio
+
+    from langir.describe.build import RequestBuilder
+
+    ds = LangIRDataset.open(root)
+    provider = OpenAIProvider("gpt-4o", "bench-key", url, timeout=30)
+    request, _ = RequestBuilder(ds, provider, load_prompt("system"), DescribeOptions()).build(ds.all_ids()[0])
+
+    async def go() -> tuple[float, float]:
+        todo = iter(range(n))
+
+        async def worker() -> None:
+            for _ in todo:
+                await provider.describe(request)
+
+        await asyncio.gather(*[worker() for _ in range(min(concurrency, 8))])  # first connections
+        todo = iter(range(n))
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        took = time.perf_counter() - t0, time.process_time() - cpu0
+        await provider.aclose()
+        return took
+
+    return asyncio.run(go())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--per-slot", type=int, default=6, help="images per concurrency slot (min 16 images)")
     parser.add_argument("--cache-images", type=int, default=1000)
+    parser.add_argument("--floor", action="store_true", help="also time the provider call alone at each level")
     parser.add_argument("--profile", action="store_true", help="cProfile the client at the highest level (stderr)")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the datasets (default: the system temp)")
     args = parser.parse_args()
@@ -116,6 +148,10 @@ def main() -> None:
                        "client_cpu_ms_per_image": round(1000 * summary["cpu_s"] / n, 2),
                        "of_which_system_ms": round(1000 * summary["sys_s"] / n, 2),
                        "server_cpu_ms_per_image": round(1000 * server / n, 2)}
+                if args.floor:
+                    took, cpu = provider_floor(root, fake.openai_url, level, n)
+                    row["provider_call_alone"] = {"efficiency": round(n / took / ideal, 3),
+                                                  "client_cpu_ms_per_image": round(1000 * cpu / n, 2)}
                 results["levels"].append(row)
                 print(json.dumps(row), flush=True)
         with FakeServer(latency=0.0) as fake:

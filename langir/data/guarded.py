@@ -64,15 +64,22 @@ def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path
     path = Path(path)
     if follow_symlinks():
         return path
-    root_abs = Path(os.path.abspath(root))
-    lexical = Path(os.path.abspath(path))
-    if not lexical.is_relative_to(root_abs):
+    # strings, not Path objects: this runs twice per image a describe run sends (pathlib's parsing cost more
+    # than the realpath itself)
+    root_abs = os.path.abspath(root)
+    lexical = os.path.abspath(path)
+    if not _under(lexical, root_abs):
         return path  # the layout itself points elsewhere: not an escape
-    real, real_root = Path(os.path.realpath(lexical)), Path(os.path.realpath(root_abs))
-    if not real.is_relative_to(real_root):
+    real = os.path.realpath(lexical)
+    if not _under(real, os.path.realpath(root_abs)):
         raise DataError(path, f"{what} is a symlink to {real}, outside the dataset; "
                               "pass --follow-symlinks to read it")
     return path
+
+
+def _under(path: str, folder: str) -> bool:
+    """Whether absolute, normalised `path` is `folder` or lies below it (`Path.is_relative_to` on strings)."""
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
 def _not_opened(path: Path, what: str, error: OSError) -> DataError:
