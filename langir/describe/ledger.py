@@ -52,6 +52,7 @@ from langir.describe.lock import (
     REPAIR_HINT,
     DatasetLock,
     LedgerError,
+    check_state_inside,
 )
 
 
@@ -90,6 +91,8 @@ class Ledger:
 
     def _check_paths(self) -> None:
         parent = self.path.parent
+        if parent.name == LEDGER_DIR:  # a dataset's ledger (not a copy elsewhere): it stays in the dataset
+            check_state_inside(parent.parent, *(str(Path(LEDGER_DIR) / (self.path.name + end)) for end in ("", "-wal", "-shm")))
         if parent.exists() and not parent.is_dir():
             raise LedgerError(f"{parent}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
         if self.path.exists() and not self.path.is_file():

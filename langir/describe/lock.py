@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from langir.data.atomic import ensure_dir
-from langir.errors import LangirError
+from langir.data.guarded import check_inside
+from langir.errors import DataError, LangirError
 
 LEDGER_DIR = ".langir"
 LEDGER_NAME = ".langir/describe.sqlite"
@@ -21,6 +22,16 @@ REPAIR_HINT = "`langir describe --repair` moves it aside and rebuilds it from th
 
 class LedgerError(LangirError):
     """The ledger cannot be used: corrupt, foreign, unwritable, or locked by another run."""
+
+
+def check_state_inside(root: str | Path, *names: str) -> None:
+    """The run-state folder (`.langir`) and files `names` under it stay in the dataset: a symlink that leads
+    out of it (SQLite and the lock would write through it) is refused unless --follow-symlinks."""
+    for rel in (LEDGER_DIR, *names):
+        try:
+            check_inside(Path(root) / rel, root, "describe ledger folder" if rel == LEDGER_DIR else "describe ledger file")
+        except DataError as error:
+            raise LedgerError(str(error)) from None
 
 
 
@@ -40,6 +51,7 @@ class DatasetLock:
 
     def __enter__(self) -> DatasetLock:
         folder = self.path.parent
+        check_state_inside(folder.parent, LOCK_NAME)
         if folder.exists() and not folder.is_dir():
             raise LedgerError(f"{folder}: is a file, not the folder for the describe ledger; {REPAIR_HINT}")
         ensure_dir(folder)  # read-only dataset, full disk: one OutputError naming the folder

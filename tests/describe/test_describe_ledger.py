@@ -197,3 +197,28 @@ def test_second_run_exits_2_naming_the_pid(tmp_path, cli):
     out, errs = proc.communicate(timeout=60)
     assert proc.returncode == 0, errs
     assert len(list((root / "descriptions").iterdir())) == 2
+
+
+@pytest.mark.parametrize("link", [".langir", ".langir/describe.sqlite"])
+def test_a_ledger_linked_out_of_the_set_is_refused_unless_followed(tmp_path, cli, link, monkeypatch):
+    """SQLite and the lock write through a symlink: a `.langir` (or ledger) leading out of the set is one
+    line and nothing is written there; `--follow-symlinks` (a set built from links) writes through it."""
+    monkeypatch.setenv("LANGIR_FOLLOW_SYMLINKS", "")  # the in-process --follow-symlinks below sets it: undone after
+    root = make_dataset(tmp_path / "ds", 3, size=(24, 24))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    if link == ".langir":
+        (root / ".langir").symlink_to(outside)
+    else:
+        (root / ".langir").mkdir()
+        (root / link).symlink_to(outside / "describe.sqlite")
+    refused = cli("describe", root, "--provider", "template")
+    assert refused.code == 2, refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "outside the dataset" in lines[0] and "--follow-symlinks" in lines[0], refused.stderr
+    assert list(outside.iterdir()) == [] and not list((root / "descriptions").glob("*.txt"))
+    status = cli("describe", root, "--status")  # reading through the link is refused the same way
+    assert status.code == 2 and "outside the dataset" in status.stderr
+    followed = cli("--follow-symlinks", "describe", root, "--provider", "template")
+    assert followed.code == 0, followed.stderr
+    assert (outside / "describe.sqlite").is_file() and len(list((root / "descriptions").glob("*.txt"))) == 3
