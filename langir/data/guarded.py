@@ -59,8 +59,9 @@ def _size_words(max_bytes: int) -> str:
     return f"{max_bytes // 1024} KiB" if max_bytes < 2**20 else f"{max_bytes // 2**20} MiB"
 
 
-def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path:
-    """`path` itself; a DataError when it lies under `root` but resolves outside it (a symlink escape)."""
+def check_inside(path: str | Path, root: str | Path, what: str = "file", use: str = "read") -> Path:
+    """`path` itself; a DataError when it lies under `root` but resolves outside it (a symlink escape).
+    `use`: the verb the message ends with ("pass --follow-symlinks to read it")."""
     path = Path(path)
     if follow_symlinks():
         return path
@@ -73,7 +74,7 @@ def check_inside(path: str | Path, root: str | Path, what: str = "file") -> Path
     real = os.path.realpath(lexical)
     if not _under(real, os.path.realpath(root_abs)):
         raise DataError(path, f"{what} is a symlink to {real}, outside the dataset; "
-                              "pass --follow-symlinks to read it")
+                              f"pass --follow-symlinks to {use} it")
     return path
 
 

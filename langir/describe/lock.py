@@ -29,7 +29,7 @@ def check_state_inside(root: str | Path, *names: str) -> None:
     out of it (SQLite and the lock would write through it) is refused unless --follow-symlinks."""
     for rel in (LEDGER_DIR, *names):
         try:
-            check_inside(Path(root) / rel, root, "describe ledger folder" if rel == LEDGER_DIR else "describe ledger file")
+            check_inside(Path(root) / rel, root, "describe ledger folder" if rel == LEDGER_DIR else "describe ledger file", use="use")
         except DataError as error:
             raise LedgerError(str(error)) from None
 
