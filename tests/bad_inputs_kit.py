@@ -148,9 +148,10 @@ def serve() -> None:
     import langir.curate.stats  # noqa: F401
     import langir.curate.validate  # noqa: F401
 
-    with contextlib.suppress(ImportError):  # warm too: train and embed cases otherwise import them per case (≈ 3 s)
-        import open_clip  # noqa: F401
-        import torch  # noqa: F401
+    if os.environ.get("LANGIR_KIT_WARM_TORCH", "1") == "1":  # train and embed cases import them otherwise (≈ 3 s each)
+        with contextlib.suppress(ImportError):
+            import open_clip  # noqa: F401
+            import torch  # noqa: F401
 
     reply = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies on the reply channel

@@ -416,7 +416,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
 
 def run_all(work: Path, cases: list[tuple[str, str]] = CASES, env: dict[str, str] | None = None) -> dict[tuple[str, str], tuple]:
     """Run every case once, two at a time (two warm servers)."""
-    servers = [Server(env), Server(env)]
+    torch_cases = any(cmd in ("train", "embed") for cmd, _ in cases)  # else the servers skip importing torch
+    servers = [Server({**(env or {}), "LANGIR_KIT_WARM_TORCH": "1" if torch_cases else "0"}) for _ in range(2)]
     try:
         base = _base(work / "base", servers[0])
         with ThreadPoolExecutor(max_workers=2) as pool:
