@@ -180,6 +180,26 @@ def dump_toml(config: TrainConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+# what `--resume` takes from the command line; every other setting is the run's own (config.toml)
+RESUME_TAKES = frozenset({"epochs", "out", "device"})
+_NOT_SETTINGS = frozenset({"dataset", "more_datasets", "layout", "images", "masks", "descriptions", "split_files"})
+
+
+def _check_resume_settings(config: TrainConfig, given: set[str], run: Path) -> None:
+    """--resume continues a run exactly: a setting given now that differs from the run's would be ignored,
+    so it is refused (a smaller --batch-size after running out of memory must not pass unheard)."""
+    saved_path = run / "config.toml"
+    if not saved_path.is_file():  # no run there: the run-folder checks say so
+        return
+    saved = TrainConfig.from_dict(load_toml(saved_path), where=str(saved_path))
+    differ = [k for k in sorted(given - RESUME_TAKES) if hasattr(saved, k) and getattr(config, k) != getattr(saved, k)]
+    if differ:
+        shown = ", ".join(f"{k} = {getattr(config, k)!r} (the run's: {getattr(saved, k)!r})" for k in differ)
+        raise ConfigError(f"--resume continues {run} with its own settings ({saved_path}) and takes only --epochs and "
+                          f"--device from the command line; {shown} would be ignored: drop them, or start a new run "
+                          f"from its weights with --init-from {run / 'last.pt'} --out NEW_RUN")
+
+
 def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, config_file: str | Path | None = None,
                         layout: str = "auto", images: str | None = None, masks: str | None = None,
                         descriptions: str | None = None, split_files: dict[str, Any] | None = None,
@@ -207,6 +227,8 @@ def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, 
     config = TrainConfig.from_dict(values, where=str(config_file) if config_file else "options").checked()
     if resume and not values.get("out"):
         raise ConfigError("--resume needs --out RUN (the run folder to continue)")
+    if resume and not overwrite:
+        _check_resume_settings(config, set(values) - _NOT_SETTINGS, Path(config.out))
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     if resume and flags.get("init_from"):

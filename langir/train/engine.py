@@ -47,6 +47,26 @@ class TrainingDiverged(LangirError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+class OutOfMemory(LangirError):
+    """Training ran out of memory after the up-front checks passed (activations, not the data); the
+    checkpoints already saved are kept."""
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    """MemoryError, torch's OutOfMemoryError (CUDA, MPS), or the CPU allocator's RuntimeError."""
+    if isinstance(error, MemoryError | getattr(torch, "OutOfMemoryError", MemoryError)):
+        return True
+    return isinstance(error, RuntimeError) and any(
+        words in str(error) for words in ("can't allocate memory", "out of memory", "Out of memory"))
+
+
+def _out_of_memory(config: TrainConfig, device: str, epoch: int, last: Path) -> OutOfMemory:
+    kept = (f"the weights of epoch {epoch - 1} are in {last} (a new run with --init-from {last} starts from them)"
+            if last.is_file() else "nothing was saved yet")
+    return OutOfMemory(f"out of memory in epoch {epoch} on {device} (batch {config.batch_size} of "
+                       f"{config.size}×{config.size}): start again with a smaller --batch-size or --size; {kept}")
+
+
 @dataclass
 class EpochStats:
     loss: float
@@ -164,30 +184,37 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     writer = open_tensorboard(setup)
     end_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     t_start, last_epoch = time.perf_counter(), start_epoch - 1
-    for epoch in range(start_epoch, end_epoch + 1):
-        sampler.set_epoch(epoch)
-        data.samples.set_epoch(epoch)
-        stats = train_one_epoch(net, loader, opt, setup.loss, device, amp=amp, channels_last=use_cl, epoch=epoch,
-                                epochs=config.epochs, dist=dist, quiet=setup.quiet, last_good=run / "last.pt")
-        row: dict[str, Any] = {"epoch": epoch, "train_loss": f"{stats.loss:.6f}", "lr": f"{stats.lr:.6g}",
-                               "images_per_s": f"{stats.images / max(stats.seconds, 1e-9):.2f}", "seconds": f"{stats.seconds:.2f}"}
-        timed_out = stop_after_seconds is not None and time.perf_counter() - t_start >= stop_after_seconds
-        if dist.is_main:
-            improved = False
-            if epoch % config.val_every == 0 or epoch == config.epochs or timed_out:
-                metrics = _validate_epoch(setup, model, data, tower, tokenizer, epoch, best, rows, amp)
-                row.update({f"val_{k}": f"{v:.6f}" for k, v in metrics.items()})
-                if metrics.get("iou", -1.0) > best_iou:
-                    best_iou, best, improved = metrics["iou"], {"epoch": epoch, **metrics}, True
-            rows.append(row)
-            save_epoch(setup, model, opt, epoch, rows, best, improved, tower)
-            log_epoch(setup, row, rows, writer)
-        dist.barrier()
-        last_epoch = epoch
-        if timed_out:
-            break
-    if writer is not None:
-        writer.close()
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, end_epoch + 1):
+            sampler.set_epoch(epoch)
+            data.samples.set_epoch(epoch)
+            stats = train_one_epoch(net, loader, opt, setup.loss, device, amp=amp, channels_last=use_cl, epoch=epoch,
+                                    epochs=config.epochs, dist=dist, quiet=setup.quiet, last_good=run / "last.pt")
+            row: dict[str, Any] = {"epoch": epoch, "train_loss": f"{stats.loss:.6f}", "lr": f"{stats.lr:.6g}",
+                                   "images_per_s": f"{stats.images / max(stats.seconds, 1e-9):.2f}", "seconds": f"{stats.seconds:.2f}"}
+            timed_out = stop_after_seconds is not None and time.perf_counter() - t_start >= stop_after_seconds
+            if dist.is_main:
+                improved = False
+                if epoch % config.val_every == 0 or epoch == config.epochs or timed_out:
+                    metrics = _validate_epoch(setup, model, data, tower, tokenizer, epoch, best, rows, amp)
+                    row.update({f"val_{k}": f"{v:.6f}" for k, v in metrics.items()})
+                    if metrics.get("iou", -1.0) > best_iou:
+                        best_iou, best, improved = metrics["iou"], {"epoch": epoch, **metrics}, True
+                rows.append(row)
+                save_epoch(setup, model, opt, epoch, rows, best, improved, tower)
+                log_epoch(setup, row, rows, writer)
+            dist.barrier()
+            last_epoch = epoch
+            if timed_out:
+                break
+    except Exception as error:  # activations that do not fit (the data itself was checked up front): one line
+        if not _is_out_of_memory(error):
+            raise
+        raise _out_of_memory(config, device, epoch, run / "last.pt") from None
+    finally:
+        if writer is not None:
+            writer.close()
     return {**base, "epochs_run": last_epoch - start_epoch + 1, **({"note": setup.note} if setup.note else {}),
             "last_epoch": last_epoch, "best": best, "language_prior": setup.prior, "loss": setup.loss, "phase": setup.phase,
             "train_images": len(data.train_ids), "val_images": len(data.val_ids), "rows": rows}

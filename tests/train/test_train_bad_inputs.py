@@ -195,6 +195,7 @@ def test_8000px_validation_images_name_the_size_and_the_flag(server, big_pair, t
 MEMORY_CHILD = """
 import resource, sys
 import langir.train.engine  # torch and the trainer are loaded: what is left is what the data may take
+import scipy.ndimage  # loaded too (validation labels targets with it): OpenBLAS starting under the limit spins
 vm = int(next(l for l in open("/proc/self/status") if l.startswith("VmSize:")).split()[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + 600 * 2**20, resource.RLIM_INFINITY))
 from langir.cli import main
@@ -237,3 +238,31 @@ def test_skip_bad_finishes_with_exit_1_naming_the_sample(server, work, tmp_path)
     assert result.code == 1, result.output[-2000:]
     assert "Traceback" not in result.output and victim.name in result.output and "skipped" in result.output
     assert (out / "last.pt").is_file()
+
+
+def test_running_out_of_memory_while_training_is_one_line(tmp_path):
+    """The data passes the up-front check (4 small images), but a batch's activations do not fit in what is
+    left (600 MiB): one line naming the epoch, the settings and the flags to lower, exit 2, no traceback."""
+    root = tiny.make_dataset(tmp_path / "ds", n=4)
+    run = tmp_path / "run"
+    # 1024² inputs, batch 16: the first convolution's output alone is ≈ 1 GiB
+    done = subprocess.run([sys.executable, "-c", MEMORY_CHILD, "train", str(root), *FLAGS, "--epochs", "2", "--input",
+                           "resize", "--size", "1024", "--batch-size", "16", "--out", str(run)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    result = Result(done.returncode, done.stdout, done.stderr, False, 0.0, [])
+    _error_line(result, "out of memory in epoch 1 on cpu", "batch 16 of 1024×1024", "--batch-size", "--size",
+                "nothing was saved yet")
+    assert not (run / "last.pt").exists() and not (run / "best.pt").exists()
+
+
+def test_resume_refuses_settings_it_would_ignore(server, finished_run, dataset, tmp_path):
+    """--resume continues a run with its own settings: a smaller --batch-size given with it (as after running out
+    of memory) is refused in one line that says what to do, not silently ignored; the run is untouched."""
+    run = shutil.copytree(finished_run, tmp_path / "run")
+    before = tree_digest(run)
+    result = _train(server, dataset, run, "--resume", "--epochs", "2", "--batch-size", "1", logs=tmp_path / "logs")
+    _error_line(result, "--resume continues", "batch_size = 1 (the run's: 2)", "--init-from", "--epochs")
+    assert tree_digest(run) == before
+    same = _train(server, dataset, run, "--resume", "--epochs", "2", logs=tmp_path / "logs")  # FLAGS as started
+    assert same.code == 0, same.output
