@@ -95,6 +95,8 @@ class EmbeddingCache:
             self.dir = Path(cache_dir) / self.key
             self.read_dirs = [self.dir]
         else:
+            # the dataset's own folder: a `.langir` linked out of the set is refused (as the describe ledger is)
+            guarded.check_inside(in_dataset, dataset_root, "embedding cache folder", use="use")
             # A read-only dataset: write to the user cache, still read what the dataset already holds.
             self.dir = in_dataset if _writable(in_dataset) else user_cache_dir("embeddings") / self.key
             self.read_dirs = [self.dir] + ([in_dataset] if self.dir != in_dataset else [])

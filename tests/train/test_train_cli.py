@@ -62,3 +62,21 @@ def test_train_cli_errors_are_one_line(cli, registry, tmp_path, monkeypatch):
     assert res.code == 2 and "epochs" in res.stderr
     res = cli("train", root, "--model", "tinyplain", "--out", tmp_path / "none", "--resume")
     assert res.code == 2 and "last.pt" in res.stderr
+
+
+def test_embed_refuses_a_cache_linked_out_of_the_set(cli, tmp_path, monkeypatch):
+    """`DATASET/.langir` linked elsewhere: one line naming the link and --follow-symlinks (or --cache-dir);
+    nothing written through it; followed on request."""
+    monkeypatch.setenv("LANGIR_FOLLOW_SYMLINKS", "")  # the in-process --follow-symlinks below sets it: undone after
+    root = tiny.make_dataset(tmp_path / "ds", n=4)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / ".langir").symlink_to(outside)
+    refused = cli("embed", root, *TINY, "--device", "cpu")
+    assert refused.code == 2, refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "outside the dataset" in lines[0] and "--follow-symlinks" in lines[0], refused.stderr
+    assert list(outside.iterdir()) == []
+    followed = cli("--follow-symlinks", "embed", root, *TINY, "--device", "cpu")
+    assert followed.code == 0, followed.stderr
+    assert list((outside / "embeddings").iterdir())
