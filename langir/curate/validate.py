@@ -41,6 +41,7 @@ from scipy import ndimage
 
 from langir.curate.scores import SOURCE_COLUMNS, UNKNOWN, answer_sources, grounding_scores
 from langir.curate.texts import read_description_file
+from langir.data import guarded
 from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
 from langir.data.dataset import LangIRDataset
@@ -449,7 +450,8 @@ def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = ".quarantine
         src = ds.description_path(sample_id)
         if not src.is_file():
             continue
-        dest_dir = ensure_dir(src.parent / folder)
+        # a quarantine folder linked out of the set would move descriptions out of it
+        dest_dir = ensure_dir(guarded.check_inside(src.parent / folder, ds.root, "quarantine folder", use="use"))
         dest = dest_dir / src.name
         n = 1
         while dest.exists():  # an earlier quarantined version stays; number the new one

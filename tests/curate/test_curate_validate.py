@@ -147,3 +147,17 @@ def test_descriptions_from_elsewhere(tmp_path, cli):
     assert rows["good"]["verdict"] == "contradicts" and rows["wrong"]["verdict"] == "agrees"
     assert rows["good_two"]["failures"] == "missing"
     assert json.loads(res.stdout)["verdicts"]["agrees"] == 1
+
+
+def test_quarantine_folder_linked_out_of_the_set_is_refused(tmp_path, cli, monkeypatch):
+    """`descriptions/.quarantine` linked elsewhere would carry descriptions out of the set: one line, nothing moved."""
+    monkeypatch.setenv("LANGIR_FOLLOW_SYMLINKS", "")
+    root = _build(tmp_path / "ds")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "descriptions" / ".quarantine").symlink_to(outside)
+    before = sorted(p.name for p in (root / "descriptions").glob("*.txt"))
+    res = cli("validate", root, "--split", "trainval", "--quarantine", "--max-errors", "10")
+    assert res.code == 2, res.stderr
+    assert "quarantine folder is a symlink" in res.stderr and "--follow-symlinks" in res.stderr, res.stderr
+    assert list(outside.iterdir()) == [] and sorted(p.name for p in (root / "descriptions").glob("*.txt")) == before
