@@ -34,8 +34,6 @@ def check_state_inside(root: str | Path, *names: str) -> None:
             raise LedgerError(str(error)) from None
 
 
-
-
 # -- lock ---------------------------------------------------------------------------------------
 class DatasetLock:
     """One describe/curate run per dataset ledger at a time (an flock on `.langir/describe.lock`).
