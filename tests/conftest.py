@@ -111,6 +111,10 @@ def _test_file(nodeid: str) -> str:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
+    # xdist orders scopes by their number of tests unless told not to: the learning tests (one test a scope,
+    # the longest units of the suite) then ran last, and the two workers finished up to 40 s apart
+    config.option.loadscopereorder = False
+
     class FileScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return nodeid if _test_file(nodeid) in _SPLIT_FILES else nodeid.split("::")[0]
