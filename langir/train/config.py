@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,12 @@ def dump_toml(config: TrainConfig) -> str:
 
 
 # what `--resume` takes from the command line; every other setting is the run's own (config.toml)
-RESUME_TAKES = frozenset({"epochs", "out", "device"})
+RESUME_TAKES = ("epochs", "out", "device")
+
+
+def resumed(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
+    """The run's saved config with what `--resume` takes from the command line (`RESUME_TAKES`) from `given`."""
+    return replace(saved, **{k: getattr(given, k) for k in RESUME_TAKES})
 _NOT_SETTINGS = frozenset({"dataset", "more_datasets", "layout", "images", "masks", "descriptions", "split_files"})
 
 
@@ -192,7 +197,7 @@ def _check_resume_settings(config: TrainConfig, given: set[str], run: Path) -> N
     if not saved_path.is_file():  # no run there: the run-folder checks say so
         return
     saved = TrainConfig.from_dict(load_toml(saved_path), where=str(saved_path))
-    differ = [k for k in sorted(given - RESUME_TAKES) if hasattr(saved, k) and getattr(config, k) != getattr(saved, k)]
+    differ = [k for k in sorted(given - set(RESUME_TAKES)) if hasattr(saved, k) and getattr(config, k) != getattr(saved, k)]
     if differ:
         shown = ", ".join(f"{k} = {getattr(config, k)!r} (the run's: {getattr(saved, k)!r})" for k in differ)
         raise ConfigError(f"--resume continues {run} with its own settings ({saved_path}) and takes only --epochs and "

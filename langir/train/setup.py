@@ -21,7 +21,7 @@ from rich.markup import escape
 from langir.errors import ConfigError, OutputError
 from langir.evaluate.inference import resolve_device
 from langir.models.checkpoint import read_checkpoint
-from langir.train.config import TrainConfig, load_toml
+from langir.train.config import TrainConfig, load_toml, resumed
 from langir.train.distributed import Dist, init_distributed, is_main_process
 from langir.train.pretraining import pretrain_hook
 from langir.train.resume import check_resume_payload
@@ -122,8 +122,7 @@ def nothing_saved_yet(config: TrainConfig, run: Path) -> tuple[TrainConfig, str]
     if not where.is_file():  # never started here (a mistyped --out?): starting a long run silently would surprise
         raise ConfigError(f"cannot resume: {run} holds no run ({run / 'last.pt'} and config.toml do not exist); "
                           "drop --resume to start one")
-    saved = TrainConfig.from_dict(load_toml(where), where=str(where))
-    saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
+    saved = resumed(TrainConfig.from_dict(load_toml(where), where=str(where)), config)
     kept = " (keeping its finished phase 1, pretrain.pt)" if (run / "pretrain.pt").is_file() else ""
     return saved, (f"nothing to resume in {run}: it was interrupted before its first epoch was saved (no last.pt); "
                    f"starting it from epoch 1{kept}")
@@ -136,8 +135,7 @@ def _resumed_config(config: TrainConfig, run: Path) -> tuple[TrainConfig, dict[s
     saved = TrainConfig.from_dict(payload["meta"]["config"], where=str(path))
     if saved.model != config.model:
         raise ConfigError(f"{path} is a checkpoint of model {saved.model!r}, not {config.model!r}")
-    saved.epochs, saved.out, saved.device = config.epochs, config.out, config.device
-    return saved, payload
+    return resumed(saved, config), payload
 
 
 def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False, quiet: bool = False) -> RunSetup:
