@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--predict-n", type=int, default=32, help="frames used from --predict")
     parser.add_argument("--predict-models", default="lgnet_no_language,unet", help="comma list for --predict")
     parser.add_argument("--skip-profile", action="store_true", help="only the predict benchmark")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU setting when a GPU is present")
     args = parser.parse_args()
     if args.predict is not None:
         machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
@@ -93,7 +94,7 @@ def main() -> None:
             print(json.dumps({**result, "machine": machine, "torch_threads": torch.get_num_threads()}), flush=True)
     if args.skip_profile:
         return
-    settings = [("cpu", None)]
+    settings = [] if args.no_cpu and torch.cuda.is_available() else [("cpu", None)]
     if torch.cuda.is_available():
         settings += [("cuda", None), ("cuda", torch.bfloat16)]
     machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()

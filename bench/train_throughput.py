@@ -69,13 +69,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--gpu-steps", type=int, default=50)
+    parser.add_argument("--settings", default="cpu,fp32,bf16,bf16+cl,compile",
+                        help="comma list of cpu, fp32, bf16, bf16+cl, compile (bf16 + channels_last + torch.compile); "
+                             "the GPU ones run only where CUDA is present")
     args = parser.parse_args()
     print(json.dumps({"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}))
-    settings = [("cpu", False, False, False, args.steps)]
-    if torch.cuda.is_available():
-        settings += [("cuda", False, False, False, args.gpu_steps), ("cuda", True, False, False, args.gpu_steps),
-                     ("cuda", True, True, False, args.gpu_steps), ("cuda", True, True, True, args.gpu_steps)]
+    known = {"cpu": ("cpu", False, False, False, args.steps), "fp32": ("cuda", False, False, False, args.gpu_steps),
+             "bf16": ("cuda", True, False, False, args.gpu_steps), "bf16+cl": ("cuda", True, True, False, args.gpu_steps),
+             "compile": ("cuda", True, True, True, args.gpu_steps)}
+    wanted = [name.strip() for name in args.settings.split(",") if name.strip()]
+    if unknown := [name for name in wanted if name not in known]:
+        parser.error(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    settings = [known[name] for name in wanted if name == "cpu" or torch.cuda.is_available()]
     for device, bf16, cl, comp, steps in settings:
         print(json.dumps(measure(args.model, args.size, args.batch, steps, device, bf16, cl, comp)), flush=True)
 
