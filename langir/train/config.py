@@ -155,54 +155,43 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     return check_types(data, str(path))
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
-
-
 def dump_toml(config: TrainConfig) -> str:
-    """The config as a flat TOML document (hand-written: the stdlib reads TOML but cannot write it)."""
-    lines = ["# langir train: resolved configuration of this run", "[train]"]
-    lines += [f"{_key(k)} = {_toml_value(v)}" for k, v in config.to_dict().items()]
-    return "\n".join(lines) + "\n"
+    """The config as TOML under ``[train]`` (tomli-w: strings with quotes or newlines stay valid TOML)."""
+    import tomli_w
+
+    return "# langir train: resolved configuration of this run\n" + tomli_w.dumps({"train": config.to_dict()})
 
 
-# what `--resume` takes from the command line; every other setting is the run's own (config.toml)
-RESUME_TAKES = ("epochs", "out", "device")
+# what `--resume` takes from the command line (how long, where, and how it is watched); every other
+# setting is the run's own (config.toml), so that the run continues as it began
+RESUME_TAKES = ("epochs", "out", "device", "workers", "val_every", "tensorboard")
 
 
 def resumed(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
     """The run's saved config with what `--resume` takes from the command line (`RESUME_TAKES`) from `given`."""
     return replace(saved, **{k: getattr(given, k) for k in RESUME_TAKES})
+
+
 _NOT_SETTINGS = frozenset({"dataset", "more_datasets", "layout", "images", "masks", "descriptions", "split_files"})
 
 
-def _check_resume_settings(config: TrainConfig, given: set[str], run: Path) -> None:
-    """--resume continues a run exactly: a setting given now that differs from the run's would be ignored,
-    so it is refused (a smaller --batch-size after running out of memory must not pass unheard)."""
+def _resume_config(config: TrainConfig, given: set[str], run: Path) -> TrainConfig:
+    """``config`` for --resume of RUN: what was not given now (--epochs, say) is the run's own, from its
+    config.toml (rewritten at each start, so it holds the last resume's --epochs); a setting given now that
+    differs from the run's would be ignored, so it is refused (a smaller --batch-size after running out of
+    memory must not pass unheard)."""
     saved_path = run / "config.toml"
     if not saved_path.is_file():  # no run there: the run-folder checks say so
-        return
+        return config
     saved = TrainConfig.from_dict(load_toml(saved_path), where=str(saved_path))
     differ = [k for k in sorted(given - set(RESUME_TAKES)) if hasattr(saved, k) and getattr(config, k) != getattr(saved, k)]
     if differ:
         shown = ", ".join(f"{k} = {getattr(config, k)!r} (the run's: {getattr(saved, k)!r})" for k in differ)
-        raise ConfigError(f"--resume continues {run} with its own settings ({saved_path}) and takes only --epochs and "
-                          f"--device from the command line; {shown} would be ignored: drop them, or start a new run "
+        takes = ", ".join("--" + k.replace("_", "-") for k in RESUME_TAKES if k != "out")
+        raise ConfigError(f"--resume continues {run} with its own settings ({saved_path}) and takes only {takes} "
+                          f"from the command line; {shown} would be ignored: drop them, or start a new run "
                           f"from its weights with --init-from {run / 'last.pt'} --out NEW_RUN")
+    return replace(config, **{k: getattr(saved, k) for k in RESUME_TAKES if k not in given and k != "out"})
 
 
 def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, config_file: str | Path | None = None,
@@ -233,7 +222,7 @@ def config_from_options(options: dict[str, Any], datasets: list[str | Path], *, 
     if resume and not values.get("out"):
         raise ConfigError("--resume needs --out RUN (the run folder to continue)")
     if resume and not overwrite:
-        _check_resume_settings(config, set(values) - _NOT_SETTINGS, Path(config.out))
+        config = _resume_config(config, set(values) - _NOT_SETTINGS, Path(config.out))
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     if resume and flags.get("init_from"):

@@ -150,6 +150,10 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
             console.print(f"[yellow]notice:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if resume:
         config, payload = _resumed_config(config, run)
+        done = int(payload["meta"].get("epoch", 0))
+        if done >= config.epochs and not quiet and is_main_process():
+            console.print(f"[yellow]notice:[/] {escape(str(run))} has run {done} of {config.epochs} epochs: nothing "
+                          f"to continue; --epochs N (more than {done}) continues it", highlight=False, soft_wrap=True)
     config.checked()
     info, loss, prior, phase, kwargs = resolve_model(config)
     if note and phase == "both" and (run / "pretrain.pt").is_file():

@@ -266,3 +266,19 @@ def test_resume_refuses_settings_it_would_ignore(server, finished_run, dataset, 
     assert tree_digest(run) == before
     same = _train(server, dataset, run, "--resume", "--epochs", "2", logs=tmp_path / "logs")  # FLAGS as started
     assert same.code == 0, same.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 2
+
+
+def test_resume_without_epochs_keeps_the_runs_own(server, finished_run, dataset, tmp_path):
+    """--resume with no --epochs continues to the run's own epoch count (not the 600 default); a finished run
+    says there is nothing to continue; how the run is watched (--workers, --val-every, --tensorboard) may change."""
+    run = shutil.copytree(finished_run, tmp_path / "run")
+    done = _train(server, dataset, run, "--resume", "--workers", "1", "--val-every", "3", logs=tmp_path / "logs")
+    assert done.code == 0, done.output
+    assert "has run 1 of 1 epochs: nothing to continue" in done.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 1
+    more = _train(server, dataset, run, "--resume", "--epochs", "2", logs=tmp_path / "logs")
+    assert more.code == 0 and "epoch 2/2" in more.output, more.output
+    again = _train(server, dataset, run, "--resume", logs=tmp_path / "logs")  # the last resume's --epochs holds
+    assert again.code == 0 and "has run 2 of 2 epochs" in again.output, again.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 2
