@@ -27,7 +27,7 @@ stage environment 60 "$out/env.txt" bash -c "nvidia-smi --query-gpu=name,memory.
 import sys, torch, torchvision, timm, open_clip, langir
 print(sys.version.split()[0], \"torch\", torch.__version__, \"torchvision\", torchvision.__version__, \"timm\", timm.__version__,
       \"open_clip\", open_clip.__version__, \"langir\", langir.__version__, \"cuda\", torch.cuda.is_available())'"
-stage inference 150 "$out/inference.jsonl" "$py" bench/inference.py --no-cpu --predict "$sirst/images" --predict-n 200 --batch 64
+stage inference 150 "$out/inference.jsonl" "$py" bench/inference.py --no-cpu --predict "$sirst/images" --predict-n 200 --batch 64 --predict-resize 512
 stage train_lgnet 150 "$out/train.jsonl" "$py" bench/train_throughput.py --settings fp32,bf16,bf16+cl --gpu-steps 30
 stage train_sgem 90 "$out/train.jsonl" "$py" bench/train_throughput.py --settings fp32,bf16,bf16+cl --gpu-steps 30 --model sgem_unet --size 256
 stage reproduce $((minutes * 60 + 150)) "$out/reproduce.txt" "$py" bench/reproduce.py --full --dataset "$sirst" \
@@ -35,7 +35,7 @@ stage reproduce $((minutes * 60 + 150)) "$out/reproduce.txt" "$py" bench/reprodu
 cp runs/reproduce/reproduce.json "$out/" 2>/dev/null
 ckpt=runs/reproduce/lgnet_train-only/best.pt
 # the working copy links SIRST's images and masks in: --follow-symlinks reads them
-stage cli_cuda 120 "$out/cli.txt" bash -c "$py -m langir --follow-symlinks eval --checkpoint $ckpt --dataset runs/reproduce/data \
+stage cli_cuda 120 "$out/cli.txt" bash -c "$py -m langir --follow-symlinks eval --checkpoint $ckpt --dataset runs/reproduce/data --skip-bad \
     --split test --device cuda --json; echo eval exit \$?; time $py -m langir predict --checkpoint $ckpt $sirst/images --out runs/predict \
     --device cuda >/dev/null; echo predict exit \$?, \$(ls runs/predict/mask | wc -l) masks; \
     $py -m langir profile --model lgnet --size 512 --batch 16 --device cuda --bf16 --json; echo profile exit \$?"

@@ -40,7 +40,7 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str) -> dict:
+def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str, resize: int | None = None) -> dict:
     """Seconds and images/s of the predict path on the first ``n`` images of ``folder``."""
     from langir.evaluate.inference import list_images, predict_files
     from langir.evaluate.outputs import PredictionWriter
@@ -48,6 +48,8 @@ def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str
     items = list_images([folder])[:n]
     model = create_model(model_name).eval()
     meta = {"model": model_name, "language_prior": "never"}
+    if resize:  # a checkpoint trained with --input resize: every frame runs at resize×resize
+        meta.update(input="resize", size=resize)
     forward_s = 0.0
     inner = model.forward
 
@@ -70,7 +72,7 @@ def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str
             shapes[pred.prob.shape] = shapes.get(pred.prob.shape, 0) + 1
         writer.finish()
         total = time.perf_counter() - start
-    return {"bench": "predict", "model": model_name, "images": len(items), "distinct_sizes": len(shapes),
+    return {"bench": "predict", "model": model_name, "resize": resize, "images": len(items), "distinct_sizes": len(shapes),
             "batch": batch, "device": device, "seconds": total, "images_per_s": len(items) / total,
             "model_seconds": forward_s, "io_and_writing_seconds": total - forward_s}
 
@@ -83,6 +85,8 @@ def main() -> None:
     parser.add_argument("--predict", type=Path, default=None, help="folder of frames for the predict benchmark")
     parser.add_argument("--predict-n", type=int, default=32, help="frames used from --predict")
     parser.add_argument("--predict-models", default="lgnet_no_language,unet", help="comma list for --predict")
+    parser.add_argument("--predict-resize", type=int, default=None,
+                        help="as a checkpoint trained with --input resize at this size (the paper's protocol: 512)")
     parser.add_argument("--skip-profile", action="store_true", help="only the predict benchmark")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU setting when a GPU is present")
     args = parser.parse_args()
@@ -90,7 +94,7 @@ def main() -> None:
         machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
         dev = "cuda" if torch.cuda.is_available() else "cpu"
         for name in args.predict_models.split(","):
-            result = bench_predict(args.predict, args.predict_n, name, args.batch or 8, dev)
+            result = bench_predict(args.predict, args.predict_n, name, args.batch or 8, dev, args.predict_resize)
             print(json.dumps({**result, "machine": machine, "torch_threads": torch.get_num_threads()}), flush=True)
     if args.skip_profile:
         return

@@ -120,6 +120,8 @@ def predict_arrays(
     Images of the same size run together in batches of ``batch_size`` (capped so a batch stays within
     ``max_pixels``); results come grouped by size, not in input order. Different sizes are never padded
     into one batch: a larger zero canvas would change what global-pooling layers (LGNet's fusion) see.
+    A checkpoint trained with ``--input resize`` sees every frame at size×size, so frames of any size
+    batch together (resampled one by one, as a batch of one would be).
     """
     import torch
 
@@ -136,10 +138,11 @@ def predict_arrays(
 
     def run(batch: list[tuple[str, np.ndarray]]) -> Iterator[Prediction]:
         # Native size: every registered model pads itself (one padding rule, in langir.models) and crops back.
-        x = torch.from_numpy(np.stack([img for _, img in batch])).float()[:, None].to(device)
-        h, w = x.shape[-2:]
-        if resize_to is not None:
-            x = F.interpolate(x, size=(resize_to, resize_to), mode="bilinear", align_corners=False)
+        if resize_to is None:
+            x = torch.from_numpy(np.stack([img for _, img in batch])).float()[:, None].to(device)
+        else:
+            x = torch.cat([F.interpolate(torch.from_numpy(img).float()[None, None].to(device), size=(resize_to, resize_to),
+                                         mode="bilinear", align_corners=False) for _, img in batch])
         td = None
         if uses_td and descriptors is not None:
             td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device)
@@ -147,22 +150,27 @@ def predict_arrays(
             logits = model(x, td=td)
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
-        if resize_to is not None:
-            logits = F.interpolate(logits.float(), size=(h, w), mode="bilinear", align_corners=False)
-        probs = torch.sigmoid(logits.float())[:, 0, :h, :w].cpu().numpy().astype(np.float32)
+        if resize_to is None:
+            h, w = x.shape[-2:]
+            probs = list(torch.sigmoid(logits.float())[:, 0, :h, :w].cpu().numpy().astype(np.float32))
+        else:
+            probs = [torch.sigmoid(F.interpolate(one[None].float(), size=image.shape, mode="bilinear", align_corners=False))
+                     [0, 0].cpu().numpy().astype(np.float32) for one, (_, image) in zip(logits, batch, strict=True)]
         for (sample_id, image), prob in zip(batch, probs, strict=True):
             yield Prediction(sample_id, image, prob)
 
     buckets: dict[tuple[int, ...], list[tuple[str, np.ndarray]]] = {}
     held = 0
     for sample_id, image in images:
-        cap = batch_size if not max_pixels else max(1, min(batch_size, max_pixels // max(image.size, 1)))
-        bucket = buckets.setdefault(image.shape, [])
+        key = (resize_to, resize_to) if resize_to is not None else image.shape
+        pixels = resize_to * resize_to if resize_to is not None else image.size
+        cap = batch_size if not max_pixels else max(1, min(batch_size, max_pixels // max(pixels, 1)))
+        bucket = buckets.setdefault(key, [])
         bucket.append((sample_id, image))
         held += 1
         if len(bucket) >= cap:
             held -= len(bucket)
-            yield from run(buckets.pop(image.shape))
+            yield from run(buckets.pop(key))
         elif held > 4 * batch_size:  # many sizes: flush the fullest bucket rather than hold every image
             shape = max(buckets, key=lambda s: len(buckets[s]))
             held -= len(buckets[shape])

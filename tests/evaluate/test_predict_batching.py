@@ -42,3 +42,24 @@ def test_batches_stay_within_the_pixel_budget(tmp_path: Path) -> None:
     calls.clear()
     list(predict_arrays(Counting(), {}, images, batch_size=4, max_pixels=None))
     assert calls == [4, 3]
+
+
+def test_resize_checkpoints_batch_frames_of_any_size_together() -> None:
+    """A checkpoint trained with --input resize sees every frame at size×size: frames of three sizes run in one
+    batch, each comes back at its native size, and the probabilities equal those of a batch of one."""
+    from langir.evaluate.inference import predict_arrays
+
+    torch.manual_seed(0)
+    model = create_model("unet").eval()
+    calls: list[tuple[int, ...]] = []
+    inner = model.forward
+    model.forward = lambda x, td=None: (calls.append(tuple(x.shape)), inner(x, td=td))[1]
+    rng = np.random.default_rng(0)
+    images = [(f"i{k}", rng.random(shape, dtype=np.float32)) for k, shape in enumerate([(40, 56), (33, 47), (64, 20)])]
+    meta = {"language_prior": "never", "input": "resize", "size": 32}
+    batched = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=8)}
+    assert calls == [(3, 1, 32, 32)]
+    single = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=1)}
+    for sample_id, image in images:
+        assert batched[sample_id].shape == image.shape
+        np.testing.assert_allclose(batched[sample_id], single[sample_id], atol=1e-5)
