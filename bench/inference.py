@@ -40,7 +40,8 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str, resize: int | None = None) -> dict:
+def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str, resize: int | None = None,
+                  writers: int | None = None) -> dict:
     """Seconds and images/s of the predict path on the first ``n`` images of ``folder``."""
     from langir.evaluate.inference import list_images, predict_files
     from langir.evaluate.outputs import PredictionWriter
@@ -65,14 +66,14 @@ def bench_predict(folder: Path, n: int, model_name: str, batch: int, device: str
     model.forward = timed
     shapes = {}
     with tempfile.TemporaryDirectory() as out:
-        writer = PredictionWriter(Path(out))
+        writer = PredictionWriter(Path(out), workers=writers)
         start = time.perf_counter()
         for pred in predict_files(model.to(device), meta, items, device=device, batch_size=batch):
             writer.write(pred.id, pred.image, pred.prob)
             shapes[pred.prob.shape] = shapes.get(pred.prob.shape, 0) + 1
         writer.finish()
         total = time.perf_counter() - start
-    return {"bench": "predict", "model": model_name, "resize": resize, "images": len(items), "distinct_sizes": len(shapes),
+    return {"bench": "predict", "model": model_name, "resize": resize, "writer_threads": writer.workers, "images": len(items), "distinct_sizes": len(shapes),
             "batch": batch, "device": device, "seconds": total, "images_per_s": len(items) / total,
             "model_seconds": forward_s, "io_and_writing_seconds": total - forward_s}
 
@@ -85,6 +86,8 @@ def main() -> None:
     parser.add_argument("--predict", type=Path, default=None, help="folder of frames for the predict benchmark")
     parser.add_argument("--predict-n", type=int, default=32, help="frames used from --predict")
     parser.add_argument("--predict-models", default="lgnet_no_language,unet", help="comma list for --predict")
+    parser.add_argument("--predict-writers", default="", help="comma list of writer thread counts to compare "
+                        "(default: the writer's own choice)")
     parser.add_argument("--predict-resize", type=int, default=None,
                         help="as a checkpoint trained with --input resize at this size (the paper's protocol: 512)")
     parser.add_argument("--skip-profile", action="store_true", help="only the predict benchmark")
@@ -93,9 +96,11 @@ def main() -> None:
     if args.predict is not None:
         machine = torch.cuda.get_device_name() if torch.cuda.is_available() else _cpu_name()
         dev = "cuda" if torch.cuda.is_available() else "cpu"
+        writers = [int(w) for w in args.predict_writers.split(",") if w.strip()] or [None]
         for name in args.predict_models.split(","):
-            result = bench_predict(args.predict, args.predict_n, name, args.batch or 8, dev, args.predict_resize)
-            print(json.dumps({**result, "machine": machine, "torch_threads": torch.get_num_threads()}), flush=True)
+            for count in writers:
+                result = bench_predict(args.predict, args.predict_n, name, args.batch or 8, dev, args.predict_resize, count)
+                print(json.dumps({**result, "machine": machine, "torch_threads": torch.get_num_threads()}), flush=True)
     if args.skip_profile:
         return
     settings = [] if args.no_cpu and torch.cuda.is_available() else [("cpu", None)]

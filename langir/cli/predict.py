@@ -60,14 +60,14 @@ def predict(
 
     descriptors = file_descriptors(model, meta, items, dev, cache_dir=cache_dir, descriptions=descriptions, on_error=on_error)
     done = 0
-    with progress_bar() as bar:
+    with writer, progress_bar() as bar:  # an error or Ctrl-C: the writes under way end, queued ones are dropped
         task = bar.add_task("predicting", total=len(items), status="")
         for pred in predict_files(model, meta, items, device=dev, batch_size=batch_size, max_pixels=max_pixels,
                                   descriptors=descriptors, on_error=on_error):
             writer.write(pred.id, pred.image, pred.prob)
             done += 1
             bar.advance(task)
-    written = writer.finish(as_json=as_json) if done else {}
+        written = writer.finish(as_json=as_json) if done else {}
     summary: dict[str, Any] = {"out": str(out_dir), "images": done, "targets": len(writer.rows), "failed": failed,
                                "prob_bits": prob_bits, "threshold": threshold, **written}
     code = 1 if failed else 0

@@ -16,6 +16,9 @@ import csv
 import io
 import json
 import math
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +105,15 @@ def target_rows(sample_id: str, prob: np.ndarray, binary: np.ndarray, status: li
 
 
 class PredictionWriter:
-    """Write probability maps, masks, overlays and the target table for each prediction."""
+    """Write probability maps, masks, overlays and the target table for each prediction.
+
+    The files of several images are written at once by a few threads (PNG encoding and the overlay's
+    drawing release the GIL), so a GPU is not left waiting on one core; at most ``2 × workers`` images
+    are held. A failed write is raised by a later ``write`` or by ``finish``; queued ones are then dropped.
+    """
 
     def __init__(self, out: Path, *, threshold: float = 0.5, prob_bits: int = 16, overlays: bool = True,
-                 pd_distance: float = 3.0, pd_matching: str = "greedy") -> None:
+                 pd_distance: float = 3.0, pd_matching: str = "greedy", workers: int | None = None) -> None:
         if prob_bits not in (8, 16):
             raise ConfigError(f"probability PNGs are 8- or 16-bit, not {prob_bits}")
         self.out = Path(out)
@@ -114,10 +122,47 @@ class PredictionWriter:
         self.overlays = overlays
         self.pd_distance = pd_distance
         self.pd_matching = pd_matching
+        self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
         self.rows: list[dict[str, Any]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
 
-    def write(self, sample_id: str, image: np.ndarray, prob: np.ndarray, target: np.ndarray | None = None) -> list[dict[str, Any]]:
-        """Write one image's files; returns (and keeps) its target rows."""
+    def write(self, sample_id: str, image: np.ndarray, prob: np.ndarray, target: np.ndarray | None = None) -> None:
+        """Queue one image's files; its target rows join ``rows`` once written (all of them after ``finish``)."""
+        if self.workers <= 1:
+            self.rows.extend(self.write_now(sample_id, image, prob, target))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="langir-write")
+        while len(self._pending) >= 2 * self.workers:
+            self._collect_oldest()
+        self._pending.append(self._pool.submit(self.write_now, sample_id, image, prob, target))
+
+    def _collect_oldest(self) -> None:
+        try:
+            self.rows.extend(self._pending.popleft().result())
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> PredictionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the writes not started yet and wait for those under way (each file is atomic)."""
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def write_now(self, sample_id: str, image: np.ndarray, prob: np.ndarray,
+                  target: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Write one image's files in this thread; returns its target rows (not kept: ``write`` keeps them)."""
         from langir.evaluate.visualize import overlay
 
         binary = prob > self.threshold
@@ -129,9 +174,7 @@ class PredictionWriter:
             picture = overlay(image, target if target is not None and target.shape == binary.shape else None, binary,
                               pd_distance=self.pd_distance, pd_matching=self.pd_matching, prob=prob)
             save_image_atomic(self.out / "overlay" / f"{sample_id}.png", picture)
-        rows = target_rows(sample_id, prob, binary, self._status(binary, target))
-        self.rows.extend(rows)
-        return rows
+        return target_rows(sample_id, prob, binary, self._status(binary, target))
 
     def _status(self, binary: np.ndarray, target: np.ndarray | None) -> list[str] | None:
         if target is None or target.shape != binary.shape:
@@ -145,7 +188,10 @@ class PredictionWriter:
         return ["hit" if j in hit else "false_alarm" for j in range(len(p_cent))]
 
     def finish(self, as_json: bool = False) -> dict[str, str]:
-        """Write ``targets.csv`` (and ``targets.json``); returns the paths written."""
+        """Wait for the queued images, write ``targets.csv`` (and ``targets.json``); returns the paths written."""
+        while self._pending:
+            self._collect_oldest()
+        self.close()
         self.rows.sort(key=lambda r: (r["image"], r["target"]))
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=TARGET_FIELDS, lineterminator="\n")

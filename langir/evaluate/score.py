@@ -96,17 +96,21 @@ def score(job: ScoreJob, ds: Any, ids: list[str], name: Path, on_skip: Callable[
         if on_progress is not None:
             on_progress()
 
-    if job.checkpoint is not None:
-        dev = resolve_device(s.device)
-        model, meta = load_model(job.checkpoint, dev)
-        result = evaluate_dataset(model, meta, ds, ids, device=dev, batch_size=s.batch_size, cache_dir=s.cache_dir,
-                                  on_result=on_result, **common)
-    else:
-        result = evaluate_folder(job.preds, ds, ids, on_result=on_result, **common)  # type: ignore[arg-type]
-    if result["images"] == 0:
-        raise DataError(name, "no sample could be scored")
-    if job.writer is not None:
-        result.update(job.writer.finish())
+    try:
+        if job.checkpoint is not None:
+            dev = resolve_device(s.device)
+            model, meta = load_model(job.checkpoint, dev)
+            result = evaluate_dataset(model, meta, ds, ids, device=dev, batch_size=s.batch_size, cache_dir=s.cache_dir,
+                                      on_result=on_result, **common)
+        else:
+            result = evaluate_folder(job.preds, ds, ids, on_result=on_result, **common)  # type: ignore[arg-type]
+        if result["images"] == 0:
+            raise DataError(name, "no sample could be scored")
+        if job.writer is not None:
+            result.update(job.writer.finish())
+    finally:  # an error or Ctrl-C: the writes under way end, queued ones are dropped
+        if job.writer is not None:
+            job.writer.close()
     result["pd_pooled"], result["fa_pooled"] = result["pd"], result["fa"]
     if s.pd_fa == "per-image":
         result["pd"], result["fa"] = result["pd_per_image"], result["fa_per_image"]

@@ -94,7 +94,9 @@ def test_prediction_writer_overlays_carry_scores(tmp_path):
     prob = np.full(shape, 0.02, np.float32)
     prob[30:33, 30:33] = 0.9
     writer = PredictionWriter(tmp_path)
-    rows = writer.write("f", np.full(shape, 0.3, np.float32), prob)
+    writer.write("f", np.full(shape, 0.3, np.float32), prob)
+    writer.finish()
+    rows = writer.rows
     from PIL import Image
 
     pic = np.asarray(Image.open(tmp_path / "overlay" / "f.png").convert("RGB"))
