@@ -139,6 +139,7 @@ def build_command():
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one red line and exit code 2."""
+    follow_before = os.environ.get(FOLLOW_SYMLINKS_ENV)  # --follow-symlinks holds for this command only
     try:
         code = build_command().main(args=argv, prog_name="langir", standalone_mode=False)
         # with standalone_mode=False click/typer *return* the code of Ctrl-C (130) and typer.Exit(n)
@@ -169,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(friendly.exit_code)
     finally:
         _say_non_binary_masks()
+        if follow_before is None:
+            os.environ.pop(FOLLOW_SYMLINKS_ENV, None)
+        else:
+            os.environ[FOLLOW_SYMLINKS_ENV] = follow_before
 
 
 def _say_non_binary_masks() -> None:

@@ -1,6 +1,7 @@
 """The guarded reader: symlink escapes, size limit, binary and bad UTF-8 named; --follow-symlinks opts in."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,6 @@ def test_follow_symlinks_flag_reaches_the_reader(tmp_path: Path, monkeypatch, ca
     main(["--follow-symlinks", "stats", str(ds), "--json"])  # returns: exit 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["Upper"] for r in rows if r["split"] == "all"] == [1]
+    with pytest.raises(SystemExit) as stop:  # the flag held for that command only, not for the next in-process
+        main(["stats", str(ds), "--json"])
+    assert stop.value.code == 1 and os.environ.get(guarded.FOLLOW_SYMLINKS_ENV) == ""
