@@ -60,11 +60,16 @@ def _is_out_of_memory(error: BaseException) -> bool:
         words in str(error) for words in ("can't allocate memory", "out of memory", "Out of memory"))
 
 
-def _out_of_memory(config: TrainConfig, device: str, epoch: int, last: Path) -> OutOfMemory:
+def _out_of_memory(config: TrainConfig, device: str, epoch: int, last: Path, validating: bool = False) -> OutOfMemory:
     kept = (f"the weights of epoch {epoch - 1} are in {last} (a new run with --init-from {last} starts from them)"
             if last.is_file() else "nothing was saved yet")
-    return OutOfMemory(f"out of memory in epoch {epoch} on {device} (batch {config.batch_size} of "
-                       f"{config.size}×{config.size}): start again with a smaller --batch-size or --size; {kept}")
+    if validating and config.input != "resize":  # validation runs each image whole, at its native size
+        return OutOfMemory(f"out of memory validating epoch {epoch} on {device}: validation runs every image "
+                           "of the validation split at its native size, and the largest do not fit; train with "
+                           f"--input resize (validation then runs at --size) or validate on smaller images; {kept}")
+    return OutOfMemory(f"out of memory {'validating' if validating else 'in'} epoch {epoch} on {device} (batch "
+                       f"{config.batch_size} of {config.size}×{config.size}): start again with a smaller "
+                       f"--batch-size or --size; {kept}")
 
 
 @dataclass
@@ -184,7 +189,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     writer = open_tensorboard(setup)
     end_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     t_start, last_epoch = time.perf_counter(), start_epoch - 1
-    epoch = start_epoch
+    epoch, validating = start_epoch, False
     try:
         for epoch in range(start_epoch, end_epoch + 1):
             sampler.set_epoch(epoch)
@@ -197,7 +202,9 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
             if dist.is_main:
                 improved = False
                 if epoch % config.val_every == 0 or epoch == config.epochs or timed_out:
+                    validating = True
                     metrics = _validate_epoch(setup, model, data, tower, tokenizer, epoch, best, rows, amp)
+                    validating = False
                     row.update({f"val_{k}": f"{v:.6f}" for k, v in metrics.items()})
                     if metrics.get("iou", -1.0) > best_iou:
                         best_iou, best, improved = metrics["iou"], {"epoch": epoch, **metrics}, True
@@ -211,7 +218,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     except Exception as error:  # activations that do not fit (the data itself was checked up front): one line
         if not _is_out_of_memory(error):
             raise
-        raise _out_of_memory(config, device, epoch, run / "last.pt") from None
+        raise _out_of_memory(config, device, epoch, run / "last.pt", validating) from None
     finally:
         if writer is not None:
             writer.close()

@@ -240,6 +240,27 @@ def test_skip_bad_finishes_with_exit_1_naming_the_sample(server, work, tmp_path)
     assert (out / "last.pt").is_file()
 
 
+def test_running_out_of_memory_while_validating_names_validation(tmp_path):
+    """Training fits (32² crops) but a 1800² validation image, run whole at its native size, does not: the line
+    says validation ran out and names --input resize, not --batch-size; the first epoch's weights are kept."""
+    root = tiny.make_dataset(tmp_path / "ds", n=4)
+    rng = np.random.default_rng(1)
+    Image.fromarray((rng.random((1800, 1800)) * 60).astype(np.uint8)).save(root / "images" / "XDU3.png")
+    Image.fromarray(np.zeros((1800, 1800), np.uint8)).save(root / "masks" / "XDU3.png")
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", MEMORY_CHILD, "train", str(root), *FLAGS, "--epochs", "2",
+                           "--val-every", "2", "--out", str(run)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    result = Result(done.returncode, done.stdout, done.stderr, False, 0.0, [])
+    assert result.code == 2 and "Traceback" not in result.output, result.output[-3000:]
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and result.output.rstrip().endswith(errors[0]), result.output[-3000:]  # after epoch 1's line
+    for words in ("out of memory validating epoch 2 on cpu", "native size", "--input resize", "weights of epoch 1",
+                  "--init-from"):
+        assert words in errors[0], errors[0]
+    assert (run / "last.pt").is_file() and "--batch-size" not in errors[0]
+
+
 def test_running_out_of_memory_while_training_is_one_line(tmp_path):
     """The data passes the up-front check (4 small images), but a batch's activations do not fit in what is
     left (600 MiB): one line naming the epoch, the settings and the flags to lower, exit 2, no traceback."""
