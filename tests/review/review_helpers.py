@@ -92,15 +92,19 @@ class Served:
             self.proc.send_signal(signal.SIGINT)
         try:
             code = self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        except subprocess.TimeoutExpired:  # hung: SIGABRT makes faulthandler print every thread's stack
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
             code = self.proc.wait()
         return code, self.proc.stderr.read() if self.proc.stderr else ""
 
 
 def serve(root: Path, cache: Path, *extra: str) -> Served:
     """Start `langir review ROOT --port 0 --no-open` and read its first line (the URL)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "langir", "review", str(root), "--port", "0", "--no-open", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first = proc.stdout.readline().strip()

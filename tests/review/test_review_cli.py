@@ -118,7 +118,10 @@ def test_beyond_loopback_warns(dataset, tmp_path):
     root, _ = dataset
     server = serve(root, tmp_path / "c", "--host", "0.0.0.0")
     code, err = server.stop()
-    assert code == 0 and "warning: serving on 0.0.0.0" in err
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k.startswith(("LANGIR", "PYTHON", "OMP", "XDG", "HTTP", "NO_PROXY"))}
+    assert code == 0 and "warning: serving on 0.0.0.0" in err, (err, env)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     assert page_url("::1", 80, "T", "failing") == "http://[::1]:80/?token=T&filter=failing"
