@@ -91,7 +91,7 @@ class Served:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
-            code = self.proc.wait(timeout=20)
+            code = self.proc.wait(timeout=60)  # a loaded machine can stall the closing fsyncs for many seconds
         except subprocess.TimeoutExpired:  # hung: SIGABRT makes faulthandler print every thread's stack
             self.proc.send_signal(signal.SIGABRT)
             try:
