@@ -190,7 +190,7 @@ class DGSPNet(nn.Module):
         self.config = {"clip_model": clip_model, "clip_pretrained": clip_pretrained, "coarse_prompts": list(coarse_prompts),
                        "template": template, "n_tokens": n_tokens, "base": base, "text_hidden": text_hidden}
         self.n_tokens = n_tokens
-        self.multiple = 16
+        self.pad_multiple = 16
 
         with torch.no_grad():
             coarse = text.encode_tokens(tokenizer(list(coarse_prompts)))
@@ -244,7 +244,7 @@ class DGSPNet(nn.Module):
     def _pad(self, image: torch.Tensor) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 1:
             raise ValueError(f"dgspnet expects (B,1,H,W) input, got {tuple(image.shape)}")
-        return pad_to_multiple(image, self.multiple)[0]
+        return pad_to_multiple(image, self.pad_multiple)[0]
 
     def init_output_bias(self, bias: float) -> None:
         """Side heads at the prior and the fuse conv passing the full-resolution side through (see heads.py)."""

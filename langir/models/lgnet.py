@@ -109,6 +109,8 @@ class LanguageFusionBlock(nn.Module):
 class LGNet(nn.Module):
     """LGNet: RSU encoder–decoder, fusion blocks, language fusion at E5/D6, output block (see module docs)."""
 
+    pad_multiple = 32  # five 2× poolings (E1–E5)
+
     def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (68, 96, 96, 96, 96), td_dim: int = 512,
                  use_language: bool = True, use_fusion: bool = True):
         super().__init__()
@@ -151,7 +153,7 @@ class LGNet(nn.Module):
         if self.uses_language and td is None:
             raise ConfigError("lgnet was built with use_language=True but got no target descriptor (td); "
                               "pass td or build it with use_language=False")
-        x, size = pad_to_multiple(image, 32)
+        x, size = pad_to_multiple(image, self.pad_multiple)
         encs = []
         y = x
         for i, enc in enumerate(self.encoders):

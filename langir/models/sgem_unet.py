@@ -60,6 +60,7 @@ class SGEMUNet(nn.Module):
 
     uses_language = False
     td_dim = 0
+    pad_multiple = 16  # four 2× poolings
 
     def __init__(self, in_channels: int = 1, base: int = 32):
         super().__init__()
@@ -75,7 +76,7 @@ class SGEMUNet(nn.Module):
         init_head(self.head, bias)
 
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
-        x, size = pad_to_multiple(image, 16)
+        x, size = pad_to_multiple(image, self.pad_multiple)
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))

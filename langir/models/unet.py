@@ -29,6 +29,7 @@ class UNet(nn.Module):
         super().__init__()
         widths = [base * 2**i for i in range(depth + 1)]
         self.depth = depth
+        self.pad_multiple = 2**depth  # H, W padded to this (predict batches frames that pad alike)
         self.inc = DoubleConv(in_channels, widths[0])
         self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
         self.ups = nn.ModuleList(DoubleConv(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth)))
@@ -38,7 +39,7 @@ class UNet(nn.Module):
         init_head(self.head, bias)
 
     def forward(self, image: torch.Tensor, td: torch.Tensor | None = None, return_aux: bool = False):
-        x, size = pad_to_multiple(image, 2**self.depth)
+        x, size = pad_to_multiple(image, self.pad_multiple)
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))

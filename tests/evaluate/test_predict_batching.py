@@ -63,3 +63,44 @@ def test_resize_checkpoints_batch_frames_of_any_size_together() -> None:
     for sample_id, image in images:
         assert batched[sample_id].shape == image.shape
         np.testing.assert_allclose(batched[sample_id], single[sample_id], atol=1e-5)
+
+
+def test_frames_that_pad_alike_share_a_batch_and_see_what_they_see_alone() -> None:
+    """Every langir model pads bottom/right to its pad_multiple (replicate) and crops back: frames of different
+    sizes that pad to the same canvas run in one batch, and each gets exactly what a batch of one gives — LGNet's
+    global pooling (its fusion blocks) included. (The default does this on CUDA only; forced on here.)"""
+    from langir.evaluate.inference import predict_arrays
+
+    rng = np.random.default_rng(0)
+    shapes = [(40, 56), (33, 47), (64, 64), (17, 20), (50, 63)]
+    images = [(f"i{k}", rng.random(shape, dtype=np.float32)) for k, shape in enumerate(shapes)]
+    for name in ("unet", "lgnet_no_language"):
+        torch.manual_seed(0)
+        model = create_model(name).eval()
+        calls: list[tuple[int, ...]] = []
+        inner = model.forward
+        model.forward = lambda x, td=None, inner=inner, calls=calls: (calls.append(tuple(x.shape)), inner(x, td=td))[1]
+        meta = {"language_prior": "never", "model": name}
+        batched = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=8, pad_batches=True)}
+        m = model.pad_multiple
+        expected = sorted({(-(-h // m) * m, -(-w // m) * m) for h, w in shapes})
+        assert sorted(c[2:] for c in calls) == expected and sum(c[0] for c in calls) == len(shapes)
+        assert len(calls) < len(shapes)  # some frames of different sizes shared a batch
+        for sample_id, image in images:  # against the model padding the frame itself, alone
+            with torch.inference_mode():
+                alone = torch.sigmoid(inner(torch.from_numpy(image)[None, None], td=None))[0, 0].numpy()
+            assert batched[sample_id].shape == image.shape
+            np.testing.assert_allclose(batched[sample_id], alone, atol=1e-5)
+
+
+def test_every_model_pads_to_its_registered_multiple() -> None:
+    """The registry's pad_multiple is the model's own (what predict batches by), at the default settings."""
+    from langir.models import list_models, model_info
+
+    for name in list_models():
+        info = model_info(name)
+        if info.needs_clip:  # builds a CLIP tower: covered by its own tests
+            continue
+        model = create_model(name)
+        if type(model).__module__.startswith("langir.models"):  # not the toy nets other tests register
+            assert model.pad_multiple == info.pad_multiple, name
