@@ -128,10 +128,10 @@ def predict_arrays(
       what it sees in a batch of one — SIRST's 381 sizes become 39 padded ones for LGNet;
     * any other model: frames of the same size (a larger canvas would change what it sees).
 
-    ``pad_batches`` (default: on CUDA only) turns the second rule on. On a GPU each new input shape costs
-    cuDNN set-up and a batch of one leaves it idle (H200, SIRST at native size: 40 ms per frame against
-    13 ms for a 512² frame); on a CPU, batches of several large frames ran 25 % slower than one at a time
-    (LGNet, 2-core container), so there frames of one exact size batch as before. Results are the same.
+    ``pad_batches`` (default: on CUDA only) turns the first two rules on; off, frames of one exact size batch
+    together. On a GPU each new input shape costs cuDNN set-up and a batch of one leaves it idle (H200, SIRST
+    at native size: 40 ms per frame against 13 ms for a 512² frame); on a CPU, batches of several large
+    frames ran 17–25 % slower than one at a time (LGNet, 2-core container). Results are the same.
     """
     import torch
 
@@ -149,7 +149,11 @@ def predict_arrays(
         pad_batches = device.startswith("cuda")
     multiple = getattr(model, "pad_multiple", None) if resize_to is None and pad_batches else None
 
-    def batch_shape(image: np.ndarray) -> tuple[int, ...]:
+    def bucket_key(image: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+        """(the canvas the model gets, the exact size when only one size may share the batch)."""
+        return canvas(image), None if pad_batches else image.shape
+
+    def canvas(image: np.ndarray) -> tuple[int, ...]:
         if resize_to is not None:
             return (resize_to, resize_to)
         if multiple is not None:
@@ -182,24 +186,24 @@ def predict_arrays(
             prob = torch.sigmoid(one[0, : image.shape[0], : image.shape[1]]).cpu().numpy().astype(np.float32)
             yield Prediction(sample_id, image, prob)
 
-    buckets: dict[tuple[int, ...], list[tuple[str, np.ndarray]]] = {}
+    buckets: dict[tuple[tuple[int, ...], tuple[int, ...] | None], list[tuple[str, np.ndarray]]] = {}
     held = 0
     for sample_id, image in images:
-        shape = batch_shape(image)
-        pixels = int(np.prod(shape))
+        key = bucket_key(image)
+        pixels = int(np.prod(key[0]))
         cap = batch_size if not max_pixels else max(1, min(batch_size, max_pixels // max(pixels, 1)))
-        bucket = buckets.setdefault(shape, [])
+        bucket = buckets.setdefault(key, [])
         bucket.append((sample_id, image))
         held += 1
         if len(bucket) >= cap:
             held -= len(bucket)
-            yield from run(buckets.pop(shape), shape)
+            yield from run(buckets.pop(key), key[0])
         elif held > 4 * batch_size:  # many sizes: flush the fullest bucket rather than hold every image
-            fullest = max(buckets, key=lambda s: len(buckets[s]))
+            fullest = max(buckets, key=lambda k: len(buckets[k]))
             held -= len(buckets[fullest])
-            yield from run(buckets.pop(fullest), fullest)
-    for shape, bucket in buckets.items():
-        yield from run(bucket, shape)
+            yield from run(buckets.pop(fullest), fullest[0])
+    for key, bucket in buckets.items():
+        yield from run(bucket, key[0])
 
 
 def dataset_descriptors(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], device: str,

@@ -46,7 +46,8 @@ def test_batches_stay_within_the_pixel_budget(tmp_path: Path) -> None:
 
 def test_resize_checkpoints_batch_frames_of_any_size_together() -> None:
     """A checkpoint trained with --input resize sees every frame at size×size: frames of three sizes run in one
-    batch, each comes back at its native size, and the probabilities equal those of a batch of one."""
+    batch (on CUDA by default; forced here), each comes back at its native size, and the probabilities equal
+    those of a batch of one."""
     from langir.evaluate.inference import predict_arrays
 
     torch.manual_seed(0)
@@ -57,8 +58,11 @@ def test_resize_checkpoints_batch_frames_of_any_size_together() -> None:
     rng = np.random.default_rng(0)
     images = [(f"i{k}", rng.random(shape, dtype=np.float32)) for k, shape in enumerate([(40, 56), (33, 47), (64, 20)])]
     meta = {"language_prior": "never", "input": "resize", "size": 32}
-    batched = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=8)}
+    batched = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=8, pad_batches=True)}
     assert calls == [(3, 1, 32, 32)]
+    calls.clear()
+    list(predict_arrays(model, meta, images, batch_size=8))  # the CPU default: one exact size per batch
+    assert calls == [(1, 1, 32, 32)] * 3
     single = {p.id: p.prob for p in predict_arrays(model, meta, images, batch_size=1)}
     for sample_id, image in images:
         assert batched[sample_id].shape == image.shape
