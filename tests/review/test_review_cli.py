@@ -117,11 +117,17 @@ def test_beyond_loopback_warns(dataset, tmp_path):
 
     root, _ = dataset
     server = serve(root, tmp_path / "c", "--host", "0.0.0.0")
-    code, err = server.stop()
-    import os
+    try:  # any Host may reach it beyond loopback; the token still guards it
+        import httpx
 
-    env = {k: v for k, v in os.environ.items() if k.startswith(("LANGIR", "PYTHON", "OMP", "XDG", "HTTP", "NO_PROXY"))}
-    assert code == 0 and "warning: serving on 0.0.0.0" in err, (err, env)
+        cards = httpx.get(f"{server.base}/api/cards", headers={"X-Review-Token": server.token, "Host": "box.lan"}, timeout=30)
+        assert cards.status_code == 200 and cards.json()["total"] == 6, cards.text
+        assert httpx.get(f"{server.base}/api/cards", headers={"Host": "box.lan"}, timeout=30).status_code in (401, 403)
+    finally:  # Ctrl-C once the page answers (an instant Ctrl-C hung in 3 of ~8 full runs: gap in the notes)
+        code, err = server.stop()
+    if code != 0:  # in full: a hang's stacks (faulthandler) must not be cut by the assertion's repr
+        pytest.fail(f"exit {code}\n{err}", pytrace=False)
+    assert "warning: serving on 0.0.0.0" in err, err
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     assert page_url("::1", 80, "T", "failing") == "http://[::1]:80/?token=T&filter=failing"
