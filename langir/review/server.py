@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import logging
 import secrets
 import socket
 import sys
@@ -51,6 +53,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _QuietStop(logging.Filter):
+    """Ctrl-C with a request still open: uvicorn cancels it after the grace period and logs that as an
+    error with a traceback; for the user the stop is normal ("review stopped"), so those records go."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cancelled = bool(record.exc_info) and isinstance(record.exc_info[1], asyncio.CancelledError)
+        return not cancelled and "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
 def page_url(host: str, port: int, token: str, filter_: str | None) -> str:
     shown = f"[{host}]" if ":" in host else host
     query = {"token": token, **({"filter": filter_} if filter_ and filter_ != "all" else {})}
@@ -92,7 +103,10 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
                 with contextlib.suppress(KeyboardInterrupt):
                     say(url)
                     app = build_app(ReviewState(index, ledger, token, hosts))
-                    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+                    # Ctrl-C stops it within seconds even while a browser holds a request open
+                    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                                                           timeout_graceful_shutdown=3))
+                    logging.getLogger("uvicorn.error").addFilter(_QuietStop())
                     if open_browser:
                         webbrowser.open(url)
                     server.run(sockets=[sock])  # uvicorn re-raises the Ctrl-C it handled

@@ -189,3 +189,24 @@ def test_an_accepted_text_passes_validate_and_travels_in_the_pack(dataset, tmp_p
     by_id = {r["id"]: r for r in records}
     assert by_id[sample]["provenance_accepted_by"] == "person" and by_id[sample]["ok"] is True
     assert by_id[planted["contradicts"]]["provenance_accepted_by"] == "" and by_id[planted["contradicts"]]["ok"] is False
+
+
+def test_ctrl_c_stops_the_server_while_a_client_holds_a_request_open(dataset, tmp_path):
+    """A client that sent a request's headers but not its body keeps the request open; Ctrl-C still stops the
+    server within seconds (a bounded graceful shutdown), exit 0."""
+    import time
+
+    root, planted = dataset
+    server = serve(root, tmp_path / "c")
+    host, port = server.base.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall((f"POST /api/card/{planted['vague']}/save HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                        f"X-Review-Token: {server.token}\r\nOrigin: http://{host}:{port}\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 1000\r\n\r\n{\"text\": ").encode())
+        time.sleep(0.5)  # the handler is now waiting for the rest of the body
+        start = time.monotonic()
+        code, err = server.stop()
+        took = time.monotonic() - start
+    assert code == 0, err
+    assert took < 15, took
+    assert "Traceback" not in err and "ERROR" not in err, err
