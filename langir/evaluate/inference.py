@@ -139,6 +139,8 @@ def predict_arrays(
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     import torch.nn.functional as F
 
+    from langir.models.padding import pad_to_multiple, padded_size
+
     use_amp = amp and device.startswith("cuda")
     uses_td = needs_descriptor(model, meta)
     # A model trained with `--input resize` sees every frame at size×size, as in training (the paper's
@@ -157,21 +159,19 @@ def predict_arrays(
         if resize_to is not None:
             return (resize_to, resize_to)
         if multiple is not None:
-            return tuple(-(-side // multiple) * multiple for side in image.shape)
+            return padded_size(*image.shape, multiple)
         return image.shape
 
-    def model_input(image: np.ndarray, shape: tuple[int, ...]) -> Any:
-        x = torch.from_numpy(image).float()[None, None].to(device)
-        if resize_to is not None:
-            return F.interpolate(x, size=shape, mode="bilinear", align_corners=False)
-        if shape != image.shape:  # the model's own padding rule, applied before it would
-            from langir.models.padding import MODE
-
-            return F.pad(x, (0, shape[1] - image.shape[1], 0, shape[0] - image.shape[0]), mode=MODE)
-        return x
+    def model_input(batch: list[tuple[str, np.ndarray]], shape: tuple[int, ...]) -> Any:
+        if resize_to is not None:  # resampled on the device, one frame at a time (their sizes differ)
+            return torch.cat([F.interpolate(torch.from_numpy(img).float()[None, None].to(device), size=shape,
+                                            mode="bilinear", align_corners=False) for _, img in batch])
+        # the model's own padding rule, applied before it would (a no-op for frames already at `shape`)
+        frames = [pad_to_multiple(torch.from_numpy(img).float()[None, None], multiple or 1)[0] for _, img in batch]
+        return torch.cat(frames).to(device)
 
     def run(batch: list[tuple[str, np.ndarray]], shape: tuple[int, ...]) -> Iterator[Prediction]:
-        x = torch.cat([model_input(img, shape) for _, img in batch])
+        x = model_input(batch, shape)
         td = None
         if uses_td and descriptors is not None:
             td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device)
@@ -180,11 +180,14 @@ def predict_arrays(
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
         logits = logits.float()
-        for one, (sample_id, image) in zip(logits, batch, strict=True):
-            if resize_to is not None:
-                one = F.interpolate(one[None], size=image.shape, mode="bilinear", align_corners=False)[0]
-            prob = torch.sigmoid(one[0, : image.shape[0], : image.shape[1]]).cpu().numpy().astype(np.float32)
-            yield Prediction(sample_id, image, prob)
+        if resize_to is not None:  # back to each frame's own size, on the device
+            probs = [torch.sigmoid(F.interpolate(one[None], size=image.shape, mode="bilinear", align_corners=False))
+                     [0, 0].cpu().numpy() for one, (_, image) in zip(logits, batch, strict=True)]
+        else:  # one copy from the device for the batch, then each frame's own corner
+            whole = torch.sigmoid(logits[:, 0]).cpu().numpy()
+            probs = [p[: image.shape[0], : image.shape[1]] for p, (_, image) in zip(whole, batch, strict=True)]
+        for (sample_id, image), prob in zip(batch, probs, strict=True):
+            yield Prediction(sample_id, image, np.ascontiguousarray(prob, dtype=np.float32))
 
     buckets: dict[tuple[tuple[int, ...], tuple[int, ...] | None], list[tuple[str, np.ndarray]]] = {}
     held = 0

@@ -20,6 +20,11 @@ import torch.nn.functional as F
 MODE = "replicate"
 
 
+def padded_size(h: int, w: int, multiple: int) -> tuple[int, int]:
+    """(H, W) after :func:`pad_to_multiple`: each side rounded up to a multiple of ``multiple``."""
+    return h + (multiple - h % multiple) % multiple, w + (multiple - w % multiple) % multiple
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad (B, C, H, W) at the bottom/right to multiples of ``multiple``; returns it and (H, W) to crop back."""
     h, w = x.shape[-2], x.shape[-1]

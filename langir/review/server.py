@@ -62,6 +62,9 @@ class _QuietStop(logging.Filter):
         return not cancelled and "timeout graceful shutdown exceeded" not in record.getMessage()
 
 
+_QUIET_STOP = _QuietStop()  # one instance: addFilter keeps it once however often serve() runs in a process
+
+
 def page_url(host: str, port: int, token: str, filter_: str | None) -> str:
     shown = f"[{host}]" if ":" in host else host
     query = {"token": token, **({"filter": filter_} if filter_ and filter_ != "all" else {})}
@@ -106,7 +109,7 @@ def serve(ds: LangIRDataset, host: str = "127.0.0.1", port: int = 8765, open_bro
                     # Ctrl-C stops it within seconds even while a browser holds a request open
                     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
                                                            timeout_graceful_shutdown=3))
-                    logging.getLogger("uvicorn.error").addFilter(_QuietStop())
+                    logging.getLogger("uvicorn.error").addFilter(_QUIET_STOP)
                     if open_browser:
                         webbrowser.open(url)
                     server.run(sockets=[sock])  # uvicorn re-raises the Ctrl-C it handled
