@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from langir.data.atomic import ensure_dir, write_text_atomic
 from langir.errors import LangirError
 from langir.train.callbacks import (
+    TrainingPlot,
     check_tensorboard,
     checkpoint_meta,
     log_epoch,
@@ -187,6 +188,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
         start_epoch, best, rows = restore_progress(setup.payload, run / "last.pt", opt, lambda: read_csv(run / "metrics.csv"))
     best_iou = float(best.get("iou", -1.0))
     writer = open_tensorboard(setup)
+    plot = TrainingPlot(run)
     end_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     t_start, last_epoch = time.perf_counter(), start_epoch - 1
     epoch, validating = start_epoch, False
@@ -210,11 +212,15 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
                         best_iou, best, improved = metrics["iou"], {"epoch": epoch, **metrics}, True
                 rows.append(row)
                 save_epoch(setup, model, opt, epoch, rows, best, improved, tower)
-                log_epoch(setup, row, rows, writer)
+                log_epoch(setup, row, rows, writer, plot)
             dist.barrier()
             last_epoch = epoch
             if timed_out:
                 break
+    except KeyboardInterrupt:
+        if dist.is_main:
+            plot.finish(rows)
+        raise
     except Exception as error:  # activations that do not fit (the data itself was checked up front): one line
         if not _is_out_of_memory(error):
             raise
@@ -222,6 +228,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     finally:
         if writer is not None:
             writer.close()
+    if dist.is_main:
+        plot.finish(rows)
     return {**base, "epochs_run": last_epoch - start_epoch + 1, **({"note": setup.note} if setup.note else {}),
             "last_epoch": last_epoch, "best": best, "language_prior": setup.prior, "loss": setup.loss, "phase": setup.phase,
             "train_images": len(data.train_ids), "val_images": len(data.val_ids), "rows": rows}

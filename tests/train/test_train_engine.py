@@ -130,3 +130,33 @@ def test_lr_schedule_warmup_then_decay():
     assert all(a >= b for a, b in zip(f[10:], f[11:], strict=False)) and f[-1] < 0.01
     p = [lr_factor(s, 100, 0, "poly") for s in range(100)]
     assert p[0] == 1.0 and p[50] == pytest.approx(0.5 ** 0.9, rel=1e-3)
+
+
+def _plot_of(run, tmp_path):
+    """What loss_iou.png must be: metrics.csv's rows drawn afresh."""
+    from langir.train.callbacks import read_csv
+    from langir.train.plots import plot_training
+
+    fresh = tmp_path / f"fresh-{run.name}"
+    fresh.mkdir()
+    return plot_training(fresh, read_csv(run / "metrics.csv"), name=run.name).read_bytes()
+
+
+def test_the_plot_shows_every_epoch_when_the_run_ends_or_is_stopped(registry, data_root, tmp_path, monkeypatch):
+    # Redrawn at most every 30 s (a redraw costs as much as a small set's epoch), yet never left behind.
+    run = tmp_path / "run"
+    engine.train(cfg(data_root, run, epochs=4), quiet=True)
+    assert (run / "loss_iou.png").read_bytes() == _plot_of(run, tmp_path)
+
+    real, stopped = engine.train_one_epoch, tmp_path / "stopped"
+
+    def ctrl_c_in_epoch_3(*args, **kwargs):
+        if kwargs["epoch"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", ctrl_c_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train(cfg(data_root, stopped, epochs=4), quiet=True)
+    assert len((stopped / "metrics.csv").read_text().splitlines()) == 3  # header + epochs 1, 2
+    assert (stopped / "loss_iou.png").read_bytes() == _plot_of(stopped, tmp_path)
