@@ -44,6 +44,7 @@ _VERDICT_ORDER = {"contradicts": 0, "vague": 1, "no-target": 2, "agrees": 3}
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     fig.tight_layout()
+    fig.set_layout_engine(None)  # laid out once: the placeholder engine tight_layout leaves makes savefig draw twice
     save_figure_atomic(path, fig, format="png", dpi=110)
     return path
 
