@@ -27,7 +27,10 @@ from langir.train.engine import train
 SMALL = {"widths": [16, 16, 16, 16, 16]}
 CASES = {
     "unet": ("unet", "auto", {}),
-    "sgem_unet": ("sgem_unet", "auto", {}),
+    "sgem_unet": ("sgem_unet", "auto", {"base": 24}),  # the learning test's size
+    "sgem_unet-32": ("sgem_unet", "auto", {}),  # the default size (its test until the eighth session)
+    "sgem_unet-16": ("sgem_unet", "auto", {"base": 16}),
+    "sgem_unet-8": ("sgem_unet", "auto", {"base": 8}),
     "lgnet-never": ("lgnet", "never", SMALL),
     "lgnet-train-only": ("lgnet", "train-only", SMALL),
     "lgnet-train+test": ("lgnet", "train+test", SMALL),

@@ -4,8 +4,10 @@ Before the output biases started at the foreground prior this failed (issue 12: 
 steps; LGNet predicted every pixel positive; main at these very settings: see docs/train.md). Settings
 are the defaults (Adan, each model's loss, cosine schedule, crops that keep a target, flips,
 transposes) except what a CPU-minute budget needs: 64×64 synthetic images, 12 epochs of batch 4 (96
-steps), one warm-up epoch, lr 4e-3 (the paper's 1e-3 is for 600 epochs), LGNet at width 16, DGSPNet
-at base 8. SGEM-UNet trains with its own SoftIoU loss (summed over the batch, see docs/train.md).
+steps), one warm-up epoch, lr 4e-3 (the paper's 1e-3 is for 600 epochs), LGNet at width 16, SGEM-UNet
+at base 24, DGSPNet at base 8. SGEM-UNet trains with its own SoftIoU loss (summed over the batch, see
+docs/train.md). U-Net learns in `test_plain_cli_defaults_learn`, through the CLI at every default (its
+12-epoch case here at lr 4e-3, 0.560–0.696 over seeds 0–4, was a weaker claim for ≈ 11 s of the suite).
 
 Thresholds come from a distribution, not one run (issue 22: one seed at IoU ≥ 0.3 failed on a fresh
 machine with IoU 0.2857): each case trained with seeds 0–4 (torch 2.14.1, CPU), threshold = mean − 3 sd
@@ -28,10 +30,10 @@ from langir.train.config import TrainConfig
 from langir.train.engine import train
 
 SMALL_LGNET = {"widths": [16, 16, 16, 16, 16]}
+SMALL_SGEM = {"base": 24}  # the default base 32 took 36 s here; base 16 and 8 did not learn on every seed (0.24, 0.0)
 # test IoU over seeds 0–4 (min / mean / sd) → threshold = mean − 3 sd, rounded down to 0.05
 THRESHOLDS = {
-    ("unet", "auto"): 0.45,          # 0.560 / 0.630 / 0.054
-    ("sgem_unet", "auto"): 0.50,     # 0.587 / 0.637 / 0.041
+    ("sgem_unet", "auto"): 0.45,     # base 24, seeds 0–9: 0.500 / 0.619 / 0.051
     ("lgnet", "never"): 0.20,        # 0.357 / 0.392 / 0.056
     ("lgnet", "train-only"): 0.30,   # 0.391 / 0.450 / 0.040
     ("lgnet", "train+test"): 0.30,   # 0.391 / 0.450 / 0.037
@@ -74,20 +76,36 @@ def pixel_auc(probs: np.ndarray, labels: np.ndarray) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model, prior, kwargs", [
-    ("unet", "auto", {}),
-    ("sgem_unet", "auto", {}),
+    ("sgem_unet", "auto", SMALL_SGEM),
     ("lgnet", "never", SMALL_LGNET),
-    ("lgnet", "train-only", SMALL_LGNET),
-    ("lgnet", "train+test", SMALL_LGNET),
 ])
 def test_default_training_reaches_non_trivial_test_iou(synth_root, tmp_path, model, prior, kwargs):
-    kwargs = dict(kwargs)
-    loss = kwargs.pop("loss", "auto")
-    summary = _train(synth_root, tmp_path / "run", model, language_prior=prior, model_kwargs=kwargs, loss=loss)
+    summary = _train(synth_root, tmp_path / "run", model, language_prior=prior, model_kwargs=dict(kwargs))
     assert summary["val_images"] == 8  # the synthetic set's test split
     iou = float(summary["rows"][-1]["val_iou"])
     print(f"IOU {model} {prior} {iou:.3f}")
     assert iou >= THRESHOLDS[(model, prior)], (model, prior, iou)
+
+
+@pytest.mark.slow
+def test_lgnet_with_the_language_prior_learns_with_and_without_text_at_test(synth_root, tmp_path):
+    """train-only and train+test train alike (text + image descriptors; they differ only in what validation
+    feeds the model), so one run serves both: the engine validates with text + image, and the same weights
+    are scored again through the one evaluation path with the image alone, as a train-only checkpoint is."""
+    from langir.data.dataset import LangIRDataset
+    from langir.evaluate.inference import evaluate_dataset, load_model
+
+    summary = _train(synth_root, tmp_path / "run", "lgnet", language_prior="train+test", model_kwargs=dict(SMALL_LGNET))
+    with_text = float(summary["rows"][-1]["val_iou"])
+    ds = LangIRDataset.open(synth_root)
+    model, meta = load_model(tmp_path / "run" / "last.pt")
+    assert meta["language_prior"] == "train+test"
+    scored = {prior: evaluate_dataset(model, {**meta, "language_prior": prior}, ds, ds.split_ids("test"))["iou"]
+              for prior in ("train+test", "train-only")}
+    print(f"IOU lgnet train+test {with_text:.3f} / scored {scored}")
+    assert abs(scored["train+test"] - with_text) < 1e-6  # evaluation reproduces training's own validation
+    assert with_text >= THRESHOLDS[("lgnet", "train+test")], with_text
+    assert scored["train-only"] >= THRESHOLDS[("lgnet", "train-only")], scored
 
 
 @pytest.mark.slow
