@@ -119,94 +119,32 @@ def predict_arrays(
     """Run ``model`` over (id, image) pairs; ``descriptors`` maps id → TD vector (None: no TD).
 
     Images run together in batches of ``batch_size`` (capped so a batch stays within ``max_pixels``);
-    results come grouped by batch, not in input order. Which images share a batch:
+    results come grouped by batch, not in input order. Which images share a batch, and how each is padded
+    or resampled for it: `langir.evaluate.batching`.
 
-    * a checkpoint trained with ``--input resize`` sees every frame at size×size: frames of any size;
-    * a model that pads its input bottom/right to a multiple (its ``pad_multiple``, replicate mode, as
-      every langir model does) and crops back: frames that pad to the same size, each padded here exactly as
-      the model would pad it alone, so every frame (and every global-pooling layer, LGNet's fusion) sees
-      what it sees in a batch of one — SIRST's 381 sizes become 39 padded ones for LGNet;
-    * any other model: frames of the same size (a larger canvas would change what it sees).
-
-    ``pad_batches`` (default: on CUDA only) turns the first two rules on; off, frames of one exact size batch
-    together. On a GPU each new input shape costs cuDNN set-up and a batch of one leaves it idle (H200, SIRST
-    at native size: 40 ms per frame against 13 ms for a 512² frame); on a CPU, batches of several large
-    frames ran 17–25 % slower than one at a time (LGNet, 2-core container). Results are the same.
+    ``pad_batches`` (default: on CUDA only) lets frames of different sizes share a batch; off, frames of one
+    exact size batch together. On a GPU each new input shape costs cuDNN set-up and a batch of one leaves it
+    idle (H200, SIRST at native size: 40 ms per frame against 13 ms for a 512² frame); on a CPU, batches of
+    several large frames ran 17–25 % slower than one at a time (LGNet, 2-core container). Results are the same.
     """
     import torch
 
+    from langir.evaluate.batching import FrameLayout, group_frames
+
     if batch_size < 1:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
-    import torch.nn.functional as F
-
-    from langir.models.padding import pad_to_multiple, padded_size
-
     use_amp = amp and device.startswith("cuda")
-    uses_td = needs_descriptor(model, meta)
-    # A model trained with `--input resize` sees every frame at size×size, as in training (the paper's
-    # §5.2 protocol, same bilinear resampling as langir.train.data.resize_pair); probabilities are
-    # resampled back, so scores and outputs stay at each image's native size.
-    resize_to = int(meta["size"]) if meta.get("input") == "resize" and meta.get("size") else None
-    if pad_batches is None:
-        pad_batches = device.startswith("cuda")
-    multiple = getattr(model, "pad_multiple", None) if resize_to is None and pad_batches else None
-
-    def bucket_key(image: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
-        """(the canvas the model gets, the exact size when only one size may share the batch)."""
-        return canvas(image), None if pad_batches else image.shape
-
-    def canvas(image: np.ndarray) -> tuple[int, ...]:
-        if resize_to is not None:
-            return (resize_to, resize_to)
-        if multiple is not None:
-            return padded_size(*image.shape, multiple)
-        return image.shape
-
-    def model_input(batch: list[tuple[str, np.ndarray]], shape: tuple[int, ...]) -> Any:
-        if resize_to is not None:  # resampled on the device, one frame at a time (their sizes differ)
-            return torch.cat([F.interpolate(torch.from_numpy(img).float()[None, None].to(device), size=shape,
-                                            mode="bilinear", align_corners=False) for _, img in batch])
-        # the model's own padding rule, applied before it would (a no-op for frames already at `shape`)
-        frames = [pad_to_multiple(torch.from_numpy(img).float()[None, None], multiple or 1)[0] for _, img in batch]
-        return torch.cat(frames).to(device)
-
-    def run(batch: list[tuple[str, np.ndarray]], shape: tuple[int, ...]) -> Iterator[Prediction]:
-        x = model_input(batch, shape)
-        td = None
-        if uses_td and descriptors is not None:
-            td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device)
+    uses_td = needs_descriptor(model, meta) and descriptors is not None
+    layout = FrameLayout.for_model(model, meta, device.startswith("cuda") if pad_batches is None else pad_batches)
+    for batch, shape in group_frames(images, layout.key, batch_size, max_pixels):
+        x = layout.model_input(batch, shape, device)
+        td = torch.from_numpy(np.stack([descriptors[i] for i, _ in batch])).float().to(device) if uses_td else None
         with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             logits = model(x, td=td)
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
-        logits = logits.float()
-        if resize_to is not None:  # back to each frame's own size, on the device
-            probs = [torch.sigmoid(F.interpolate(one[None], size=image.shape, mode="bilinear", align_corners=False))
-                     [0, 0].cpu().numpy() for one, (_, image) in zip(logits, batch, strict=True)]
-        else:  # one copy from the device for the batch, then each frame's own corner
-            whole = torch.sigmoid(logits[:, 0]).cpu().numpy()
-            probs = [p[: image.shape[0], : image.shape[1]] for p, (_, image) in zip(whole, batch, strict=True)]
-        for (sample_id, image), prob in zip(batch, probs, strict=True):
-            yield Prediction(sample_id, image, np.ascontiguousarray(prob, dtype=np.float32))
-
-    buckets: dict[tuple[tuple[int, ...], tuple[int, ...] | None], list[tuple[str, np.ndarray]]] = {}
-    held = 0
-    for sample_id, image in images:
-        key = bucket_key(image)
-        pixels = int(np.prod(key[0]))
-        cap = batch_size if not max_pixels else max(1, min(batch_size, max_pixels // max(pixels, 1)))
-        bucket = buckets.setdefault(key, [])
-        bucket.append((sample_id, image))
-        held += 1
-        if len(bucket) >= cap:
-            held -= len(bucket)
-            yield from run(buckets.pop(key), key[0])
-        elif held > 4 * batch_size:  # many sizes: flush the fullest bucket rather than hold every image
-            fullest = max(buckets, key=lambda k: len(buckets[k]))
-            held -= len(buckets[fullest])
-            yield from run(buckets.pop(fullest), fullest[0])
-    for key, bucket in buckets.items():
-        yield from run(bucket, key[0])
+        for (sample_id, image), prob in zip(batch, layout.probabilities(logits, batch), strict=True):
+            yield Prediction(sample_id, image, prob)
 
 
 def dataset_descriptors(model: Any, meta: dict[str, Any], ds: Any, ids: list[str], device: str,
