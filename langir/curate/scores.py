@@ -19,6 +19,7 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -26,12 +27,20 @@ UNKNOWN = "-"
 SOURCE_COLUMNS = ("provider", "model", "prompt_style")
 
 
-def answer_sources(root: str | Path, ids: Iterable[str],
-                   problems: list[str] | None = None) -> dict[str, tuple[str, str, str]]:
-    """id → (provider, model, prompt style) of the answer each description file holds (ledger rows
-    marked current); {} when the dataset has no ledger. A ledger that is there but unreadable (or not a
-    regular file inside the set) adds one line to `problems`: validate still judges every text, only
-    the per-model table loses its names."""
+class AnswerSource(NamedTuple):
+    """Who wrote a description, and the size (W, H) of the image its request carried (None: not known)."""
+
+    provider: str = UNKNOWN
+    model: str = UNKNOWN
+    prompt_style: str = UNKNOWN
+    sent_size: tuple[int, int] | None = None
+
+
+def answer_sources(root: str | Path, ids: Iterable[str], problems: list[str] | None = None) -> dict[str, AnswerSource]:
+    """id → `AnswerSource` of the answer each description file holds (ledger rows marked current); {}
+    when the dataset has no ledger. A ledger that is there but unreadable (or not a regular file inside
+    the set) adds one line to `problems`: validate still judges every text, only the per-model table
+    loses its names (and numbers in pixels are judged on the image's own size)."""
     from langir.data import guarded
     from langir.describe.ledger import LEDGER_NAME, Ledger, LedgerError
     from langir.errors import DataError
@@ -50,7 +59,8 @@ def answer_sources(root: str | Path, ids: Iterable[str],
         if problems is not None:
             problems.append(f"{error}; per-model scores left out")
         return {}
-    return {i: (r.provider or UNKNOWN, r.model or UNKNOWN, r.prompt_style or UNKNOWN) for i, r in rows.items()}
+    return {i: AnswerSource(r.provider or UNKNOWN, r.model or UNKNOWN, r.prompt_style or UNKNOWN, r.sent_size)
+            for i, r in rows.items()}
 
 
 def _rate(num: float, den: float) -> float | None:

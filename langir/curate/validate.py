@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from langir.curate.scores import SOURCE_COLUMNS, UNKNOWN, answer_sources, grounding_scores
+from langir.curate.scores import SOURCE_COLUMNS, AnswerSource, answer_sources, grounding_scores
 from langir.curate.texts import read_description_file
 from langir.data import guarded
 from langir.data.answer_targets import read_targets
@@ -299,7 +299,7 @@ def validate_dataset(
     claim_rows: list[tuple] = []
     for sample_id in ids:
         rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
-                                  sources.get(sample_id, (UNKNOWN,) * 3)))
+                                  sources.get(sample_id, AnswerSource())))
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -323,14 +323,14 @@ def failing_ids(ds: LangIRDataset, ids: Iterable[str], max_words: int = MAX_WORD
     return validate_dataset(ds, ids, max_words, strictness=strictness or DEFAULT_STRICTNESS).redescribe_ids()
 
 def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
-                  source=(UNKNOWN,) * 3) -> dict:
+                  source: AnswerSource = AnswerSource()) -> dict:
     failures: list[str] = []
     errors: list[str] = []
     row = dict.fromkeys(COLUMNS, "")
     row.update(id=sample_id, splits=";".join(split_of.get(sample_id, [])), words=0, targets=-1,
                covered=0, distance=np.nan, verdict="n/a", agrees_broad=False, agrees_grid=False, positions=0,
                position_hits=0, false_points=0)
-    row.update(zip(SOURCE_COLUMNS, source, strict=True))
+    row.update(zip(SOURCE_COLUMNS, source[: len(SOURCE_COLUMNS)], strict=True))
     desc = read_description_file(ds, sample_id)
     text = desc.text
     if text is None:
@@ -355,9 +355,9 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
         for (r, c), area, cell in zip(found.centroids, found.areas, cells, strict=True):
             target_rows.append((sample_id, float(r), float(c), int(area), cell[0], cell[1]))
         if text is not None:
-            provider, model, _ = source
             judged = judge_text(text, found.centroids, max_words, tolerance, strictness, targets=found.pixel_targets(),
-                                convention=coordinate_convention(provider, model), stored=read_targets(ds.root, sample_id))
+                                convention=coordinate_convention(source.provider, source.model), sent_size=source.sent_size,
+                                stored=read_targets(ds.root, sample_id))
             g = judged.grounding
             failures.extend(judged.failures)
             row["verdict"] = judged.verdict

@@ -44,12 +44,13 @@ class Recorder:
         return write_file(self.ds, job, text, reply.raw if reply is not None else None)
 
     def answered(self, job: Job, reply: Reply, mask_empty: bool | None, actual: float, write: bool = True,
-                 **fields: Any) -> bool:
+                 sent: tuple[int, int] | None = None, **fields: Any) -> bool:
         """Book one paid answer; True when it passed the checks (recorded done, file written or that id's failure).
 
         An invalid answer is recorded too (it was paid for) and the job moves on to its next attempt.
         `write=False`: the caller writes the file with `write_done` (the direct executor does it off
-        the event loop: two fsyncs per file would stall every request in flight).
+        the event loop: two fsyncs per file would stall every request in flight). `sent`: (W, H) of the
+        image as the request carried it (a model answering in pixels answers in these; `validate` reads it).
         """
         job.answers += 1
         job.asks_left -= 1
@@ -59,6 +60,8 @@ class Recorder:
         problem = answer_problem(reply, self.opts.max_words, mask_empty)  # text rules + structured schema
         common = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens, "cost_usd": actual,
                   "text": reply.text, "error": problem, **fields}
+        if sent is not None:
+            common.update(sent_width=int(sent[0]), sent_height=int(sent[1]))
         self.kept += 1
         self.estimated += reply.usage_estimated
         self.on_event("answer", job)

@@ -270,7 +270,8 @@ class BatchRun:
             self._settle(key, self.worst.get(key, actual) if got.usage_estimated else actual)
             if job.image_id not in self.masks:
                 self.masks[job.image_id] = self.builder.mask_empty(job.image_id)
-            self.recorder.answered(job, got, self.masks[job.image_id], actual, attempts=job.attempts, batch_id=batch_id)
+            self.recorder.answered(job, got, self.masks[job.image_id], actual, attempts=job.attempts, batch_id=batch_id,
+                                   sent=self.builder.sent_size(job.image_id))
         self.ledger.close_batch(batch_id)
 
     # -- the run -------------------------------------------------------------------------------

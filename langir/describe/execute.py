@@ -184,7 +184,8 @@ class Runner:
                 raise
             # no await from here to the ledger write: a reply read is a reply kept (committed this tick)
             valid = self.recorder.answered(job, reply, mask_empty, actual, write=False, attempts=job.attempts,
-                                           latency_s=time.perf_counter() - t0)
+                                           latency_s=time.perf_counter() - t0,
+                                           sent=(request.image.width, request.image.height) if request.image else None)
             group = self._commit_soon((job, reply) if valid else None)
             if valid:
                 # committed this tick, then the file from the committed row, off the loop (one thread hop

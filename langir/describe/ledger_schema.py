@@ -87,7 +87,15 @@ def _m003_runs_and_intents(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts, _m003_runs_and_intents]
+def _m004_sent_size(db: sqlite3.Connection) -> None:
+    """The width and height of the image as the request carried it (after --max-side and the provider's
+    limit): a model that answers in pixels answers in these, so `validate` judges its numbers on them."""
+    for column in ("sent_width INTEGER", "sent_height INTEGER"):
+        db.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_attempts, _m003_runs_and_intents,
+                                                          _m004_sent_size]
 SCHEMA_VERSION = len(MIGRATIONS)
 _OLD_COLUMNS = {"key", "image_id", "provider", "model", "status", "attempts", "text", "error", "cost_usd", "updated"}
 
@@ -142,12 +150,19 @@ class Row:
     provider: str | None = None
     model: str | None = None
     updated: float | None = None
+    sent_width: int | None = None
+    sent_height: int | None = None
+
+    @property
+    def sent_size(self) -> tuple[int, int] | None:
+        """(W, H) of the image as sent, None when unknown (a ledger older than the column, a template row)."""
+        return (self.sent_width, self.sent_height) if self.sent_width and self.sent_height else None
 
 
 _SELECT = ("SELECT key, image_id, status, attempts, raw_reply, text, error, cost_usd, batch_id, attempt, request, current, "
-           "prompt_style, provider, model, updated FROM requests")
+           "prompt_style, provider, model, updated, sent_width, sent_height FROM requests")
 _COLUMNS = {"attempts", "latency_s", "input_tokens", "output_tokens", "cost_usd", "raw_reply", "text", "error", "batch_id",
-            "attempt", "prompt_style", "prompt_digest", "current", "request", "run_id"}
+            "attempt", "prompt_style", "prompt_digest", "current", "request", "run_id", "sent_width", "sent_height"}
 
 
 @dataclass
