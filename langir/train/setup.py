@@ -151,6 +151,11 @@ def setup_run(config: TrainConfig, resume: bool = False, overwrite: bool = False
     if resume:
         config, payload = _resumed_config(config, run)
         done = int(payload["meta"].get("epoch", 0))
+        was = payload["meta"].get("config", {}).get("workers")
+        if was is not None and was != config.workers and not quiet and is_main_process():
+            console.print(f"[yellow]notice:[/] --workers {config.workers} (the run had {was}): each loader worker draws its "
+                          "own augmentation stream, so from here the run does not repeat exactly what an uninterrupted "
+                          f"one would (--workers {was} does)", highlight=False, soft_wrap=True)
         if done >= config.epochs and not quiet and is_main_process():
             console.print(f"[yellow]notice:[/] {escape(str(run))} has run {done} of {config.epochs} epochs: nothing "
                           f"to continue; --epochs N (more than {done}) continues it", highlight=False, soft_wrap=True)

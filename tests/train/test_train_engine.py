@@ -160,3 +160,14 @@ def test_the_plot_shows_every_epoch_when_the_run_ends_or_is_stopped(registry, da
         engine.train(cfg(data_root, stopped, epochs=4), quiet=True)
     assert len((stopped / "metrics.csv").read_text().splitlines()) == 3  # header + epochs 1, 2
     assert (stopped / "loss_iou.png").read_bytes() == _plot_of(stopped, tmp_path)
+
+
+def test_resume_with_other_workers_says_it_will_not_repeat_the_run_exactly(registry, data_root, tmp_path, capfd):
+    run = tmp_path / "run"
+    engine.train(cfg(data_root, run, epochs=2), stop_after_epoch=1, quiet=True)
+    capfd.readouterr()
+    engine.train(cfg(data_root, run, epochs=2, workers=1), resume=True)
+    err = " ".join(capfd.readouterr().err.split())
+    assert "--workers 1 (the run had 0)" in err and "--workers 0 does" in err, err
+    engine.train(cfg(data_root, run, epochs=3, workers=1), resume=True)  # as the last part ran: no notice
+    assert "--workers" not in capfd.readouterr().err
