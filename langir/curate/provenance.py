@@ -1,7 +1,7 @@
 """Provenance of descriptions from the describe ledger: which provider, model and prompt wrote each text.
 
-The ledger (`DATASET/.langir/describe.sqlite`) is opened read-only (`mode=ro`, never created); a
-dataset without one simply has no provenance. Only the columns present are read, so ledgers of
+The ledger (`DATASET/.langir/describe.sqlite`) is read from an in-memory copy (never created or
+changed); a dataset without one simply has no provenance. Only the columns present are read, so ledgers of
 older and newer `langir describe` versions both work: image_id, provider, model, status, text,
 cost_usd, updated, and where present prompt_style, prompt_digest, attempt(s) and current (1 = the
 answer the description file holds).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from langir.describe.lock import LEDGER_NAME
 
-LEDGER = Path(LEDGER_NAME)  # the ledger's own name; opened read-only here without its migrations (see _connect)
+LEDGER = Path(LEDGER_NAME)  # the ledger's own name; read from its read-only copy without its migrations (see _connect)
 WANTED = ("image_id", "provider", "model", "status", "text", "cost_usd", "updated",
           "prompt_style", "prompt_digest", "attempt", "attempts", "current")
 FIELDS = ("provider", "model", "prompt_style", "prompt_digest", "attempt", "cost_usd", "date", "edited", "accepted_by")
@@ -28,22 +28,24 @@ NO_PROMPT_PROVIDERS = frozenset({"template"})
 
 
 def _connect(path: Path) -> tuple[sqlite3.Connection | None, str]:
-    """Read-only connection (a WAL ledger in a read-only folder falls back to `immutable=1`), or None and why not.
+    """The ledger's read-only copy (`langir.describe.ledger.read_only_copy`, the opener `describe --status`
+    uses), or None and why not.
 
-    Not `Ledger(readonly=True)` on purpose: that migrates a copy, which rewrites hand-made and foreign
-    ledgers' rows; provenance reads whichever known columns are present instead.
+    Not migrated, on purpose (unlike `Ledger(readonly=True)`): migrating rewrites hand-made and foreign
+    ledgers' rows (which answer is current); provenance reads whichever known columns are present instead.
     """
-    uri = path.resolve().as_uri()
-    why = ""
-    for query in ("mode=ro", "mode=ro&immutable=1"):
-        try:
-            db = sqlite3.connect(f"{uri}?{query}", uri=True)
-            db.execute("SELECT 1 FROM requests LIMIT 1")
-            return db, ""
-        except sqlite3.Error as error:
-            why = why or str(error)
-            continue
-    return None, why
+    from langir.describe.ledger import read_only_copy
+
+    try:
+        db = read_only_copy(path)
+    except sqlite3.Error as error:
+        return None, str(error)
+    try:
+        db.execute("SELECT 1 FROM requests LIMIT 1")
+    except sqlite3.Error as error:
+        db.close()
+        return None, str(error)
+    return db, ""
 
 
 # What each column must hold: SQLite keeps whatever was written, so a hand-edited or foreign ledger

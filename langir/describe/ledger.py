@@ -70,6 +70,37 @@ def attempt_key(request: str, attempt: int) -> str:
     return hashlib.sha256(f"{request}#{attempt}".encode()).hexdigest()[:32]
 
 
+def read_only_copy(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of the ledger file at ``path`` as it is (not migrated; nothing on disk created or
+    changed); an empty database when there is no file. Raises sqlite3.Error for a file that is not one.
+
+    Without a -wal file the database is fully checkpointed and ``immutable=1`` reads it without creating
+    side files; with one (a run in progress or killed) ``mode=ro`` must read the WAL too, and where the
+    folder is read-only (SQLite cannot make the -shm file) the checkpointed part is what can be read.
+    """
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if not path.exists():
+        return memory
+    wal = path.with_name(path.name + "-wal").exists()
+    failed: sqlite3.Error | None = None
+    for flags in ("mode=ro", "mode=ro&immutable=1") if wal else ("mode=ro&immutable=1",):
+        try:
+            source = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
+        except sqlite3.Error as error:
+            failed = failed or error
+            continue
+        try:
+            _quick_check(source)
+            source.backup(memory)
+            return memory
+        except sqlite3.Error as error:
+            failed = failed or error
+        finally:
+            source.close()
+    memory.close()
+    raise failed or sqlite3.DatabaseError(f"{path}: cannot be read")
+
+
 class Ledger:
     """Thin wrapper over the SQLite file (one connection, used from the event-loop thread).
 
@@ -113,22 +144,7 @@ class Ledger:
 
     def _open_readonly(self) -> sqlite3.Connection:
         self._check_paths()
-        memory = sqlite3.connect(":memory:", isolation_level=None)
-        if not self.path.exists():
-            return memory
-        # Without a -wal file the database is fully checkpointed and `immutable=1` reads it without
-        # creating side files; with one (a run in progress or killed) mode=ro must read the WAL too.
-        wal = self.path.with_name(self.path.name + "-wal").exists()
-        flags = "mode=ro" if wal else "mode=ro&immutable=1"
-        source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
-        try:
-            _quick_check(source)
-            source.backup(memory)
-        except sqlite3.Error:
-            source.close()
-            raise
-        source.close()
-        return memory
+        return read_only_copy(self.path)
 
     @classmethod
     def for_dataset(cls, root: str | Path, readonly: bool = False) -> Ledger:

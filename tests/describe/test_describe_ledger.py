@@ -222,3 +222,27 @@ def test_a_ledger_linked_out_of_the_set_is_refused_unless_followed(tmp_path, cli
     followed = cli("--follow-symlinks", "describe", root, "--provider", "template")
     assert followed.code == 0, followed.stderr
     assert (outside / "describe.sqlite").is_file() and len(list((root / "descriptions").glob("*.txt"))) == 3
+
+
+def test_read_only_copy_sees_answers_still_in_the_wal_and_changes_nothing(tmp_path):
+    """`describe --status` and the card's provenance read a ledger a run is writing (its answers still in the
+    WAL) through one opener; the file and its WAL are left as they were (the -shm index is SQLite's own
+    reader bookkeeping)."""
+    from langir.curate.provenance import read_provenance
+    from langir.describe.ledger import Ledger, read_only_copy
+
+    root = tmp_path / "ds"
+    writer = Ledger.for_dataset(root)
+    writer.db.execute("PRAGMA wal_autocheckpoint=0")  # a run in progress: nothing checkpointed yet
+    for i in range(3):
+        writer.record(f"k{i}", f"img{i}", "openai", "gpt-4o", "done", text=f"answer {i}", cost_usd=0.01)
+    folder = root / ".langir"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith("-shm")}
+    assert (folder / "describe.sqlite-wal").stat().st_size > 0
+    copy = read_only_copy(folder / "describe.sqlite")
+    assert copy.execute("SELECT count(*) FROM requests").fetchone()[0] == 3
+    copy.close()
+    found = read_provenance(root)
+    assert sorted(found) == ["img0", "img1", "img2"] and found["img1"]["model"] == "gpt-4o"
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith("-shm")} == before
+    writer.close()
