@@ -89,7 +89,7 @@ def train(
     text_layers: Annotated[int | None, typer.Option("--text-layers", min=0, help="With --finetune-text: train only the last N text blocks (+ final norm, projection); 0 = all (default).", rich_help_panel=_LANG, show_default=False)] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto | cpu | cuda | mps (default auto).", rich_help_panel=_RUN, show_default=False)] = None,
     amp: Annotated[bool | None, typer.Option("--amp/--no-amp", help="bf16 autocast on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
-    channels_last: Annotated[bool | None, typer.Option("--channels-last/--no-channels-last", help="channels_last memory format on GPU (default on).", rich_help_panel=_RUN, show_default=False)] = None,
+    channels_last: Annotated[bool | None, typer.Option("--channels-last/--no-channels-last", help="channels_last memory format (default on; faster on GPUs and CPUs alike, not used on Apple MPS).", rich_help_panel=_RUN, show_default=False)] = None,
     compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the model (default off).", rich_help_panel=_RUN, show_default=False)] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=0, help="DataLoader worker processes (default 0).", rich_help_panel=_RUN, show_default=False)] = None,
     val_every: Annotated[int | None, typer.Option("--val-every", min=1, help="Validate every N epochs (default 1).", rich_help_panel=_RUN, show_default=False)] = None,
