@@ -44,7 +44,7 @@ from langir.curate.texts import read_description_file
 from langir.data import guarded
 from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
-from langir.data.dataset import LangIRDataset
+from langir.data.dataset import QUARANTINE_DIR, LangIRDataset
 from langir.data.positions import cell_phrase, components, grid_cell
 from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError, OutputError
@@ -440,7 +440,7 @@ def validation_summary(result: ValidationResult) -> dict:
     }
 
 
-def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = ".quarantine") -> list[tuple[Path, Path]]:
+def quarantine(ds: LangIRDataset, ids: Iterable[str], folder: str = QUARANTINE_DIR) -> list[tuple[Path, Path]]:
     """Move the description files of `ids` into `<their folder>/<folder>/` (never deletes, never overwrites).
 
     Returns (from, to) for every file moved; ids without a description file are skipped.

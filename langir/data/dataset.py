@@ -28,6 +28,9 @@ class Sample:
 
 
 MAX_ID_LENGTH = 200
+# `validate --quarantine` moves rejected description files into this folder beside them; `describe`
+# reads it to never write a rejected answer back
+QUARANTINE_DIR = ".quarantine"
 MAX_SPLIT_FILE_BYTES = guarded.LIMITS["split file"]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langir.data.dataset import LangIRDataset
+from langir.data.dataset import QUARANTINE_DIR, LangIRDataset
 from langir.data.imageio import read_file_bytes
 from langir.describe.ledger import Ledger, Row, attempt_key, request_key
 from langir.describe.options import DescribeOptions
@@ -66,7 +66,7 @@ def file_sha(files: list[tuple[Path, str]]) -> str:
 def quarantined(ds: LangIRDataset, image_id: str, text: str) -> bool:
     """True when `validate --quarantine` moved this very text aside: the answer was rejected."""
     path = ds.description_path(image_id)
-    folder = path.parent / ".quarantine"
+    folder = path.parent / QUARANTINE_DIR
     if not folder.is_dir():
         return False
     for moved in folder.glob(path.name + "*"):
