@@ -10,8 +10,8 @@ docs/train.md). U-Net learns in `test_plain_cli_defaults_learn`, through the CLI
 12-epoch case here at lr 4e-3, 0.560–0.696 over seeds 0–4, was a weaker claim for ≈ 11 s of the suite).
 
 Thresholds come from a distribution, not one run (issue 22: one seed at IoU ≥ 0.3 failed on a fresh
-machine with IoU 0.2857): each case trained with seeds 0–4 (torch 2.14.1, CPU), threshold = mean − 3 sd
-rounded down to 0.05. The figures per seed and per case are in BENCHMARKS.md (script:
+machine with IoU 0.2857): each case trained with seeds 0–4 (torch 2.14.1, CPU) in both memory layouts,
+threshold = mean − 3 sd rounded down to 0.05. The figures per seed and per case are in BENCHMARKS.md (script:
 `bench/learning_seeds.py`). DGSPNet's thresholded IoU at this budget is not a learning signal
 (0.000–0.364 over the five seeds: some seeds have not yet pushed target logits past 0 after 96 steps),
 so its test reads the threshold-free pixel ROC AUC on the test split, which separates trained weights
@@ -31,15 +31,17 @@ from langir.train.engine import train
 
 SMALL_LGNET = {"widths": [16, 16, 16, 16, 16]}
 SMALL_SGEM = {"base": 24}  # the default base 32 took 36 s here; base 16 and 8 did not learn on every seed (0.24, 0.0)
-# test IoU over seeds 0–4 (min / mean / sd) → threshold = mean − 3 sd, rounded down to 0.05
+# test IoU (min / mean / sd) over seeds 0–4 in each memory layout (contiguous until the eighth session, then
+# channels_last, what CPU training now uses: a layout's float differences stand in for another machine's)
+# → threshold = mean − 3 sd, rounded down to 0.05
 THRESHOLDS = {
-    ("sgem_unet", "auto"): 0.45,     # base 24, seeds 0–9: 0.500 / 0.619 / 0.051
-    ("lgnet", "never"): 0.20,        # 0.357 / 0.392 / 0.056
-    ("lgnet", "train-only"): 0.30,   # 0.391 / 0.450 / 0.040
-    ("lgnet", "train+test"): 0.30,   # 0.391 / 0.450 / 0.037
+    ("sgem_unet", "auto"): 0.45,     # base 24, 15 runs: 0.500 / 0.627 / 0.047
+    ("lgnet", "never"): 0.15,        # 0.262 / 0.368 / 0.070
+    ("lgnet", "train-only"): 0.30,   # 0.378 / 0.439 / 0.045
+    ("lgnet", "train+test"): 0.30,   # 0.378 / 0.439 / 0.044
 }
 DGSPNET_MIN_AUC = 0.85  # trained: 0.911 / 0.975 / 0.037 over seeds 0–4; untrained main phase: 0.50–0.62
-PLAIN_CLI_MIN_BEST_IOU = 0.55  # best test IoU over the epochs: 0.604 / 0.643 / 0.025
+PLAIN_CLI_MIN_BEST_IOU = 0.50  # best test IoU over the epochs, both layouts: 0.570 / 0.643 / 0.038
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def test_dgspnet_default_phase_learns(synth_root, tmp_path):
 def test_plain_cli_defaults_learn(cli, tmp_path):
     """`langir synth` then `langir train` with nothing but size and epochs: every other setting is the default
     (lr 1e-3, 10 warm-up epochs capped at a fifth of the run, batch 8, Adan, BCE, crops that keep a target).
-    Measured: best test IoU 0.604–0.670 over seeds 0–4 after 12 epochs (144 steps); the code before the
+    Measured: best test IoU 0.570–0.696 over seeds 0–4 in both memory layouts after 12 epochs (144 steps); the code before the
     foreground-prior biases gave 0.000."""
     root = tmp_path / "synth"
     assert cli("synth", root, "--count", "120", "--size", "64", "--seed", "2").code == 0
