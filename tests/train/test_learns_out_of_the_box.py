@@ -134,8 +134,8 @@ def test_dgspnet_default_phase_learns(synth_root, tmp_path):
 def test_plain_cli_defaults_learn(cli, tmp_path):
     """`langir synth` then `langir train` with nothing but size and epochs: every other setting is the default
     (lr 1e-3, 10 warm-up epochs capped at a fifth of the run, batch 8, Adan, BCE, crops that keep a target).
-    Measured: best test IoU 0.570–0.696 over seeds 0–4 in both memory layouts after 12 epochs (144 steps); the code before the
-    foreground-prior biases gave 0.000."""
+    Measured: best test IoU 0.570–0.696 over seeds 0–4 in both memory layouts after 12 epochs (144 steps);
+    the code before the foreground-prior biases gave 0.000."""
     root = tmp_path / "synth"
     assert cli("synth", root, "--count", "120", "--size", "64", "--seed", "2").code == 0
     run = tmp_path / "run"
