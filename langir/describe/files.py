@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import read_file_bytes
+from langir.describe.human import PERSON
 from langir.describe.ledger import Ledger
 from langir.describe.structured import stored_problem, sync_targets
 from langir.errors import DataError, LangirError
@@ -111,10 +112,15 @@ def sweep_stale_temps(ds: LangIRDataset, ids: Iterable[str]) -> int:
 
 
 def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = True) -> dict[str, int]:
-    """Re-check stored replies under the current rules, without any API call."""
+    """Re-check stored replies under the current rules, without any API call.
+
+    Only model replies: a person's text from `langir review` (and a file text kept as a ``restored`` row)
+    is not a reply, and a person may write past the word limit on purpose (`validate` still reports it)."""
     counts = {"checked": 0, "now_valid": 0, "now_invalid": 0, "unchanged": 0}
     for row in ledger.rows():
         if row.text is None or row.status not in ("done", "invalid") or row.prompt_style in ("no-target-fallback", "restored"):
+            continue
+        if row.provider in (PERSON, "restored"):
             continue
         counts["checked"] += 1
         mask_empty = None

@@ -88,3 +88,28 @@ def test_an_unreadable_image_built_ahead_is_that_images_failure_only(tmp_path, m
     assert failure["id"] == "ir_00002" and "ir_00002.png" in failure["reason"]
     assert sorted(p.name for p in (root / "descriptions").iterdir()) == [
         f"ir_{i:05d}.description.txt" for i in (0, 1, 3, 4, 5)]  # no file, no temp left for the bad one
+
+
+def test_revalidate_leaves_a_persons_text_as_the_person_saved_it(tmp_path, cli):
+    """A text a person wrote in `langir review` is not a model reply: `--revalidate` once marked an 85-word
+    one invalid (the word limit of replies) while the file kept it, so the ledger said the current answer
+    was a failed one. `validate` still reports the length."""
+    from langir.describe import human
+
+    root = make_dataset(tmp_path / "ds", n=3)
+    assert cli("describe", root, "--provider", "template").code == 0
+    ds = LangIRDataset.open(root)
+    sample_id = ds.all_ids()[0]
+    long = " ".join(["The small bright target sits in the upper left of the frame near a faint cloud edge."] * 5)
+    ledger = human.open_ledger(root)
+    human.save_text(ds, ledger, sample_id, long)
+    ledger.close()
+    done = cli("describe", root, "--revalidate", "--json")
+    assert done.code == 0, done.stderr
+    ledger = Ledger.for_dataset(root, readonly=True)
+    row = ledger.current(sample_id)
+    ledger.close()
+    assert (row.provider, row.status, row.error) == (human.PERSON, "done", None)
+    assert ds.read_description(sample_id) == long
+    judged = cli("validate", root, "--json")
+    assert judged.code == 1 and "too-long" in judged.stdout
