@@ -14,7 +14,7 @@ client CPU no change to langir's own code can remove.
 between file systems: ≈ 0.3 ms CPU a file in this VM's /tmp, ≈ 0.05 ms under /work).
 
     python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
-                                        [--workdir DIR]
+                                        [--workdir DIR] [--size H W | --frames DATASET]
 """
 
 from __future__ import annotations
@@ -118,6 +118,25 @@ def provider_floor(root: Path, url: str, concurrency: int, n: int) -> tuple[floa
     return asyncio.run(go())
 
 
+def real_dataset(root: Path, n: int, source: Path) -> Path:
+    """`n` frames cycled from `source` (images/*.png, masks/ of the same name or SIRST's NAME_pixels0.png),
+    each made distinct by its first pixels."""
+    import numpy as np
+    from PIL import Image
+
+    images = sorted((source / "images").glob("*.png"))
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        path = images[i % len(images)]
+        frame = np.array(Image.open(path).convert("L"))
+        frame[0, :2] = (i % 256, i // 256)
+        Image.fromarray(frame).save(root / "images" / f"f{i:05d}.png")
+        mask = next(m for m in (source / "masks" / path.name, source / "masks" / f"{path.stem}_pixels0.png") if m.is_file())
+        (root / "masks" / f"f{i:05d}.png").write_bytes(mask.read_bytes())
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.2)
@@ -127,6 +146,11 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="also time the provider call alone at each level")
     parser.add_argument("--profile", action="store_true", help="cProfile the client at the highest level (stderr)")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the datasets (default: the system temp)")
+    parser.add_argument("--size", type=int, nargs=2, default=[64, 64], metavar=("H", "W"),
+                        help="frame size at the concurrency levels (synthetic noise frames)")
+    parser.add_argument("--frames", type=Path, default=None,
+                        help="a dataset (images/, masks/) whose real frames the concurrency levels use instead, "
+                             "cycled, each copy made distinct by one pixel (e.g. SIRST)")
     args = parser.parse_args()
     results: dict = {"latency_s": args.latency, "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg(),
                                                             "python": sys.version.split()[0]}, "levels": []}
@@ -137,7 +161,8 @@ def main() -> None:
             run(make_dataset(tmp_path / "warm", 16, size=(64, 64)), fake.openai_url, 8)  # imports, first connections
             for level in args.levels:
                 n = max(16, args.per_slot * level)
-                root = make_dataset(tmp_path / f"c{level}", n, size=(64, 64))
+                root = (real_dataset(tmp_path / f"c{level}", n, args.frames) if args.frames
+                        else make_dataset(tmp_path / f"c{level}", n, size=tuple(args.size)))
                 server0 = fake.cpu_s()
                 elapsed, summary = run(root, fake.openai_url, level, profile=args.profile and level == max(args.levels))
                 server = fake.cpu_s() - server0

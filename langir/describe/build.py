@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 
 from langir.data.dataset import LangIRDataset
-from langir.describe.images import encode_array
+from langir.describe.images import request_image
 from langir.describe.options import DescribeOptions
 from langir.describe.pricing import cost, text_tokens
 from langir.describe.prompts import Prompt
@@ -47,7 +47,7 @@ class RequestBuilder:
         prompt = self.prompt
         if prompt.needs_mask:
             prompt = prompt.with_hint(region_hint(mask) if mask is not None else "")
-        encoded = None if not self.provider.remote else encode_array(image, self.opts.max_side, self.provider)
+        encoded = None if not self.provider.remote else request_image(image, self.opts.max_side, self.provider)
         return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
 
