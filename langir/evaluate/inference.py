@@ -59,9 +59,9 @@ def eval_descriptor(entry: dict[str, np.ndarray] | None, language_prior: str) ->
 def load_model(checkpoint: str | Path | tuple[Any, dict[str, Any]], device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     """(model in eval mode on ``device``, meta) from a checkpoint path or an already built (model, meta).
 
-    A checkpoint's model is put in channels_last memory format (not on Apple MPS), as training runs it:
-    convolutions run ×1.3–1.5 faster so on CPUs as on GPUs (BENCHMARKS.md); an already built model is
-    left as its caller keeps it."""
+    A checkpoint's model is put in channels_last memory format (not on Apple MPS), as training runs it: a
+    256² frame ran ×1.1–1.5 faster on this project's CPU, depending on the model (BENCHMARKS.md). An already
+    built model is left as its caller keeps it."""
     if isinstance(checkpoint, (str, Path)):
         import torch
 

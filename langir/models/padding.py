@@ -28,9 +28,8 @@ def padded_size(h: int, w: int, multiple: int) -> tuple[int, int]:
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad (B, C, H, W) at the bottom/right to multiples of ``multiple``; returns it and (H, W) to crop back."""
     h, w = x.shape[-2], x.shape[-1]
-    ph = (multiple - h % multiple) % multiple
-    pw = (multiple - w % multiple) % multiple
-    return F.pad(x, (0, pw, 0, ph), mode=MODE), (h, w)
+    ph, pw = padded_size(h, w, multiple)
+    return F.pad(x, (0, pw - w, 0, ph - h), mode=MODE), (h, w)
 
 
 def crop(y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

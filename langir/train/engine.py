@@ -163,7 +163,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after_epoch: int | Non
     data = prepare_data(setup)
     model, trainable, tower, tokenizer = _build(setup, data)
     on_gpu = device.startswith("cuda")
-    # channels_last pays on CPUs too (oneDNN): LGNet ×1.2–1.3 per training step, ×1.4 per 256² inference (BENCHMARKS.md)
+    # channels_last pays on CPUs too (oneDNN): LGNet ×1.3 per training step, ×1.3–1.4 per 256² inference (BENCHMARKS.md)
     use_cl = config.channels_last and not device.startswith("mps")
     if use_cl:
         model = model.to(memory_format=torch.channels_last)
