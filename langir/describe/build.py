@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 from langir.data.dataset import LangIRDataset
@@ -13,6 +14,8 @@ from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider, Reply, Request
 from langir.describe.template import region_hint
 from langir.errors import DataError
+
+CHEAP_BUILD_BYTES = 256 * 1024  # an image file this small reads and encodes in ≲ 2 ms
 
 
 class RequestBuilder:
@@ -50,6 +53,13 @@ class RequestBuilder:
         encoded = None if not self.provider.remote else request_image(image, self.opts.max_side, self.provider)
         return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
+
+    def cheap(self, image_id: str) -> bool:
+        """Whether building `image_id` is cheap (a small image file): cheaper run in place than handed to a thread."""
+        try:
+            return os.stat(self.ds.image_path(image_id)).st_size <= CHEAP_BUILD_BYTES
+        except (OSError, ValueError, DataError):  # the build itself reports what is wrong
+            return True
 
     def mask_empty(self, image_id: str) -> bool | None:
         """Whether the image's mask is empty (None: no readable mask) without encoding the image."""

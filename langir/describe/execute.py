@@ -63,10 +63,10 @@ class Runner:
         self._workers: list[asyncio.Task] = []
         self._grace: asyncio.TimerHandle | None = None
         self._group: tuple[asyncio.Future, list[tuple[Job, Reply]]] | None = None  # this tick's commit
-        self._writing: set[asyncio.Future] = set()  # committed groups whose files are being written
         self.failure: BaseException | None = None  # a commit or file write that broke: raised at the end
-        # One thread for the work off the loop (reading and encoding images, writing files): with the
-        # default pool's six, every image cost ≈ 400 futex calls of GIL hand-offs (≈ 1 ms of system CPU)
+        # One thread for reading and encoding large images off the loop (small ones and the description
+        # files are done on the loop: each hop to a thread cost ≈ 0.3 ms of CPU in GIL hand-offs, more
+        # than their work; the default pool's six threads cost ≈ 1 ms an image)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="langir-describe")
 
     @property
@@ -149,7 +149,7 @@ class Runner:
     async def run_job(self, job: Job, built: Awaitable[tuple[Request, bool | None]] | None = None) -> None:
         """One image: its request (`built`: already being built, else built now), its answers, its file."""
         try:
-            request, mask_empty = await (built or self._off_loop(self.builder.build, job.image_id))
+            request, mask_empty = await (built or self._build(job))
         except DataError as error:
             job.status, job.error = ("bad" if self.opts.skip_bad else "failed"), str(error)
             self.on_event(job.status, job)
@@ -188,9 +188,8 @@ class Runner:
                                            sent=(request.image.width, request.image.height) if request.image else None)
             group = self._commit_soon((job, reply) if valid else None)
             if valid:
-                # committed this tick, then the file from the committed row, off the loop (one thread hop
-                # for the whole group; a kill in between is healed by the next run, no call). The worker
-                # moves on meanwhile: the run waits for every file before it ends.
+                # committed at the end of this tick, then the file from the committed row (a kill in
+                # between is healed by the next run, no call). The worker moves on meanwhile.
                 group.add_done_callback(lambda group, job=job: group.cancelled() or self.on_event(job.status, job))
                 return
         self.recorder.exhausted(job, mask_empty)
@@ -198,7 +197,7 @@ class Runner:
     # -- the run -------------------------------------------------------------------------------
     def _commit_soon(self, write: tuple[Job, Reply] | None = None) -> asyncio.Future:
         """One ledger commit for every answer booked in this event-loop tick, then the files of its valid
-        answers (`write`), all in one thread hop. The future is done when both are."""
+        answers (`write`). The future is done when both are."""
         if self._group is None:
             loop = asyncio.get_running_loop()
             self._group = (loop.create_future(), [])
@@ -219,24 +218,32 @@ class Runner:
             self.stopping = True
             future.cancel()
             return
-        if not writes:
-            future.set_result(None)
+        try:  # on the loop: a thread hop cost more CPU than writing a description file
+            self._write_files(writes)
+        except Exception as error:  # a bug in writing: the run raises it
+            self.failure = self.failure or error
+            future.cancel()
             return
-        self._writing.add(future)
-        future.add_done_callback(self._writing.discard)
-        task = self._off_loop(self._write_files, writes)
-
-        def done(task: asyncio.Future) -> None:
-            if task.cancelled() or task.exception() is not None:  # a bug in writing: the run raises it
-                self.failure = self.failure or task.exception() or asyncio.CancelledError()
-                future.cancel()
-            else:
-                future.set_result(None)
-
-        task.add_done_callback(done)
+        future.set_result(None)
 
     def _off_loop(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _now_or_off_loop(self, fn: Callable[..., T], *args: Any, inline: bool) -> asyncio.Future[T]:
+        """`fn(*args)` run on the loop at once (`inline`), else on the worker thread; a future either way."""
+        if not inline:
+            return self._off_loop(fn, *args)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def _build(self, job: Job) -> asyncio.Future[tuple[Request, bool | None]]:
+        """The job's request: small images are built on the loop (a thread hop costs more CPU than their
+        read and encode), large ones on the worker thread (their zlib work runs beside the loop)."""
+        return self._now_or_off_loop(self.builder.build, job.image_id, inline=self.builder.cheap(job.image_id))
 
     def _write_files(self, writes: list[tuple[Job, Reply]]) -> None:
         for job, reply in writes:
@@ -260,7 +267,7 @@ class Runner:
 
     async def run(self, jobs: list[Job]) -> None:
         waiting = collections.deque(jobs)
-        # requests built ahead (image read, PNG encode in a thread) while earlier ones are in flight, so a
+        # requests built ahead (image read, PNG encode) while earlier ones are in flight, so a
         # worker that frees up sends at once. A few spares suffice (a build takes ≈ 1 ms, answers come back
         # every few ms) and bound the memory held by encoded images waiting; a worker that pops one tops
         # the queue up at once, so every worker finds a job while any is waiting.
@@ -270,7 +277,7 @@ class Runner:
         def top_up() -> None:
             while waiting and len(ahead) < spare and not self.fatal and not self.stopping:
                 job = waiting.popleft()
-                ahead.append((job, self._off_loop(self.builder.build, job.image_id)))
+                ahead.append((job, self._build(job)))
 
         async def worker() -> None:
             while ahead and not self.fatal and not self.stopping:
@@ -295,8 +302,6 @@ class Runner:
         finally:
             self._do_flush()  # this tick's group, if any: its rows and files
             self.ledger.defer_commits(False)  # every answer read is committed, a second Ctrl-C included
-            if self._writing:  # files of committed answers still being written (workers cancelled meanwhile)
-                await asyncio.wait(list(self._writing))
             self._pool.shutdown(wait=False, cancel_futures=True)  # images built ahead for nobody: dropped
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)

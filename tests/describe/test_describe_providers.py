@@ -331,37 +331,3 @@ def test_registry_import_is_light():
             "print(sorted(m for m in ('numpy', 'scipy', 'openai', 'anthropic', 'google.genai') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["('auto', 'openai', 'anthropic', 'gemini', 'template')", "[]"]
-
-
-def test_openai_spreads_many_requests_over_small_connection_pools(tmp_path, fake, keys):
-    """At concurrency 24 the requests go through 3 clients of ≤ 8 connections (httpcore scans its whole pool per
-    request), and every connection is kept: 24 connections for 72 requests."""
-    from langir.data.dataset import LangIRDataset
-    from langir.describe.ledger import Ledger
-    from langir.describe.prompts import load_prompt
-    from langir.describe.providers import choose_provider, make_provider
-    from langir.describe.runner import DescribeOptions
-
-    root = make_dataset(tmp_path / "ds", 72, size=(24, 24))
-    ds = LangIRDataset.open(root)
-    fake.api.latency = 0.3
-    provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=10)
-    ledger = Ledger.for_dataset(root)
-    try:
-        async def main():
-            from langir.describe.runner import describe_async
-
-            summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
-                                           DescribeOptions(concurrency=24), ledger)
-            clients = len(provider.shards.clients)
-            await provider.aclose()
-            return summary, clients
-
-        import asyncio
-
-        summary, clients = asyncio.run(main())
-    finally:
-        ledger.close()
-    assert summary["described"] == 72 and fake.api.model_requests == 72
-    assert clients == 3
-    assert fake.api.connections == 24  # one per request in flight, none opened twice

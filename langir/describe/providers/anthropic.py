@@ -19,6 +19,7 @@ from langir.describe.providers.base import (
     token_count,
     with_usage,
 )
+from langir.describe.providers.http11 import async_http_client
 
 
 class AnthropicProvider(Provider):
@@ -52,7 +53,8 @@ class AnthropicProvider(Provider):
         import anthropic
 
         self._anthropic = anthropic
-        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
+                                               http_client=async_http_client(anthropic.DefaultAsyncHttpxClient, timeout))
         self.sync_client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     @staticmethod

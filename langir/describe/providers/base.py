@@ -209,61 +209,6 @@ def classify_transport(error: Exception) -> RetryableError | None:
     return None
 
 
-class ClientShards:
-    """Async SDK clients, one more for every `per_shard` requests in flight (made on first need).
-
-    httpcore's pool checks every pooled connection on each request and response (a getpeername
-    and a poll syscall each): one pool of 64 connections costs ≈ 2.5 ms CPU a request, shards of
-    8 an eighth of that. A request goes to the least busy client, and a client gets another only
-    while all carry `per_shard`: no client ever has more than `per_shard` in flight, so its pool
-    never opens more than `per_shard` connections (the pool opens one whenever all of its own are
-    busy, and each new connection costs a connect here and a thread in a threaded server).
-    `make(ssl_context)` builds one more client; all extra shards share one TLS context (loading
-    the CA bundle costs ≈ 50 ms each time).
-    """
-
-    def __init__(self, first: Any, make: Any, per_shard: int = 8):
-        self.clients, self.make, self.per_shard = [first], make, per_shard
-        self.load = [0]  # requests in flight per client
-        self._ssl: Any = None
-
-    @property
-    def busy(self) -> int:
-        return sum(self.load)
-
-    def acquire(self) -> Any:
-        """The client for one request; hand it back with `release(client)`."""
-        index = min(range(len(self.clients)), key=self.load.__getitem__)
-        if self.load[index] >= self.per_shard:
-            index = len(self.clients)
-            self.clients.append(self._make())
-            self.load.append(0)
-        self.load[index] += 1
-        return self.clients[index]
-
-    def _make(self) -> Any:
-        if self._ssl is None:
-            import ssl
-
-            try:  # the CA bundle httpx itself uses (installed with it)
-                import certifi
-
-                self._ssl = ssl.create_default_context(cafile=certifi.where())
-            except ImportError:  # pragma: no cover
-                self._ssl = ssl.create_default_context()
-        return self.make(self._ssl)
-
-    def release(self, client: Any) -> None:
-        for i, c in enumerate(self.clients):
-            if c is client:
-                self.load[i] -= 1
-                return
-
-    async def aclose(self) -> None:
-        for client in self.clients:
-            await client.close()
-
-
 class BatchAdapter:
     """One provider's batch API: entries, their size, submit, poll, results.
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from langir.describe.providers.base import (
     BatchAdapter,
-    ClientShards,
     FatalError,
     Provider,
     Reply,
@@ -23,6 +22,7 @@ from langir.describe.providers.base import (
     token_count,
     with_usage,
 )
+from langir.describe.providers.http11 import async_http_client
 from langir.text.conventions import FAMILIES
 
 if TYPE_CHECKING:
@@ -64,10 +64,9 @@ class OpenAIProvider(Provider):
         import openai
 
         self._openai, self._httpx = openai, httpx
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
-        self.shards = ClientShards(self.client, lambda ctx: openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(verify=ctx, timeout=timeout)))
+        # describe's requests on the lean keep-alive transport (http11.py: ≈ 0.9 ms less CPU a request)
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
+                                         http_client=async_http_client(openai.DefaultAsyncHttpxClient, timeout))
         self.sync_client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     def messages(self, request: Request) -> list[dict[str, Any]]:
@@ -102,14 +101,11 @@ class OpenAIProvider(Provider):
         # The client's documented raw `post` (for custom requests) instead of `chat.completions.create`:
         # same auth, timeout and error mapping, without the SDK's per-request typed-dict transform of
         # the base64 payload (≈ 3 ms CPU a request, the largest client cost at high concurrency).
-        client = self.shards.acquire()
         try:
-            response = await client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
+            response = await self.client.post("/chat/completions", cast_to=self._httpx.Response, body=self.body(request))
             data = json.loads(response.content)
         except (self._openai.OpenAIError, ValueError) as error:  # ValueError: a body that is not JSON
             raise self.classify(error) from None
-        finally:
-            self.shards.release(client)
         return self.parse(data, request.structured)
 
     @staticmethod
@@ -161,7 +157,7 @@ class OpenAIProvider(Provider):
         return 7 * (2 + 2 * len(prompt.shots))  # ≈ role/format tokens per chat message
 
     async def aclose(self) -> None:
-        await self.shards.aclose()
+        await self.client.close()
         self.sync_client.close()
 
 
