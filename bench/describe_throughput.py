@@ -7,11 +7,11 @@ the fake server's CPU per image (it runs in its own process), the client's own o
 (latency 0, concurrency 1), and a full-cache re-run of 1,000 images (files kept, and --overwrite
 served from the ledger). The machine (cores, load before and after) is printed with the figures.
 `--profile` prints where the client CPU goes at the highest level (cProfile, top 25 by own time);
-`--floor` also measures the provider call alone at each level (the SDK's request on our sharded
-clients, with one request built up front: no image reads, no ledger, no files), the part of the
-client CPU no change to langir's own code can remove.
-`--workdir` puts the datasets elsewhere than the system temp folder (file creation costs differ
-between file systems: ≈ 0.3 ms CPU a file in this VM's /tmp, ≈ 0.05 ms under /work).
+`--floor` also measures the provider call alone at each level (the SDK's request on the provider's
+client and transport, with one request built up front: no image reads, no ledger, no files).
+`--workdir` puts the datasets elsewhere than the system temp folder: creating a file (one a
+description) costs 0.3–0.7 ms of kernel CPU on this VM's ext4 and ≈ 0.01 ms on tmpfs (/dev/shm),
+so both are worth measuring.
 
     python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
                                         [--workdir DIR] [--size H W | --frames DATASET]
