@@ -15,7 +15,11 @@ from langir.describe.providers import Provider, Reply, Request
 from langir.describe.template import region_hint
 from langir.errors import DataError
 
-CHEAP_BUILD_BYTES = 256 * 1024  # an image file this small reads and encodes in ≲ 2 ms
+# Image files up to this size are read and encoded on the event loop: a hop to the worker thread costs
+# ≈ 0.3 ms of CPU in GIL hand-offs, more than a small frame's whole build. Above it (SIRST's 23–110 kB
+# frames, say) the thread's zlib work runs on another core beside the loop: +20 % images/s at c = 64
+# for ≈ 0.6 ms more CPU a frame (bench/describe_throughput.py --frames).
+CHEAP_BUILD_BYTES = 16 * 1024
 
 
 class RequestBuilder:
@@ -54,8 +58,11 @@ class RequestBuilder:
         return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
 
-    def cheap(self, image_id: str) -> bool:
-        """Whether building `image_id` is cheap (a small image file): cheaper run in place than handed to a thread."""
+    def cheap(self, image_id: str, size: int = -1) -> bool:
+        """Whether building `image_id` is cheap (a small image file: `size` bytes as planned, else looked up):
+        cheaper run in place than handed to a thread."""
+        if size >= 0:
+            return size <= CHEAP_BUILD_BYTES
         try:
             return os.stat(self.ds.image_path(image_id)).st_size <= CHEAP_BUILD_BYTES
         except (OSError, ValueError, DataError):  # the build itself reports what is wrong

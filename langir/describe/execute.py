@@ -243,7 +243,7 @@ class Runner:
     def _build(self, job: Job) -> asyncio.Future[tuple[Request, bool | None]]:
         """The job's request: small images are built on the loop (a thread hop costs more CPU than their
         read and encode), large ones on the worker thread (their zlib work runs beside the loop)."""
-        return self._now_or_off_loop(self.builder.build, job.image_id, inline=self.builder.cheap(job.image_id))
+        return self._now_or_off_loop(self.builder.build, job.image_id, inline=self.builder.cheap(job.image_id, job.image_bytes))
 
     def _write_files(self, writes: list[tuple[Job, Reply]]) -> None:
         for job, reply in writes:

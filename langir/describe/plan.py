@@ -44,6 +44,7 @@ class Job:
     redo: bool = False
     raw: str | None = None  # a cached answer's raw reply (a structured one carries targets)
     maybe_billed: float = 0.0  # worst-case USD of requests that may have been billed without a readable answer
+    image_bytes: int = -1  # the image file's size when planned (-1: unknown)
 
 
 @dataclass
@@ -54,13 +55,16 @@ class Plan:
         return [j for j in self.jobs if j.status == status]
 
 
-def file_sha(files: list[tuple[Path, str]]) -> str:
-    """Hash of the files' bytes, read through the data layer's guard: a FIFO, folder, symlink loop or
-    missing file is one DataError naming it (never a hang, never a raw OSError)."""
+def file_sha(files: list[tuple[Path, str]]) -> tuple[str, int]:
+    """Hash of the files' bytes and the first file's size, read through the data layer's guard: a FIFO,
+    folder, symlink loop or missing file is one DataError naming it (never a hang, never a raw OSError)."""
     h = hashlib.sha256()
+    first = -1
     for path, what in files:
-        h.update(read_file_bytes(path, what))
-    return h.hexdigest()[:24]
+        data = read_file_bytes(path, what)
+        first = len(data) if first < 0 else first
+        h.update(data)
+    return h.hexdigest()[:24], first
 
 
 def quarantined(ds: LangIRDataset, image_id: str, text: str) -> bool:
@@ -97,7 +101,7 @@ def _keyed_jobs(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: P
             files = [(ds.image_path(image_id), "image")]
             if provider.needs_mask:
                 files.append((ds.mask_path(image_id), "mask"))
-            sha = file_sha(files)
+            sha, image_bytes = file_sha(files)
         except DataError as error:
             # one unreadable sample is that id's failure (exit 1, listed), or skipped with --skip-bad
             message = str(error)
@@ -107,9 +111,9 @@ def _keyed_jobs(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: P
             continue
         if prompt.needs_mask and not provider.needs_mask:
             with contextlib.suppress(DataError):  # the hint comes from the mask: its bytes decide the request too
-                sha += file_sha([(ds.mask_path(image_id), "mask")])
+                sha += file_sha([(ds.mask_path(image_id), "mask")])[0]
         base = request_key(sha, provider.name, provider.model, digest, params)
-        jobs.append(Job(image_id, base, request=base, redo=forced))
+        jobs.append(Job(image_id, base, request=base, redo=forced, image_bytes=image_bytes))
     return jobs
 
 
