@@ -158,10 +158,14 @@ def test_keep_alive_one_connection_per_request_in_flight(tmp_path):
         assert fake.api.connections == 24
 
 
+CLOSE_DELIMITED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + BODY
+
+
 @pytest.mark.parametrize("reply", [ok(), chunked(BODY), ok(gzip.compress(BODY), b"Content-Encoding: gzip\r\n"),
-                                   b"HTTP/1.1 100 Continue\r\n\r\n" + ok()], ids=["length", "chunked", "gzip", "100-continue"])
+                                   b"HTTP/1.1 100 Continue\r\n\r\n" + ok(), CLOSE_DELIMITED],
+                         ids=["length", "chunked", "gzip", "100-continue", "until-close"])
 def test_every_framing_of_a_good_reply_is_read(tmp_path, reply):
-    server = Scripted([send(reply)])
+    server = Scripted([send(reply, "close" if reply is CLOSE_DELIMITED else None)])
     provider, request = provider_and_request(tmp_path, server.url)
     (got,) = ask(provider, request)
     server.close()
