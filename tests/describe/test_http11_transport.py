@@ -319,3 +319,21 @@ def test_tls_is_verified_with_the_trust_httpx_uses(tmp_path, tls_pair, monkeypat
     (got,) = ask(provider, request)
     server.close()
     assert got.text == "A small bright target." and server.requests == 1
+
+
+def test_the_transport_serves_the_httpx_of_the_sdk_at_hand(tmp_path):
+    """Older SDKs build on `httpx`, newer ones on `httpx2`; both may be installed: each client gets its own kind."""
+    import httpx
+
+    from langir.describe.providers.http11 import Http11Transport, httpx_module
+
+    assert httpx_module(httpx.AsyncClient) is httpx
+    server = Scripted([send(ok())])
+
+    async def main():
+        async with httpx.AsyncClient(transport=Http11Transport(httpx=httpx_module(httpx.AsyncClient))) as client:
+            return await client.post(server.url + "/chat/completions", json={"model": "x"})
+
+    response = asyncio.run(main())
+    server.close()
+    assert isinstance(response, httpx.Response) and response.json()["usage"]["prompt_tokens"] == 90

@@ -10,17 +10,18 @@ bodies, `Connection: close` and malformed replies behave as they do under httpco
 
 The SDKs still build, authenticate, time and classify every request: this is only their
 `httpx.AsyncClient`'s transport (`transport=`). httpx ignores proxy variables once a transport is
-given, so `async_http_client` leaves the SDK's own client in place whenever the environment names a
-proxy (httpx then applies it and NO_PROXY exactly as before). Timeouts: `connect` bounds the connection (TCP and TLS), `read`
-bounds the wait from the request's last byte to the reply's last (a non-streamed reply arrives all
-at once, so this is httpcore's per-read timeout in practice); `pool` bounds the wait for a free
-connection slot.
+given, so `async_http_client` leaves the SDK's own client in place whenever the environment names
+a proxy (httpx then applies it and NO_PROXY exactly as before). Timeouts: `connect` bounds the
+connection (TCP and TLS), `read` bounds the wait from the request's last byte to the reply's last
+(a non-streamed reply arrives all at once, so this is httpcore's per-read timeout in practice);
+`pool` bounds the wait for a free connection slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import ssl
 import time
@@ -33,8 +34,13 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # a chat reply is a few kB; a hostile server 
 KEEPALIVE_S = 5.0  # httpx's default: an idle connection older than this is closed, not reused
 
 
-def httpx_module() -> Any:
-    """The httpx the installed SDKs build on (`httpx2` for openai ≥ 3, `httpx` before)."""
+def httpx_module(client_class: Any = None) -> Any:
+    """The httpx an SDK's client class builds on (`httpx2` for openai ≥ 3 and anthropic ≥ 2, `httpx`
+    before; both may be installed side by side); without a class, httpx2 where installed."""
+    for base in getattr(client_class, "__mro__", ()):
+        root = base.__module__.split(".")[0]
+        if root in ("httpx", "httpx2"):
+            return importlib.import_module(root)
     try:
         import httpx2
 
@@ -56,7 +62,8 @@ def proxied() -> bool:
 def async_http_client(client_class: Any, timeout: float) -> Any:
     """An SDK's async httpx client (`client_class`, e.g. `openai.DefaultAsyncHttpxClient`) on this transport;
     None (the SDK's default client) where a proxy is configured."""
-    return None if proxied() else client_class(transport=Http11Transport(), timeout=timeout)
+    return None if proxied() else client_class(transport=Http11Transport(httpx=httpx_module(client_class)),
+                                                timeout=timeout)
 
 
 class _Connection(asyncio.Protocol):
@@ -176,8 +183,8 @@ class _Connection(asyncio.Protocol):
 class Http11Transport:
     """An `httpx.AsyncBaseTransport` (duck-typed: either httpx) over `_Connection`s, pooled per origin."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None, max_connections: int = 100):
-        self.httpx = httpx_module()
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, max_connections: int = 1000, httpx: Any = None):
+        self.httpx = httpx or httpx_module()
         self._ssl = ssl_context
         self._max = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
