@@ -48,8 +48,8 @@ class Recorder:
         """Book one paid answer; True when it passed the checks (recorded done, file written or that id's failure).
 
         An invalid answer is recorded too (it was paid for) and the job moves on to its next attempt.
-        `write=False`: the caller writes the file with `write_done` (the direct executor does it off
-        the event loop: two fsyncs per file would stall every request in flight). `sent`: (W, H) of the
+        `write=False`: the caller writes the file with `write_done` (the direct executor writes a tick's
+        files after the tick's one ledger commit). `sent`: (W, H) of the
         image as the request carried it (a model answering in pixels answers in these; `validate` reads it).
         """
         job.answers += 1
