@@ -42,6 +42,9 @@ def _shown(text: str, limit: int = 60) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL and control characters
 
 
+_PATHS_KEPT = 100_000  # remembered (pattern, id) → path entries per dataset object
+
+
 def check_id(sample_id: str, where: Path | None = None, line: int | None = None) -> str:
     """An id is a file stem: not empty, no path separator, no `..`, no NUL or control character."""
     loc = f"line {line}: " if line is not None else ""
@@ -93,6 +96,7 @@ class LangIRDataset:
         self.layout = layout
         self._split_cache: dict[str, list[str]] = {}
         self._all_ids: list[str] | None = None
+        self._paths: dict[tuple[str, str], Path] = {}
 
     @classmethod
     def open(
@@ -147,8 +151,16 @@ class LangIRDataset:
 
     # ---- paths ---------------------------------------------------------------------------
     def _path(self, pattern: str, sample_id: str) -> Path:
-        check_id(sample_id)
-        return self.root / pattern.replace("{id}", sample_id)
+        # remembered: a describe run asks for each id's paths about ten times, and building a Path
+        # (parsing it) cost ≈ 8 µs each time; the bound keeps a huge set's walk from growing the dict
+        path = self._paths.get((pattern, sample_id))
+        if path is None:
+            check_id(sample_id)
+            path = self.root / pattern.replace("{id}", sample_id)
+            if len(self._paths) >= _PATHS_KEPT:
+                self._paths.clear()
+            self._paths[(pattern, sample_id)] = path
+        return path
 
     def image_path(self, sample_id: str) -> Path:
         path = self._path(self.layout.images, sample_id)
@@ -255,9 +267,10 @@ class LangIRDataset:
 
         `durable=False`: no fsync (the describe ledger is the durable record; see `atomic_path`)."""
         existing = self.description_path(sample_id)
-        if existing.exists() and not overwrite:
+        there = existing.exists()
+        if there and not overwrite:
             return None
-        path = existing if existing.exists() else self.description_write_path(sample_id)
+        path = existing if there else self.description_write_path(sample_id)
         write_text_atomic(path, text.strip() + "\n", durable=durable)
         return path
 
