@@ -8,6 +8,7 @@ the header before decoding, so one huge frame is a clear per-file error, never a
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
@@ -56,6 +57,9 @@ def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30
     return guarded.read_bytes(path, what, max_bytes)
 
 
+_READ_WHOLE_BYTES = 1 << 20  # files up to this size are read at once, then decoded from memory
+
+
 def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
     fh = open_regular(path, what)
@@ -66,6 +70,10 @@ def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[
         if size > guarded.MAX_IMAGE_BYTES:
             raise DataError(path, f"{what} file is {size / 2**20:.0f} MiB, over the {guarded.MAX_IMAGE_BYTES // 2**20} MiB "
                                   f"limit for one {what}; is it the right file?")
+        if size <= _READ_WHOLE_BYTES:  # decoded from memory: Pillow's seeks and reads on a file are a syscall each
+            data = fh.read(_READ_WHOLE_BYTES + 1)  # bounded: the file may have grown since fstat
+            fh.close()
+            fh = io.BytesIO(data)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fh)
