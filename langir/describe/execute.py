@@ -285,9 +285,6 @@ class Runner:
                 top_up()
                 await self.run_job(job, built)
 
-        top_up()
-
-        self._workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.opts.concurrency, len(jobs))))]
         loop = asyncio.get_running_loop()
         handled = False
         if threading.current_thread() is threading.main_thread():
@@ -296,6 +293,8 @@ class Runner:
                 handled = True
             except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - non-POSIX loops
                 pass
+        top_up()  # after the handler: small frames are built right here, on the loop
+        self._workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.opts.concurrency, len(jobs))))]
         self.ledger.defer_commits(True)
         try:
             results = await asyncio.gather(*self._workers, return_exceptions=True)
