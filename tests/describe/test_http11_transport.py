@@ -337,3 +337,35 @@ def test_the_transport_serves_the_httpx_of_the_sdk_at_hand(tmp_path):
     response = asyncio.run(main())
     server.close()
     assert isinstance(response, httpx.Response) and response.json()["usage"]["prompt_tokens"] == 90
+
+
+@pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
+def test_every_remote_provider_describes_over_the_transport(tmp_path, name, monkeypatch):
+    """Each SDK's describe requests go over the lean transport (counted by it); with a proxy configured, none does."""
+    from langir.data.dataset import LangIRDataset
+    from langir.describe.ledger import Ledger
+    from langir.describe.prompts import load_prompt
+    from langir.describe.providers import choose_provider, make_provider
+    from langir.describe.runner import DescribeOptions, describe_async
+    from tests.describe.describe_helpers import set_provider_keys
+
+    set_provider_keys(monkeypatch)
+    root = make_dataset(tmp_path / "ds", 6, size=(24, 24))
+    ds = LangIRDataset.open(root)
+    with FakeServer() as fake:
+        provider = make_provider(choose_provider(name), base_url=fake.openai_url if name == "openai" else fake.url,
+                                 timeout=10)
+        ledger = Ledger.for_dataset(root)
+        try:
+            async def main():
+                summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
+                                               DescribeOptions(concurrency=3), ledger)
+                await provider.aclose()
+                return summary
+            summary = asyncio.run(main())
+        finally:
+            ledger.close()
+        assert summary["described"] == 6 and fake.api.model_requests == 6
+        assert provider.transport.requests == 6 and provider.transport.connections == fake.api.connections == 3
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    assert make_provider(choose_provider(name), base_url="https://api.example.invalid", timeout=10).transport is None

@@ -53,8 +53,9 @@ class AnthropicProvider(Provider):
         import anthropic
 
         self._anthropic = anthropic
+        http_client, self.transport = async_http_client(anthropic.DefaultAsyncHttpxClient, timeout)
         self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
-                                               http_client=async_http_client(anthropic.DefaultAsyncHttpxClient, timeout))
+                                               http_client=http_client)
         self.sync_client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     @staticmethod

@@ -19,6 +19,7 @@ from langir.describe.providers.base import (
     token_count,
     with_usage,
 )
+from langir.describe.providers.http11 import Http11Transport, proxied
 
 
 class GeminiProvider(Provider):
@@ -60,9 +61,17 @@ class GeminiProvider(Provider):
         from google.genai import types
 
         self._types = types
+        extra: dict[str, Any] = {}
+        self.transport: Http11Transport | None = None
+        if "async_client_args" in types.HttpOptions.model_fields and not proxied():
+            # describe's requests on the lean transport (http11.py), as for OpenAI and Anthropic; given a
+            # transport, google-genai sends with httpx (not aiohttp, where installed)
+            self.transport = Http11Transport()
+            extra["async_client_args"] = {"transport": self.transport}
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000),  # milliseconds
             retry_options=types.HttpRetryOptions(attempts=1),  # the runner retries, not the SDK
+            **extra,
         )
         self.client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
         self.sync_client = self.client  # one client serves both (sync calls: batch housekeeping)

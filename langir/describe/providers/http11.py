@@ -59,11 +59,13 @@ def proxied() -> bool:
     return any(os.environ.get(name) or os.environ.get(name.lower()) for name in PROXY_VARIABLES)
 
 
-def async_http_client(client_class: Any, timeout: float) -> Any:
-    """An SDK's async httpx client (`client_class`, e.g. `openai.DefaultAsyncHttpxClient`) on this transport;
-    None (the SDK's default client) where a proxy is configured."""
-    return None if proxied() else client_class(transport=Http11Transport(httpx=httpx_module(client_class)),
-                                                timeout=timeout)
+def async_http_client(client_class: Any, timeout: float) -> tuple[Any, Http11Transport | None]:
+    """An SDK's async httpx client (`client_class`, e.g. `openai.DefaultAsyncHttpxClient`) on this transport,
+    and the transport; (None, None) (the SDK's default client) where a proxy is configured."""
+    if proxied():
+        return None, None
+    transport = Http11Transport(httpx=httpx_module(client_class))
+    return client_class(transport=transport, timeout=timeout), transport
 
 
 class _Connection(asyncio.Protocol):
@@ -184,13 +186,16 @@ class Http11Transport:
     """An `httpx.AsyncBaseTransport` (duck-typed: either httpx) over `_Connection`s, pooled per origin."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None, max_connections: int = 1000, httpx: Any = None):
-        self.httpx = httpx or httpx_module()
+        # the httpx whose Responses and errors this transport makes; without one given, the httpx that
+        # sends the first request (google-genai picks its own and passes this transport on to it)
+        self.httpx = httpx
         self._ssl = ssl_context
         self._max = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._slots = asyncio.Semaphore(max_connections)
+        self.requests = self.connections = 0  # sent, opened (for `describe`'s figures and the tests)
 
     def _on_this_loop(self) -> None:
         """Connections and the slot semaphore belong to one event loop; a new loop starts afresh."""
@@ -219,6 +224,7 @@ class Http11Transport:
         except (OSError, ssl.SSLError) as error:
             raise httpx.ConnectError(f"cannot connect to {name}:{port}: {error}") from None
         self._open.add(conn)
+        self.connections += 1
         return conn
 
     def _take_idle(self, origin: tuple[bytes, bytes, int]) -> _Connection | None:
@@ -233,6 +239,8 @@ class Http11Transport:
         return None
 
     async def handle_async_request(self, request: Any) -> Any:
+        if self.httpx is None:
+            self.httpx = importlib.import_module(type(request).__module__.split(".")[0])
         httpx = self.httpx
         url = request.url
         scheme = url.raw_scheme
@@ -251,6 +259,7 @@ class Http11Transport:
         else:
             await self._slots.acquire()
         conn: _Connection | None = None
+        self.requests += 1
         try:
             conn = self._take_idle(origin) or await self._connect(scheme, url.raw_host, port, timeouts.get("connect"))
             response = await conn.exchange(request, body, timeouts.get("read"))

@@ -65,8 +65,9 @@ class OpenAIProvider(Provider):
 
         self._openai, self._httpx = openai, httpx
         # describe's requests on the lean keep-alive transport (http11.py: ≈ 0.9 ms less CPU a request)
+        http_client, self.transport = async_http_client(openai.DefaultAsyncHttpxClient, timeout)
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
-                                         http_client=async_http_client(openai.DefaultAsyncHttpxClient, timeout))
+                                         http_client=http_client)
         self.sync_client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     def messages(self, request: Request) -> list[dict[str, Any]]:
