@@ -131,29 +131,34 @@ def ask(provider, request, times=1):
     return asyncio.run(main())
 
 
-def test_keep_alive_one_connection_per_request_in_flight(tmp_path):
-    """72 images at concurrency 24 through the fake API: 24 connections, each reused, none opened twice."""
+def describe_run(provider, root, concurrency):
+    """One describe run of every image under `root` with `provider` (closed after): its summary."""
     from langir.data.dataset import LangIRDataset
     from langir.describe.ledger import Ledger
     from langir.describe.prompts import load_prompt
-    from langir.describe.providers import OpenAIProvider
     from langir.describe.runner import DescribeOptions, describe_async
 
-    root = make_dataset(tmp_path / "ds", 72, size=(24, 24))
     ds = LangIRDataset.open(root)
+    ledger = Ledger.for_dataset(root)
+    try:
+        async def main():
+            summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
+                                           DescribeOptions(concurrency=concurrency), ledger)
+            await provider.aclose()
+            return summary
+        return asyncio.run(main())
+    finally:
+        ledger.close()
+
+
+def test_keep_alive_one_connection_per_request_in_flight(tmp_path):
+    """72 images at concurrency 24 through the fake API: 24 connections, each reused, none opened twice."""
+    from langir.describe.providers import OpenAIProvider
+
+    root = make_dataset(tmp_path / "ds", 72, size=(24, 24))
     with FakeServer() as fake:
         fake.api.latency = 0.3
-        provider = OpenAIProvider("gpt-4o", "test-key", fake.openai_url, timeout=10)
-        ledger = Ledger.for_dataset(root)
-        try:
-            async def main():
-                summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
-                                               DescribeOptions(concurrency=24), ledger)
-                await provider.aclose()
-                return summary
-            summary = asyncio.run(main())
-        finally:
-            ledger.close()
+        summary = describe_run(OpenAIProvider("gpt-4o", "test-key", fake.openai_url, timeout=10), root, 24)
         assert summary["described"] == 72 and fake.api.model_requests == 72
         assert fake.api.connections == 24
 
@@ -342,29 +347,15 @@ def test_the_transport_serves_the_httpx_of_the_sdk_at_hand(tmp_path):
 @pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
 def test_every_remote_provider_describes_over_the_transport(tmp_path, name, monkeypatch):
     """Each SDK's describe requests go over the lean transport (counted by it); with a proxy configured, none does."""
-    from langir.data.dataset import LangIRDataset
-    from langir.describe.ledger import Ledger
-    from langir.describe.prompts import load_prompt
     from langir.describe.providers import choose_provider, make_provider
-    from langir.describe.runner import DescribeOptions, describe_async
     from tests.describe.describe_helpers import set_provider_keys
 
     set_provider_keys(monkeypatch)
     root = make_dataset(tmp_path / "ds", 6, size=(24, 24))
-    ds = LangIRDataset.open(root)
     with FakeServer() as fake:
         provider = make_provider(choose_provider(name), base_url=fake.openai_url if name == "openai" else fake.url,
                                  timeout=10)
-        ledger = Ledger.for_dataset(root)
-        try:
-            async def main():
-                summary = await describe_async(ds, ds.all_ids(), provider, load_prompt("system"),
-                                               DescribeOptions(concurrency=3), ledger)
-                await provider.aclose()
-                return summary
-            summary = asyncio.run(main())
-        finally:
-            ledger.close()
+        summary = describe_run(provider, root, 3)
         assert summary["described"] == 6 and fake.api.model_requests == 6
         assert provider.transport.requests == 6 and provider.transport.connections == fake.api.connections == 3
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
