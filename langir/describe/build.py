@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 
 from langir.data.dataset import LangIRDataset
-from langir.describe.images import request_image
+from langir.describe.images import fitted_size, request_image
 from langir.describe.options import DescribeOptions
 from langir.describe.pricing import cost, text_tokens
 from langir.describe.prompts import Prompt
@@ -102,19 +102,14 @@ class RequestBuilder:
         tin, _, _ = self.estimate(*size)
         return tin, min(self.opts.max_tokens, text_tokens(reply.raw or reply.text))
 
-    def sent_size(self, image_id: str) -> tuple[int, int] | None:
-        """Width and height of the image as a request carries it (read from its header), None if unreadable."""
-        from langir.data.imageio import image_info
-
+    def sent_size(self, image_id: str, verify: bool = False) -> tuple[int, int] | None:
+        """Width and height of the image as a request carries it (read from its header), None if unreadable
+        (`verify`: also when Pillow's integrity check fails, as the build would)."""
         try:
-            w, h, _ = image_info(self.ds.image_path(image_id), verify=False)
+            w, h, _ = self.ds.image_info(image_id, verify=verify)  # the dataset's guarded reader (symlink rule)
         except DataError:
             return None
-        limits = [x for x in (self.provider.max_side, self.opts.max_side) if x]
-        if limits and max(w, h) > min(limits):
-            scale = min(limits) / max(w, h)
-            w, h = max(1, round(w * scale)), max(1, round(h * scale))
-        return w, h
+        return fitted_size(w, h, self.opts.max_side, self.provider)
 
     def worst_case(self, request: Request, batch: bool = False) -> tuple[int, float]:
         """(tokens for the rate limiter, worst-case USD) of one request: inflated input, full max_tokens."""

@@ -118,9 +118,8 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
     is not a reply, and a person may write past the word limit on purpose (`validate` still reports it)."""
     counts = {"checked": 0, "now_valid": 0, "now_invalid": 0, "unchanged": 0}
     for row in ledger.rows():
-        if row.text is None or row.status not in ("done", "invalid") or row.prompt_style in ("no-target-fallback", "restored"):
-            continue
-        if row.provider in (PERSON, "restored"):
+        if (row.text is None or row.status not in ("done", "invalid") or row.prompt_style in ("no-target-fallback", "restored")
+                or row.provider in (PERSON, "restored")):
             continue
         counts["checked"] += 1
         mask_empty = None

@@ -52,6 +52,16 @@ def image_limits(provider: Any) -> tuple[int | None, int | None]:
     return getattr(provider, "max_side", None), getattr(provider, "max_image_bytes", None)
 
 
+def fitted_size(width: int, height: int, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = None) -> tuple[int, int]:
+    """(W, H) of a width×height image brought within min(max_side, the provider's side limit), aspect kept:
+    the size a request carries (unless a byte limit shrinks it further)."""
+    limits = [x for x in (image_limits(provider)[0], max_side) if x]
+    if not limits or max(width, height) <= min(limits):
+        return width, height
+    scale = min(limits) / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _b64_len(n: int) -> int:
     return 4 * ((n + 2) // 3)
 
@@ -63,12 +73,11 @@ def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, pro
 
     ``compress_level``: zlib's (PNG is lossless at every level; 6 is Pillow's default). A PNG over the byte
     limit is tried at level 9 before any shrinking, so a faster level never costs pixels."""
-    side_limit, byte_limit = image_limits(provider)
+    _, byte_limit = image_limits(provider)
     img = Image.fromarray(image if image.dtype == np.uint8 else to_uint8(image))  # uint8: already as sent
-    limits = [x for x in (side_limit, max_side) if x]
-    if limits and max(img.size) > min(limits):
-        scale = min(limits) / max(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
+    size = fitted_size(img.width, img.height, max_side, provider)
+    if size != img.size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
     while True:
         for level in dict.fromkeys((compress_level, 9)):
             buf = io.BytesIO()

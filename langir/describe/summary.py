@@ -13,7 +13,6 @@ from langir.describe.plan import Plan, plan_run
 from langir.describe.pricing import cost, price_for
 from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider
-from langir.errors import DataError
 
 FAILED_STATUSES = ("failed", "invalid", "unaffordable", "interrupted")
 
@@ -45,7 +44,6 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
     No API call, no file written (open the ledger read-only). Empty masks: a VLM that insists on a
     target is re-asked up to the image's remaining answers, so each may cost that many requests.
     """
-    from langir.data.imageio import image_info
 
     check_prices(provider, opts)
     plan = plan_run(ds, ids, provider, prompt, opts, ledger, redo=redo)
@@ -60,14 +58,10 @@ def dry_run(ds: LangIRDataset, ids: list[str], provider: Provider, prompt: Promp
         empty += bool(mask_empty)
         reasks += extra
         if provider.remote:
-            try:
-                w, h, _ = image_info(ds.image_path(job.image_id))
-            except DataError:  # the real run lists it as that id's failure; it costs nothing
+            sent = builder.sent_size(job.image_id, verify=True)
+            if sent is None:  # the real run lists it as that id's failure; it costs nothing
                 continue
-            if opts.max_side and max(w, h) > opts.max_side:
-                scale = opts.max_side / max(w, h)
-                w, h = round(w * scale), round(h * scale)
-            i, o, _ = builder.estimate(w, h)
+            i, o, _ = builder.estimate(*sent)
             tin, tout = tin + i, tout + o
             one = cost(opts.prices, provider.model, i, o, batch)
             usd += one
