@@ -250,7 +250,8 @@ def test_nothing_listening_is_a_connection_error(tmp_path):
         port = s.getsockname()[1]  # closed again: nothing listens there
     provider, request = provider_and_request(tmp_path, f"http://127.0.0.1:{port}/v1")
     (got,) = ask(provider, request)
-    assert isinstance(got, RetryableError) and "connection" in str(got)
+    # one line saying where, and not counted as billed: nothing was sent
+    assert isinstance(got, RetryableError) and f"cannot connect to 127.0.0.1:{port}" in str(got) and not got.maybe_done
 
 
 def test_a_cancelled_request_leaves_no_half_read_connection_behind(tmp_path):

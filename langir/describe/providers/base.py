@@ -200,10 +200,14 @@ def classify_status(status: int, body: Any, headers: Mapping[str, str] | None = 
 def classify_transport(error: Exception) -> RetryableError | None:
     """Timeouts, dropped connections and unparseable bodies: retryable for every SDK."""
     name = type(error).__name__
+    cause = error.__cause__ or error.__context__  # the SDKs wrap httpx's error: it says what happened
+    detail = f": {short(str(cause))}" if cause is not None and str(cause) else ""
+    if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):  # no connection: the request was never sent
+        return RetryableError(f"connection error{detail}", maybe_done=False)
     if "Timeout" in name:
         return RetryableError("request timed out", maybe_done=True)
     if "Connect" in name or "RemoteProtocol" in name or "ReadError" in name:
-        return RetryableError("connection error", maybe_done=True)
+        return RetryableError(f"connection error{detail}", maybe_done=True)
     if isinstance(error, ValueError) or "Validation" in name or "Decode" in name:
         return RetryableError(f"malformed reply: {short(str(error))}", maybe_done=True)
     return None

@@ -166,8 +166,9 @@ class _Connection(asyncio.Protocol):
         return httpx.Response(head.status_code, headers=head.headers, stream=httpx.ByteStream(b"".join(self.chunks)),
                               extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason})
 
-    def reusable(self) -> bool:
-        """After an exchange: may this connection carry the next one (both sides done, neither closing)?"""
+    def ready_next(self) -> bool:
+        """After an exchange: readies the connection for the next one; False when it cannot carry one (a side
+        not done, or closing)."""
         if self.closed or self.transport is None or self.transport.is_closing():
             return False
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
@@ -270,7 +271,7 @@ class Http11Transport:
             raise
         finally:
             self._slots.release()
-        if conn.reusable():
+        if conn.ready_next():
             self._idle.setdefault(origin, []).append(conn)
         else:
             conn.close()
