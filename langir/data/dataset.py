@@ -12,7 +12,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, image_info, read_image, read_image_u8, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, image_info, read_grey8, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -206,7 +206,12 @@ class LangIRDataset:
 
     def read_image_u8(self, sample_id: str) -> np.ndarray:
         """The image as 8-bit grey (`to_uint8(read_image(id))`, faster for 8-bit files)."""
-        return read_image_u8(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
+        return self.read_grey8(sample_id)[0]
+
+    def read_grey8(self, sample_id: str) -> tuple[np.ndarray, bytes | None]:
+        """The image as 8-bit grey, and the file's bytes when they are a plain PNG of exactly those pixels
+        (`imageio.read_grey8`)."""
+        return read_grey8(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
 
     def image_info(self, sample_id: str, verify: bool = True) -> tuple[int, int, str]:
         """Width, height and mode from the image's header (`imageio.image_info`), under the symlink rule."""

@@ -12,6 +12,7 @@ import io
 import os
 import struct
 import warnings
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +24,8 @@ from langir.data.guarded import open_regular
 from langir.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
-           "non_binary_masks", "read_image", "read_mask", "to_uint8"]
+           "is_plain_grey_png", "non_binary_masks", "read_grey8", "read_image", "read_image_u8", "read_mask",
+           "to_uint8"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_MAX_PIXELS = 2**26
@@ -97,7 +99,13 @@ def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[
 
 
 def _open(path: Path, budget: int | None = None, what: str = "image") -> Image.Image:
+    return _open_keeping_bytes(path, budget, what)[0]
+
+
+def _open_keeping_bytes(path: Path, budget: int | None = None, what: str = "image") -> tuple[Image.Image, bytes | None]:
+    """The decoded image and, for a file small enough to be read at once, its bytes."""
     fh, img = _guarded_open(path, budget, what)
+    data = fh.getvalue() if isinstance(fh, io.BytesIO) else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -108,7 +116,7 @@ def _open(path: Path, budget: int | None = None, what: str = "image") -> Image.I
         raise DataError(path, f"corrupt image: {err}") from None
     finally:
         fh.close()
-    return img
+    return img, data
 
 
 def image_to_array(img: Image.Image) -> np.ndarray:
@@ -149,10 +157,48 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
 def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """`to_uint8(read_image(path))`, without the float detour for 8-bit grey files (the common case:
     the pixels as stored). Same checks and errors as `read_image`."""
-    img = _open(Path(path), max_pixels)
+    return read_grey8(path, max_pixels)[0]
+
+
+def read_grey8(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, bytes | None]:
+    """`read_image_u8`'s pixels, and the file's bytes when the file already is exactly those pixels as a plain
+    PNG (`is_plain_grey_png`): a request can carry it as it is instead of encoding the pixels again."""
+    img, data = _open_keeping_bytes(Path(path), max_pixels)
     if img.mode == "L":
-        return np.asarray(img)
-    return to_uint8(image_to_array(img))
+        plain = data if img.format == "PNG" and data is not None and is_plain_grey_png(data) else None
+        return np.asarray(img), plain
+    return to_uint8(image_to_array(img)), None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PIXEL_CHUNKS = (b"IHDR", b"IDAT", b"IEND")
+
+
+def is_plain_grey_png(data: bytes) -> bool:
+    """Whether `data` is an 8-bit grey, non-interlaced PNG of pixels only: IHDR, IDAT…, IEND, every CRC right,
+    nothing after the end. Anything else (text, EXIF or colour chunks a person may not mean to send, a
+    palette, 16 bits, a bad CRC that Pillow's decoder never checks, trailing bytes) is not plain."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return False
+    at, order = len(_PNG_SIGNATURE), []
+    while at + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, at)
+        end = at + 12 + length
+        if kind not in _PIXEL_CHUNKS or end > len(data):
+            return False
+        if zlib.crc32(data[at + 4:end - 4]) != struct.unpack_from(">I", data, end - 4)[0]:
+            return False
+        order.append(kind)
+        if kind == b"IHDR":
+            if length != 13 or order != [b"IHDR"]:
+                return False
+            bit_depth, colour, compression, filtering, interlace = data[at + 16:at + 21]
+            if (bit_depth, colour, compression, filtering, interlace) != (8, 0, 0, 0, 0):
+                return False
+        at = end
+        if kind == b"IEND":
+            return at == len(data) and length == 0 and order[0] == b"IHDR" and set(order[1:-1]) == {b"IDAT"}
+    return False
 
 
 # Masks holding more than one non-zero value (anti-aliased edges, JPEG noise, soft labels) seen by this

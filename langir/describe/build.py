@@ -38,7 +38,7 @@ class RequestBuilder:
         A remote request needs only the image: an unreadable or mismatched mask turns the
         no-target judgement off for that id (one warning) instead of blocking it.
         """
-        image = self.ds.read_image_u8(image_id)  # as it is sent (8-bit grey), without a float detour
+        image, plain_png = self.ds.read_grey8(image_id)  # as it is sent (8-bit grey), without a float detour
         mask = None
         if self.provider.needs_mask:
             mask = self.ds.read_mask(image_id, image.shape)
@@ -54,7 +54,9 @@ class RequestBuilder:
         prompt = self.prompt
         if prompt.needs_mask:
             prompt = prompt.with_hint(region_hint(mask) if mask is not None else "")
-        encoded = None if not self.provider.remote else request_image(image, self.opts.max_side, self.provider)
+        encoded = None
+        if self.provider.remote:
+            encoded = request_image(image, plain_png, self.opts.max_side, self.provider)
         return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
 

@@ -13,7 +13,7 @@ import pytest
 
 from langir.data.dataset import LangIRDataset
 from langir.describe.batch import chunked, run_batch
-from langir.describe.images import request_image
+from langir.describe.images import encode_file
 from langir.describe.ledger import Ledger
 from langir.describe.prompts import load_prompt
 from langir.describe.providers import Request, choose_provider, make_provider
@@ -58,7 +58,7 @@ def _entry_sizes(ds, provider, prompt) -> list[int]:
     api = provider.batch_api()
     sizes = []
     for image_id in ds.all_ids():
-        request = Request(image_id, request_image(ds.read_image(image_id), 1024, provider), prompt)
+        request = Request(image_id, encode_file(ds.image_path(image_id), 1024, provider), prompt)
         sizes.append(api.entry_bytes(api.entry("x" * 32, request)))
     return sizes
 

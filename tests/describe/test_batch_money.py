@@ -16,7 +16,7 @@ import pytest
 from langir.data.dataset import LangIRDataset
 from langir.data.text_rules import NO_TARGET_SENTENCE
 from langir.describe.batch import run_batch
-from langir.describe.images import request_image
+from langir.describe.images import encode_file
 from langir.describe.ledger import Ledger
 from langir.describe.pricing import cost
 from langir.describe.prompts import load_prompt
@@ -39,7 +39,7 @@ def keys(monkeypatch):
 def _shas(ds, provider, opts) -> dict[str, str]:
     found = {}
     for image_id in ds.all_ids():
-        enc = request_image(ds.read_image(image_id), opts.max_side, provider)
+        enc = encode_file(ds.image_path(image_id), opts.max_side, provider)
         found[hashlib.sha256(base64.b64decode(enc.b64)).hexdigest()[:16]] = image_id
     return found
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from langir.data.imageio import read_image, read_mask
+from langir.data.imageio import read_mask
 from langir.data.positions import cell_phrase, find_targets, grid_cell
-from langir.describe.images import request_image
+from langir.describe.images import encode_file
 from langir.describe.providers import provider_class
 from tests.describe.fake_server import FakeServer
 
@@ -70,7 +70,7 @@ class VLMServer(FakeServer):
 
 def image_sha(path: Path, max_side: int | None = 1024) -> str:
     """The hash the fake server computes for an image as `describe` sends it."""
-    png = request_image(read_image(path), max_side, provider_class("openai")).png
+    png = encode_file(path, max_side, provider_class("openai")).png
     return hashlib.sha256(png).hexdigest()[:16]
 
 
