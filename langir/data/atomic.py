@@ -218,7 +218,7 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     files: the describe ledger holds every paid answer and a re-run restores them).
     Raises OutputError (one line, naming `path`) when the target cannot be written.
     """
-    requested = Path(path)
+    requested = path if isinstance(path, Path) else Path(path)
     if requested.name in ("", ".", ".."):
         raise OutputError(requested, "is a folder, not a file")
     path = _target(requested)

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from langir.data import guarded
-from langir.data.guarded import open_regular
+from langir.data.guarded import as_path, open_regular
 from langir.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
@@ -73,7 +73,7 @@ def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[
             raise DataError(path, f"{what} file is {size / 2**20:.0f} MiB, over the {guarded.MAX_IMAGE_BYTES // 2**20} MiB "
                                   f"limit for one {what}; is it the right file?")
         if size <= _READ_WHOLE_BYTES:  # decoded from memory: Pillow's seeks and reads on a file are a syscall each
-            data = fh.read(_READ_WHOLE_BYTES + 1)  # bounded: the file may have grown since fstat
+            data = fh.read(size)  # the file as fstat saw it (a read of 1 MiB would allocate 1 MiB first)
             fh.close()
             fh = io.BytesIO(data)
         with warnings.catch_warnings():
@@ -150,7 +150,7 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     Raises DataError naming the file when it is missing, not a regular file, corrupt, or larger than
     `max_pixels` (default: the `LANGIR_MAX_PIXELS` budget).
     """
-    path = Path(path)
+    path = as_path(path)
     return image_to_array(_open(path, max_pixels))
 
 
@@ -163,7 +163,7 @@ def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray
 def read_grey8(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, bytes | None]:
     """`read_image_u8`'s pixels, and the file's bytes when the file already is exactly those pixels as a plain
     PNG (`is_plain_grey_png`): a request can carry it as it is instead of encoding the pixels again."""
-    img, data = _open_keeping_bytes(Path(path), max_pixels)
+    img, data = _open_keeping_bytes(as_path(path), max_pixels)
     if img.mode == "L":
         plain = data if img.format == "PNG" and data is not None and is_plain_grey_png(data) else None
         return np.asarray(img), plain
@@ -226,7 +226,7 @@ def read_mask(path: str | Path, shape: tuple[int, int] | None = None, max_pixels
 
     A mask with more than one non-zero value is read the same way and remembered (`non_binary_masks`).
     """
-    path = Path(path)
+    path = as_path(path)
     img = _open(path, max_pixels, "mask")
     if img.mode == "LA":
         raw = np.asarray(img)[..., 0]
@@ -251,7 +251,7 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
     PNG: every chunk's CRC and the end of the file — truncation and corruption are found for the
     cost of reading the file once); `verify=False` reads the header only.
     """
-    path = Path(path)
+    path = as_path(path)
     fh, img = _guarded_open(path, max_pixels)
     try:
         size = (img.width, img.height, img.mode)

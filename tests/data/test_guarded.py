@@ -67,3 +67,35 @@ def test_follow_symlinks_flag_reaches_the_reader(tmp_path: Path, monkeypatch, ca
     with pytest.raises(SystemExit) as stop:  # the flag held for that command only, not for the next in-process
         main(["stats", str(ds), "--json"])
     assert stop.value.code == 1 and os.environ.get(guarded.FOLLOW_SYMLINKS_ENV) == ""
+
+
+def test_read_bytes_reads_exactly_the_file_up_to_its_limit(tmp_path: Path) -> None:
+    """The read is sized by fstat (no limit-sized allocation), yet every byte up to the limit is read, a file
+    one byte over is refused, and a file whose size the kernel does not report (/proc) is read whole."""
+    for size in (0, 1, 4095, 4096, 70_000):
+        path = tmp_path / f"f{size}"
+        path.write_bytes(os.urandom(size))
+        assert guarded.read_bytes(path, max_bytes=70_000) == path.read_bytes()
+    with pytest.raises(DataError, match="larger than"):
+        guarded.read_bytes(tmp_path / "f70000", max_bytes=69_999)
+    status = guarded.read_bytes("/proc/self/status", max_bytes=1 << 20)
+    assert status.startswith(b"Name:") and len(status) > 100
+    with pytest.raises(DataError, match="larger than"):
+        guarded.read_bytes("/proc/self/status", max_bytes=50)
+
+
+def test_image_read_from_memory_is_the_whole_file(tmp_path: Path) -> None:
+    """Images up to 1 MiB are read at once, sized by fstat: every pixel of a frame of any size decodes."""
+    import numpy as np
+    from PIL import Image
+
+    from langir.data.imageio import read_grey8
+
+    rng = np.random.default_rng(3)
+    for shape in ((1, 1), (64, 64), (700, 700), (1100, 1100)):  # the last is over 1 MiB: streamed
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        path = tmp_path / f"{shape[0]}.png"
+        Image.fromarray(pixels).save(path, compress_level=0)
+        read, plain = read_grey8(path)
+        assert np.array_equal(read, pixels)
+        assert (plain == path.read_bytes()) if path.stat().st_size <= 1 << 20 else plain is None
