@@ -70,9 +70,13 @@ def file_kind(mode: int) -> str:
 
 
 def _target(path: Path) -> Path:
-    """The file to replace: `path`, or the regular file a symlink points at; refuse anything else."""
+    """The file to replace: `path`, or the regular file a symlink points at; refuse anything else.
+    One lstat for the common cases (nothing there yet, a regular file); links are followed after."""
     try:
-        st = os.stat(path)  # follows symlinks: /proc/self/fd/1 → the pipe or terminal behind it
+        st = os.lstat(path)
+        link = stat.S_ISLNK(st.st_mode)
+        if link:
+            st = os.stat(path)  # follows symlinks: /proc/self/fd/1 → the pipe or terminal behind it
     except FileNotFoundError:
         if os.path.islink(path):
             raise OutputError(path, "is a symlink to a missing file; remove it or give another path") from None
@@ -81,7 +85,7 @@ def _target(path: Path) -> Path:
         raise _as_output_error(error, path) from None
     if not stat.S_ISREG(st.st_mode):
         raise OutputError(path, f"is {file_kind(st.st_mode)}, not a regular file; refusing to replace it")
-    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+    return Path(os.path.realpath(path)) if link else path
 
 
 def _alive(pid: int) -> bool:
@@ -190,8 +194,20 @@ def _make_parent(parent: Path, path: Path) -> None:
         raise _as_output_error(error, path) from None
 
 
-def _create_temp(parent: Path, name: str, path: Path) -> Path:
+_MADE: set[str] = set()  # folders this process made or found (a mkdir per file written cost a syscall each)
+
+
+def _ensure_parent(parent: Path, path: Path) -> None:
+    folder = str(parent)
+    if folder not in _MADE:
+        _make_parent(parent, path)
+        _MADE.add(folder)
+
+
+def _create_temp(parent: Path, name: str, path: Path) -> tuple[Path, int]:
+    """A new temporary file beside `path` and its open (write-only) descriptor."""
     stem = name[:120]  # leave room in the 255-byte name limit
+    remade = False
     while True:
         tmp = parent / f".{stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
@@ -199,25 +215,24 @@ def _create_temp(parent: Path, name: str, path: Path) -> Path:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except FileExistsError:
             continue
+        except FileNotFoundError as error:
+            if remade:
+                raise _as_output_error(error, path) from None
+            remade = True  # the folder was removed since this process made it: make it again, once
+            _MADE.discard(str(parent))
+            _ensure_parent(parent, path)
+            continue
         except OSError as error:
             raise _as_output_error(error, path) from None
-        os.close(fd)
-        return tmp
+        return tmp, fd
 
 
 _RESOLVED: dict[str, str] = {}  # folder as given → resolved (resolving costs a syscall per part)
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
-
-    `durable=False` skips the two fsyncs (file, folder): still atomic (a reader or a killed
-    process sees the old file or the whole new one), but after a power loss the file may be
-    missing or empty. Only for files that can be rebuilt from a durable record (description
-    files: the describe ledger holds every paid answer and a re-run restores them).
-    Raises OutputError (one line, naming `path`) when the target cannot be written.
-    """
+def _atomic(path: str | Path, durable: bool = True) -> Iterator[tuple[Path, int]]:
+    """`atomic_path`, yielding the temporary file's open descriptor too (closed here in any case)."""
     requested = path if isinstance(path, Path) else Path(path)
     if requested.name in ("", ".", ".."):
         raise OutputError(requested, "is a folder, not a file")
@@ -226,15 +241,18 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     fault = _injected_fault(requested, "open")
     if fault is not None:
         raise _as_output_error(fault, requested)
-    _make_parent(parent, requested)
+    _ensure_parent(parent, requested)
     key = _RESOLVED.get(str(parent)) or _RESOLVED.setdefault(str(parent), str(parent.resolve()))
     if key not in _SWEPT:
         _SWEPT.add(key)
         sweep_stale_temps(parent)
-    tmp = _create_temp(parent, path.name, requested)
+    tmp, fd = _create_temp(parent, path.name, requested)
     try:
         try:
-            yield tmp
+            try:
+                yield tmp, fd
+            finally:
+                os.close(fd)
             fault = _injected_fault(requested, "write")
             if fault is not None:
                 raise fault
@@ -266,15 +284,32 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
             os.close(dir_fd)
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
+
+    `durable=False` skips the two fsyncs (file, folder): still atomic (a reader or a killed
+    process sees the old file or the whole new one), but after a power loss the file may be
+    missing or empty. Only for files that can be rebuilt from a durable record (description
+    files: the describe ledger holds every paid answer and a re-run restores them).
+    Raises OutputError (one line, naming `path`) when the target cannot be written.
+    """
+    with _atomic(path, durable) as (tmp, fd):
+        yield tmp  # the writer opens the path itself
+
+
 def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8", durable: bool = True) -> None:
     """Write `text` to `path` atomically (`durable`: see `atomic_path`)."""
     write_bytes_atomic(path, text.encode(encoding), durable)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
-    """Write `data` to `path` atomically (`durable`: see `atomic_path`)."""
-    with atomic_path(path, durable) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
+    """Write `data` to `path` atomically (`durable`: see `atomic_path`), through the temporary file's own
+    descriptor (no second open)."""
+    with _atomic(path, durable) as (_, fd):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def save_image_atomic(path: str | Path, image: Any, format: str = "PNG", **params: Any) -> None:

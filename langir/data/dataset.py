@@ -182,14 +182,17 @@ class LangIRDataset:
 
     def description_path(self, sample_id: str) -> Path:
         """The existing description file (any accepted naming), else the write path."""
+        return self._existing_description(sample_id) or self.description_write_path(sample_id)
+
+    def _existing_description(self, sample_id: str) -> Path | None:
         primary = self.description_write_path(sample_id)
-        if primary.exists():
+        if os.path.exists(primary):
             return primary
         for pattern in self.layout.description_alternatives:
             alt = self._path(pattern, sample_id)
-            if alt.exists():
+            if os.path.exists(alt):
                 return alt
-        return primary
+        return None
 
     def has_mask(self, sample_id: str) -> bool:
         """Whether something is at the mask path (a folder or FIFO there is then reported by the reader)."""
@@ -271,11 +274,10 @@ class LangIRDataset:
         """Write a description atomically; keep an existing one unless `overwrite`. Returns the path written.
 
         `durable=False`: no fsync (the describe ledger is the durable record; see `atomic_path`)."""
-        existing = self.description_path(sample_id)
-        there = existing.exists()
-        if there and not overwrite:
+        existing = self._existing_description(sample_id)
+        if existing is not None and not overwrite:
             return None
-        path = existing if there else self.description_write_path(sample_id)
+        path = existing or self.description_write_path(sample_id)
         write_text_atomic(path, text.strip() + "\n", durable=durable)
         return path
 

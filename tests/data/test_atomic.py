@@ -186,3 +186,26 @@ def test_save_image_atomic_round_trip(tmp_path: Path) -> None:
     arr = (np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)
     save_image_atomic(tmp_path / "x.png", arr)
     assert (np.asarray(Image.open(tmp_path / "x.png")) == arr).all()
+
+
+def test_folder_removed_or_replaced_between_writes(tmp_path: Path) -> None:
+    """The writer remembers folders it made; one removed since is made again, one replaced by a file is one line."""
+    folder = tmp_path / "out" / "descriptions"
+    write_text_atomic(folder / "a.txt", "first")
+    shutil.rmtree(tmp_path / "out")
+    write_text_atomic(folder / "a.txt", "again")
+    assert (folder / "a.txt").read_text() == "again"
+    shutil.rmtree(tmp_path / "out")
+    (tmp_path / "out").write_text("a file where the folder was")
+    with pytest.raises(OutputError, match="out"):
+        write_text_atomic(folder / "b.txt", "x")
+    assert (tmp_path / "out").read_text() == "a file where the folder was"
+
+
+def test_large_write_through_the_descriptor_is_whole(tmp_path: Path) -> None:
+    data = os.urandom(3 * 2**20 + 17)
+    from langir.data.atomic import write_bytes_atomic
+
+    write_bytes_atomic(tmp_path / "big.bin", data)
+    assert (tmp_path / "big.bin").read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]
