@@ -167,12 +167,16 @@ def read_bytes(path: str | Path, what: str = "file", max_bytes: int | None = Non
             # read the size fstat gives (+1 to see growth): a read of max_bytes + 1 makes Python allocate that
             # much first (an mmap and a shrinking mremap of up to 1 GiB for every small file)
             size = os.fstat(fh.fileno()).st_size
-            data = fh.read(size + 1) if 0 < size <= max_bytes else b""
-            if len(data) > size or not data:  # grew since, or a size the kernel does not know (/proc)
-                data += fh.read(max_bytes + 1 - len(data))
+            data = fh.read(size + 1) if size <= max_bytes else b""
+            if size <= max_bytes and (len(data) > size or not size):  # grew since, or a size not reported (/proc)
+                parts, total = [data], len(data)
+                while total <= max_bytes and (chunk := fh.read(min(1 << 16, max_bytes + 1 - total))):
+                    parts.append(chunk)
+                    total += len(chunk)
+                data = b"".join(parts)
     except OSError as error:  # EIO, EISDIR on odd file systems: still one line naming the file
         raise DataError(path, f"{what} cannot be read: {error.strerror or error}") from None
-    if len(data) > max_bytes:
+    if size > max_bytes or len(data) > max_bytes:
         raise DataError(path, f"{what} is larger than {_size_words(max_bytes)}; is it the right file?")
     return data
 

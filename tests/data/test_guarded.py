@@ -99,3 +99,15 @@ def test_image_read_from_memory_is_the_whole_file(tmp_path: Path) -> None:
         read, plain = read_grey8(path)
         assert np.array_equal(read, pixels)
         assert (plain == path.read_bytes()) if path.stat().st_size <= 1 << 20 else plain is None
+
+
+def test_file_over_the_limit_is_refused_from_its_size_without_reading_it(tmp_path: Path) -> None:
+    import time
+
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 * 2**30)  # sparse: 3 GiB that were never written
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match="larger than 1 MiB"):
+        guarded.read_bytes(huge, max_bytes=2**20)
+    assert time.perf_counter() - t0 < 0.5  # not read (a 1 MiB read, let alone 3 GiB, is never attempted)
