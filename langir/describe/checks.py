@@ -18,11 +18,15 @@ from __future__ import annotations
 from langir.data.text_rules import is_refusal, says_no_target, word_count
 from langir.text.claims import parse_text
 from langir.text.coordinates import read_coordinates
+from langir.text.position import Reading
 
 
 def places_target(text: str) -> bool:
     """True when the text gives the target a position, in words or in numbers (as `validate` reads it)."""
-    reading = read_coordinates(text)
+    return _places(read_coordinates(text))
+
+
+def _places(reading: Reading) -> bool:
     return bool(reading.positions) or bool(parse_text(reading.prose).claims)
 
 
@@ -35,14 +39,15 @@ def reply_problem(text: str | None, max_words: int = 50, mask_empty: bool | None
     """
     if text is None or not text.strip():
         return "empty reply"
-    placed = places_target(text)
+    reading = read_coordinates(text)  # once: numbers decide both whether it places and whether it says none
+    placed = _places(reading)
     if is_refusal(text) and not placed:
         # "I can't be certain, but it seems to be in the upper left" is a hedge, not a refusal (as in validate)
         return "refusal"
     n = word_count(text)
     if n > max_words:
         return f"too long ({n} words > {max_words})"
-    none = says_no_target(text) and not read_coordinates(text).positions
+    none = says_no_target(text) and not reading.positions
     if mask_empty and not none:
         return "mask is empty but the reply does not say no target is visible"
     if none:

@@ -21,6 +21,7 @@ answers: one commit). `DatasetLock` (lock.py) keeps two runs from buying the sam
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import sqlite3
@@ -99,6 +100,16 @@ def read_only_copy(path: Path) -> sqlite3.Connection:
             source.close()
     memory.close()
     raise failed or sqlite3.DatabaseError(f"{path}: cannot be read")
+
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(columns: tuple[str, ...]) -> str:
+    """The insert-or-update of one row with these optional `columns` (a run uses a handful of sets)."""
+    cols = ("key", "image_id", "provider", "model", "status", "updated", *columns)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+    return (f"INSERT INTO requests ({','.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+            f"ON CONFLICT(key) DO UPDATE SET {updates}")
 
 
 class Ledger:
@@ -258,15 +269,9 @@ class Ledger:
         fields.setdefault("request", key)
         if self.run_id:
             fields.setdefault("run_id", self.run_id)
-        cols = ["key", "image_id", "provider", "model", "status", "updated", *fields]
-        vals = [key, image_id, provider, model, status, time.time(), *fields.values()]
-        updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+        vals = (key, image_id, provider, model, status, time.time(), *fields.values())
         with self.transaction():
-            self._exec(
-                f"INSERT INTO requests ({','.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-                f"ON CONFLICT(key) DO UPDATE SET {updates}",
-                vals,
-            )
+            self._exec(_upsert_sql(tuple(fields)), vals)
             if fields.get("current") == 1:
                 self._exec("UPDATE requests SET current=0 WHERE image_id=? AND key<>?", (image_id, key))
 
