@@ -1,0 +1,61 @@
+"""A describe run quiets Python's cyclic GC while it runs (objects present frozen, a higher young threshold)
+and leaves the collector exactly as it found it, a caller's own freeze included."""
+
+from __future__ import annotations
+
+import gc
+
+from langir.data.dataset import LangIRDataset
+from langir.describe.execute import RUN_GC_THRESHOLD
+from langir.describe.ledger import Ledger
+from langir.describe.prompts import load_prompt
+from langir.describe.providers import choose_provider, make_provider
+from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
+from tests.describe.describe_helpers import make_dataset, set_provider_keys
+from tests.describe.fake_server import FakeServer
+
+
+def _run(root, seen):
+    ds = LangIRDataset.open(root)
+    with FakeServer() as fake:
+        def reply_fn(info):  # the fake server's threads share this process: the run's collector, seen live
+            seen.append((gc.get_threshold(), gc.get_freeze_count()))
+            return None
+
+        fake.api.reply_fn = reply_fn
+        provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=5)
+        ledger = Ledger.for_dataset(root)
+        try:
+            return describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"),
+                                    DescribeOptions(retry=RetryPolicy(initial=0.01), concurrency=3), ledger)
+        finally:
+            ledger.close()
+
+
+def test_the_collector_is_quiet_during_a_run_and_as_it_was_after(tmp_path, monkeypatch):
+    set_provider_keys(monkeypatch)
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    gc.set_threshold(555, 9, 8)
+    seen: list = []
+    try:
+        summary = _run(make_dataset(tmp_path / "ds", 6), seen)
+        after = gc.get_threshold(), gc.get_freeze_count()
+    finally:
+        gc.set_threshold(*before)
+    assert summary["answers"] == 6 and len(seen) == 6
+    assert all(threshold == (RUN_GC_THRESHOLD, 9, 8) and frozen > 0 for threshold, frozen in seen)
+    assert after == ((555, 9, 8), 0)
+
+
+def test_a_callers_own_freeze_is_left_alone(tmp_path, monkeypatch):
+    set_provider_keys(monkeypatch)
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    seen: list = []
+    try:
+        _run(make_dataset(tmp_path / "ds", 3), seen)
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen by the run (an unfreeze empties it)
+        assert all(count > frozen // 2 for _, count in seen)
+    finally:
+        gc.unfreeze()
