@@ -9,13 +9,12 @@ served from the ledger). The machine (cores, load before and after) is printed w
 `--profile` prints where the client CPU goes at the highest level (cProfile, top 25 by own time);
 `--floor` also measures the provider call alone at each level (the SDK's request on the provider's
 client and transport, with one request built up front: no image reads, no ledger, no files).
-`--workdir` puts the datasets elsewhere than the system temp folder (tmpfs: `/dev/shm`). Every new
-description is a new file, so the file system's cost of creating one is part of the figure: the
-bench measures it first and, on a file system still busy with deletions made just before (the last
-run's datasets; see `settle`), waits up to `--settle` seconds for it to be quiet, printing both.
+`--workdir` puts the datasets elsewhere than the system temp folder: creating a file (one a
+description) costs 0.3–0.7 ms of kernel CPU on this VM's ext4 and ≈ 0.01 ms on tmpfs (/dev/shm),
+so both are worth measuring.
 
     python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
-                                        [--workdir DIR] [--settle S] [--size H W | --frames DATASET]
+                                        [--workdir DIR] [--size H W | --frames DATASET]
 """
 
 from __future__ import annotations
@@ -140,33 +139,14 @@ def real_dataset(root: Path, n: int, source: Path) -> Path:
 
 def file_create_ms(folder: Path, n: int = 500) -> float:
     """CPU ms to create (and close) one new file in `folder`: every new description is one, and its kernel
-    cost differs by file system and by what was deleted just before (see `settle`)."""
-    probe = Path(tempfile.mkdtemp(prefix="create-probe-", dir=folder))
+    cost differs by file system (0.3–0.7 ms on this VM's ext4, ≈ 0.01 ms on tmpfs)."""
+    probe = folder / "create-probe"
+    probe.mkdir()
     t0 = time.process_time()
     for i in range(n):
         os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     took = time.process_time() - t0
     return round(1000 * took / n, 3)
-
-
-def settle(folder: Path, quiet_ms: float, wait_s: float) -> dict:
-    """Wait (at most `wait_s`) until creating a file in `folder` costs at most `quiet_ms` of CPU.
-
-    Why: on an ext4 without a journal (this VM's root) the inode allocator skips every inode freed in the
-    last 5 s (35 s while its inode-table block is dirty) and reads the inode table for each one it skips
-    (`find_inode_bit` → `recently_deleted`, only when there is no journal). Right after thousands of
-    deletions in the folder's block group (the previous bench run's datasets, a test suite's temp
-    folders) each new file then costs 0.3–0.7 ms of kernel CPU instead of 0.02–0.1: a figure of what ran
-    before, not of describe. A `sync` cleans the blocks (5 s window); the wait ends once a create is cheap.
-    The first and the settled cost are both reported."""
-    first = now = file_create_ms(folder, 200)
-    t0 = time.monotonic()
-    if first > quiet_ms:
-        os.sync()
-        while now > quiet_ms and time.monotonic() - t0 < wait_s:
-            time.sleep(1.0)
-            now = file_create_ms(folder, 200)
-    return {"file_create_ms_at_start": first, "file_create_ms": now, "settle_wait_s": round(time.monotonic() - t0, 1)}
 
 
 def main() -> None:
@@ -178,10 +158,6 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="also time the provider call alone at each level")
     parser.add_argument("--profile", action="store_true", help="cProfile the client at the highest level (stderr)")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the datasets (default: the system temp)")
-    parser.add_argument("--settle", type=float, default=40.0, metavar="S",
-                        help="wait at most S seconds for file creation in the workdir to be quiet (`settle`; 0: no wait)")
-    parser.add_argument("--quiet-create-ms", type=float, default=0.1,
-                        help="what a quiet file creation costs at most, in CPU ms (for --settle)")
     parser.add_argument("--size", type=int, nargs=2, default=[64, 64], metavar=("H", "W"),
                         help="frame size at the concurrency levels (synthetic noise frames)")
     parser.add_argument("--frames", type=Path, default=None,
@@ -193,9 +169,8 @@ def main() -> None:
     print(json.dumps(results["machine"]), flush=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         tmp_path = Path(tmp)
-        results["machine"].update(settle(tmp_path, args.quiet_create_ms, args.settle))
-        print(json.dumps({k: results["machine"][k] for k in ("file_create_ms_at_start", "file_create_ms",
-                                                             "settle_wait_s")}), flush=True)
+        results["machine"]["file_create_ms"] = file_create_ms(tmp_path)
+        print(json.dumps({"file_create_ms": results["machine"]["file_create_ms"]}), flush=True)
         with FakeServer(latency=args.latency) as fake:
             run(make_dataset(tmp_path / "warm", 16, size=(64, 64)), fake.openai_url, 8)  # imports, first connections
             for level in args.levels:
