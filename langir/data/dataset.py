@@ -12,7 +12,7 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, image_info, read_grey8, read_image, read_mask
+from langir.data.imageio import IMAGE_SUFFIXES, Grey8, image_info, read_frame, read_image, read_mask
 from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
 from langir.errors import DataError
 
@@ -209,12 +209,11 @@ class LangIRDataset:
 
     def read_image_u8(self, sample_id: str) -> np.ndarray:
         """The image as 8-bit grey (`to_uint8(read_image(id))`, faster for 8-bit files)."""
-        return self.read_grey8(sample_id)[0]
+        return self.read_frame(sample_id).pixels
 
-    def read_grey8(self, sample_id: str) -> tuple[np.ndarray, bytes | None]:
-        """The image as 8-bit grey, and the file's bytes when they are a plain PNG of exactly those pixels
-        (`imageio.read_grey8`)."""
-        return read_grey8(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
+    def read_frame(self, sample_id: str) -> Grey8:
+        """The image as a request carries it (`imageio.read_frame`): size, plain PNG bytes, pixels on demand."""
+        return read_frame(guarded.check_inside(self.image_path(sample_id), self.root, "image"))
 
     def image_info(self, sample_id: str, verify: bool = True) -> tuple[int, int, str]:
         """Width, height and mode from the image's header (`imageio.image_info`), under the symlink rule."""

@@ -8,12 +8,14 @@ the header before decoding, so one huge frame is a clear per-file error, never a
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
 import warnings
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,8 +26,8 @@ from langir.data import guarded
 from langir.data.guarded import as_path, open_regular
 from langir.errors import DataError
 
-__all__ = ["IMAGE_SUFFIXES", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
-           "is_plain_grey_png", "non_binary_masks", "read_grey8", "read_image", "read_image_u8", "read_mask",
+__all__ = ["IMAGE_SUFFIXES", "Grey8", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
+           "is_plain_grey_png", "non_binary_masks", "read_frame", "read_grey8", "read_image", "read_image_u8", "read_mask",
            "to_uint8"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -121,16 +123,15 @@ def _check_budget(path: Path, width: int, height: int, budget: int | None) -> No
 
 
 def _open(path: Path, budget: int | None = None, what: str = "image") -> Image.Image:
-    return _decode(path, budget, what)[0]
+    img, _, plain = _decode(path, budget, what)
+    return img if img is not None else _from_plain(path, plain)
 
 
-def _decode(path: Path, budget: int | None = None, what: str = "image") -> tuple[Image.Image, bytes | None, bool]:
-    """The decoded image; for a file small enough to be read at once its bytes; whether it is a plain PNG.
-
-    A plain 8-bit grey PNG (`is_plain_grey_png`: most masks and grey frames that OpenCV or Pillow write)
-    is decoded by Pillow's PNG decoder straight from its IDAT data: the same pixels without the PNG
-    plugin's chunk parsing and loading in Python (≈ 20 µs a 64×64 file instead of 35–45 µs, more under
-    load, where the two reads of an image and its mask were a fifth of describe's CPU)."""
+def _decode(path: Path, budget: int | None = None,
+            what: str = "image") -> tuple[Image.Image | None, bytes | None, tuple[int, int, bytes] | None]:
+    """(the decoded image, the file's bytes when it is small enough to be read at once, None) — or, for a
+    plain 8-bit grey PNG (`is_plain_grey_png`: most masks and grey frames that OpenCV or Pillow write),
+    (None, its bytes, (width, height, IDAT stream)), the stream checked to decode (`_from_plain`)."""
     fh: BinaryIO = open_regular(path, what)
     try:
         data = _read_small(fh, path, what)
@@ -142,10 +143,9 @@ def _decode(path: Path, budget: int | None = None, what: str = "image") -> tuple
         plain = _plain_grey_png(data)
         # an image over Pillow's own bomb limit takes Pillow's path, which refuses it in its own words
         if plain is not None and plain[0] * plain[1] <= (Image.MAX_IMAGE_PIXELS or plain[0] * plain[1]):
-            width, height, stream = plain
-            _check_budget(path, width, height, budget)
-            _check_stream(path, stream, height * (width + 1))
-            return _load(Image.frombytes, path, (width, height), "L", (width, height), stream, "zip", "L"), data, True
+            _check_budget(path, plain[0], plain[1], budget)
+            _check_stream(path, *plain)
+            return None, data, plain
         fh = io.BytesIO(data)
     img = _open_header(fh, path, budget)
     try:
@@ -154,18 +154,29 @@ def _decode(path: Path, budget: int | None = None, what: str = "image") -> tuple
             _load(img.load, path, img.size)
     finally:
         fh.close()
-    return img, data, False
+    return img, data, None
 
 
-def _check_stream(path: Path, stream: bytes, size: int) -> None:
-    """A plain PNG's stream must hold all its rows (`size` bytes, filter bytes included): Pillow's decoder
-    fills the rows of a stream that ends early with zeros and reports nothing. Inflates at most `size`."""
+def _from_plain(path: Path, plain: tuple[int, int, bytes] | None) -> Image.Image:
+    """A plain PNG's pixels, by Pillow's PNG decoder straight from its IDAT stream: the same pixels as
+    Pillow's PNG path without its chunk parsing and loading in Python (≈ 20 µs a 64×64 file, not 35–45)."""
+    assert plain is not None
+    width, height, stream = plain
+    return _load(Image.frombytes, path, (width, height), "L", (width, height), stream, "zip", "L")
+
+
+def _check_stream(path: Path, width: int, height: int, stream: bytes) -> None:
+    """A plain PNG's stream must decode: every row there, each with a known filter type (Pillow's decoder
+    fills the rows of a stream that ends early with zeros and says nothing). Inflates at most the image."""
+    size = height * (width + 1)  # each row: its filter type, then its pixels
     try:
-        complete = len(zlib.decompressobj().decompress(stream, size)) == size
+        raw = zlib.decompressobj().decompress(stream, size)
     except zlib.error as err:
         raise DataError(path, f"corrupt image: {err}") from None
-    if not complete:
+    if len(raw) < size:
         raise DataError(path, "corrupt image: its pixel data ends before its last row")
+    if max(raw[::width + 1]) > 4:
+        raise DataError(path, "corrupt image: a row has an unknown PNG filter type")
 
 
 def _load(decode: Callable[..., Any], path: Path, size: tuple[int, int], *args: Any) -> Any:
@@ -222,10 +233,34 @@ def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray
 def read_grey8(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, bytes | None]:
     """`read_image_u8`'s pixels, and the file's bytes when the file already is exactly those pixels as a plain
     PNG (`is_plain_grey_png`): a request can carry it as it is instead of encoding the pixels again."""
-    img, data, plain = _decode(as_path(path), max_pixels)
-    if img.mode == "L":
-        return np.asarray(img), data if plain else None
-    return to_uint8(image_to_array(img)), None
+    frame = read_frame(path, max_pixels)
+    return frame.pixels, frame.png
+
+
+@dataclass(frozen=True, eq=False)
+class Grey8:
+    """An image file read as a request carries it, 8-bit grey: its (H, W), and its own bytes when they already
+    are a plain grey PNG of its pixels. A plain file's pixels are decoded when first asked for (its stream
+    was checked to decode): a frame sent as it is never needs them."""
+
+    shape: tuple[int, int]
+    png: bytes | None
+    _pixels: Callable[[], np.ndarray]
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self._pixels()
+
+
+def read_frame(path: str | Path, max_pixels: int | None = None) -> Grey8:
+    """The image at `path` as a `Grey8` (the checks and errors of `read_image`)."""
+    path = as_path(path)
+    img, data, plain = _decode(path, max_pixels)
+    if plain is not None:
+        return Grey8((plain[1], plain[0]), data, functools.cache(lambda: np.asarray(_from_plain(path, plain))))
+    assert img is not None
+    pixels = np.asarray(img) if img.mode == "L" else to_uint8(image_to_array(img))
+    return Grey8((pixels.shape[0], pixels.shape[1]), None, lambda: pixels)
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

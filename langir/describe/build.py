@@ -38,13 +38,13 @@ class RequestBuilder:
         A remote request needs only the image: an unreadable or mismatched mask turns the
         no-target judgement off for that id (one warning) instead of blocking it.
         """
-        image, plain_png = self.ds.read_grey8(image_id)  # as it is sent (8-bit grey), without a float detour
+        frame = self.ds.read_frame(image_id)  # as it is sent (8-bit grey); a plain PNG's pixels are not decoded
         mask = None
         if self.provider.needs_mask:
-            mask = self.ds.read_mask(image_id, image.shape)
+            mask = self.ds.read_mask(image_id, frame.shape)
         elif self.ds.has_mask(image_id):
             try:
-                mask = self.ds.read_mask(image_id, image.shape)
+                mask = self.ds.read_mask(image_id, frame.shape)
             except DataError as error:
                 if image_id not in self._warned:
                     self._warned.add(image_id)
@@ -56,7 +56,7 @@ class RequestBuilder:
             prompt = prompt.with_hint(region_hint(mask) if mask is not None else "")
         encoded = None
         if self.provider.remote:
-            encoded = request_image(image, plain_png, self.opts.max_side, self.provider)
+            encoded = request_image(frame, self.opts.max_side, self.provider)
         return Request(image_id, encoded, prompt, self.opts.max_tokens, self.opts.temperature, self.opts.detail,
                        self.opts.max_words, mask), mask_empty
 

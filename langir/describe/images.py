@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from langir.data.imageio import read_grey8, to_uint8
+from langir.data.imageio import Grey8, read_frame, to_uint8
 
 DEFAULT_MAX_SIDE = 1024  # small IR images (≤ 1024) stay as they are; 1920×1080 comes down
 # zlib level of each request's PNG: 1 encodes a SIRST frame (320×240) in 1.2 ms instead of 5.2 ms at Pillow's
@@ -88,22 +88,25 @@ def encode_array(image: np.ndarray, max_side: int | None = DEFAULT_MAX_SIDE, pro
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
 
 
-def request_image(image: np.ndarray, plain_png: bytes | None = None, max_side: int | None = DEFAULT_MAX_SIDE,
+def request_image(image: np.ndarray | Grey8, max_side: int | None = DEFAULT_MAX_SIDE,
                   provider: Any = None) -> EncodedImage:
-    """The PNG one describe request carries for ``image`` (`encode_array` at `REQUEST_COMPRESS_LEVEL`).
+    """The PNG one describe request carries for `image` (pixels, or a frame as `imageio.read_frame` reads it).
 
-    `plain_png`: the image file's own bytes when they are a plain 8-bit grey PNG of exactly `image`
-    (`imageio.read_grey8`); sent as they are when the image needs no shrinking: encoding again would only
-    spend CPU (≈ 0.13 ms for a 64×64 frame, more than a millisecond for a 320×240 one) on the same pixels."""
-    if plain_png is not None and image.ndim == 2:
-        height, width = image.shape
-        byte_limit = image_limits(provider)[1]
-        if fitted_size(width, height, max_side, provider) == (width, height) and (
-                not byte_limit or _b64_len(len(plain_png)) <= byte_limit):
-            return EncodedImage(plain_png, width, height)
+    A frame whose file is a plain 8-bit grey PNG (`Grey8.png`) is sent as those bytes when it needs no
+    shrinking (its pixels are then never decoded): encoding again would only spend CPU (≈ 0.13 ms for a
+    64×64 frame, more than a millisecond for a 320×240 one) on the same pixels. Anything else is encoded
+    from its pixels (`encode_array` at `REQUEST_COMPRESS_LEVEL`)."""
+    if isinstance(image, Grey8):
+        if image.png is not None:
+            height, width = image.shape
+            byte_limit = image_limits(provider)[1]
+            if fitted_size(width, height, max_side, provider) == (width, height) and (
+                    not byte_limit or _b64_len(len(image.png)) <= byte_limit):
+                return EncodedImage(image.png, width, height)
+        image = image.pixels
     return encode_array(image, max_side, provider, compress_level=REQUEST_COMPRESS_LEVEL)
 
 
 def encode_file(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE, provider: Any = None) -> EncodedImage:
     """Read any image file (any mode, 8/16-bit) and encode it as a request carries it (`request_image`)."""
-    return request_image(*read_grey8(path), max_side=max_side, provider=provider)
+    return request_image(read_frame(path), max_side=max_side, provider=provider)

@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from langir.data.imageio import is_plain_grey_png, non_binary_masks, read_grey8, read_image_u8, read_mask
+from langir.data.imageio import (
+    is_plain_grey_png,
+    non_binary_masks,
+    read_frame,
+    read_grey8,
+    read_image_u8,
+    read_mask,
+)
 from langir.errors import DataError
 
 RNG = np.random.default_rng(11)
@@ -168,3 +175,21 @@ def test_non_binary_plain_masks_are_still_noted(tmp_path):
     non_binary_masks()  # forget earlier reads
     assert read_mask(path, (16, 16)).sum() == 9
     assert non_binary_masks() == {str(path): 2}
+
+
+def test_a_plain_frame_sent_as_it_is_is_never_decoded(tmp_path, monkeypatch):
+    from langir.describe.images import request_image
+
+    pixels = RNG.integers(0, 256, (24, 32), dtype=np.uint8)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(pixels).save(plain)
+    decodes = []
+    frombytes = Image.frombytes
+    monkeypatch.setattr(Image, "frombytes", lambda *a, **k: decodes.append(a[1]) or frombytes(*a, **k))
+    frame = read_frame(plain)
+    sent = request_image(frame)
+    assert sent.png == plain.read_bytes() and (sent.width, sent.height) == (32, 24) and decodes == []
+    assert np.array_equal(frame.pixels, pixels) and np.array_equal(frame.pixels, pixels)
+    assert decodes == [(32, 24)]  # decoded once, when asked for
+    shrunk = request_image(read_frame(plain), max_side=16)  # one that must shrink needs its pixels
+    assert (shrunk.width, shrunk.height) == (16, 12) and len(decodes) == 2

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from langir.data.dataset import LangIRDataset
-from langir.data.imageio import is_plain_grey_png, read_grey8, read_image_u8
+from langir.data.imageio import Grey8, is_plain_grey_png, read_frame, read_grey8, read_image_u8
 from langir.describe.images import request_image
 from langir.describe.ledger import Ledger
 from langir.describe.prompts import load_prompt
@@ -114,7 +114,7 @@ def test_request_decodes_to_the_pixels_read_whichever_way_it_was_made(tmp_path, 
     path.write_bytes(CASES[case][0])
     pixels, plain = read_grey8(path)
     assert (plain is not None) is CASES[case][1]
-    sent = request_image(pixels, plain)
+    sent = request_image(read_frame(path))
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(sent.png))), read_image_u8(path))
     assert (sent.png == CASES[case][0]) is CASES[case][1]
     assert is_plain_grey_png(sent.png)  # what is sent is always pixels only
@@ -123,12 +123,13 @@ def test_request_decodes_to_the_pixels_read_whichever_way_it_was_made(tmp_path, 
 def test_plain_png_that_must_shrink_or_is_over_the_byte_limit_is_encoded_again():
     wide = RNG.integers(0, 256, (30, 1500), dtype=np.uint8)
     plain = _png(Image.fromarray(wide))
-    sent = request_image(wide, plain, max_side=1024)
+    frame = Grey8(wide.shape, plain, lambda: wide)
+    sent = request_image(frame, max_side=1024)
     assert (sent.width, sent.height) == (1024, 20) and sent.png != plain
 
     class Tight:  # a provider whose byte limit the file's bytes (noise, level 6) exceed
         max_side, max_image_bytes = None, len(base64.b64encode(plain)) - 4
-    squeezed = request_image(wide, plain, max_side=None, provider=Tight)
+    squeezed = request_image(frame, max_side=None, provider=Tight)
     assert squeezed.png != plain and len(base64.b64encode(squeezed.png)) <= Tight.max_image_bytes
 
 
