@@ -67,16 +67,23 @@ _READ_WHOLE_BYTES = 1 << 20  # files up to this size are read at once, then deco
 
 def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
-    fh = open_regular(path, what)
+    fh, _ = _read_or_open(path, what)
+    return fh, _open_header(fh, path, budget)
+
+
+def _read_or_open(path: Path, what: str) -> tuple[BinaryIO, bytes | None]:
+    """(a file object, the bytes): a small file read at once (`_read_small`) and closed, the object then
+    holding its bytes in memory; a larger one left open for Pillow to read as it goes (bytes None)."""
+    fh: BinaryIO = open_regular(path, what)
     try:
         data = _read_small(fh, path, what)
     except BaseException:
         fh.close()
         raise
-    if data is not None:
-        fh.close()
-        fh = io.BytesIO(data)
-    return fh, _open_header(fh, path, budget)
+    if data is None:
+        return fh, None
+    fh.close()
+    return io.BytesIO(data), data
 
 
 def _read_small(fh: BinaryIO, path: Path, what: str) -> bytes | None:
@@ -132,21 +139,13 @@ def _decode(path: Path, budget: int | None = None,
     """(the decoded image, the file's bytes when it is small enough to be read at once, None) — or, for a
     plain 8-bit grey PNG (`is_plain_grey_png`: most masks and grey frames that OpenCV or Pillow write),
     (None, its bytes, (width, height, IDAT stream)), the stream checked to decode (`_from_plain`)."""
-    fh: BinaryIO = open_regular(path, what)
-    try:
-        data = _read_small(fh, path, what)
-    except BaseException:
-        fh.close()
-        raise
-    if data is not None:
-        fh.close()
-        plain = _plain_grey_png(data)
-        # an image over Pillow's own bomb limit takes Pillow's path, which refuses it in its own words
-        if plain is not None and plain[0] * plain[1] <= (Image.MAX_IMAGE_PIXELS or plain[0] * plain[1]):
-            _check_budget(path, plain[0], plain[1], budget)
-            _check_stream(path, *plain)
-            return None, data, plain
-        fh = io.BytesIO(data)
+    fh, data = _read_or_open(path, what)
+    plain = _plain_grey_png(data) if data is not None else None
+    # an image over Pillow's own bomb limit takes Pillow's path, which refuses it in its own words
+    if plain is not None and plain[0] * plain[1] <= (Image.MAX_IMAGE_PIXELS or plain[0] * plain[1]):
+        _check_budget(path, plain[0], plain[1], budget)
+        _check_stream(path, *plain)
+        return None, data, plain
     img = _open_header(fh, path, budget)
     try:
         with warnings.catch_warnings():
