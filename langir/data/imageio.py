@@ -141,8 +141,8 @@ def _decode(path: Path, budget: int | None = None,
     (None, its bytes, (width, height, IDAT stream)), the stream checked to decode (`_from_plain`)."""
     fh, data = _read_or_open(path, what)
     plain = _plain_grey_png(data) if data is not None else None
-    # an image over Pillow's own bomb limit takes Pillow's path, which refuses it in its own words
-    if plain is not None and plain[0] * plain[1] <= (Image.MAX_IMAGE_PIXELS or plain[0] * plain[1]):
+    bomb_limit = Image.MAX_IMAGE_PIXELS  # over it, Pillow's path refuses the file in its own words
+    if plain is not None and (not bomb_limit or plain[0] * plain[1] <= bomb_limit):
         _check_budget(path, plain[0], plain[1], budget)
         _check_stream(path, *plain)
         return None, data, plain
@@ -226,7 +226,7 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
 def read_image_u8(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """`to_uint8(read_image(path))`, without the float detour for 8-bit grey files (the common case:
     the pixels as stored). Same checks and errors as `read_image`."""
-    return read_grey8(path, max_pixels)[0]
+    return read_frame(path, max_pixels).pixels
 
 
 def read_grey8(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, bytes | None]:

@@ -36,7 +36,6 @@ from langir.errors import DataError
 T = TypeVar("T")
 
 
-
 # A run allocates a few hundred short-lived objects a request (SDK models, headers, dicts) beside tens of
 # thousands that live as long as the run (jobs, plan, modules): at CPython's threshold of 700 the young
 # generation was collected every few requests and the older ones, whose scans cover that whole heap, every

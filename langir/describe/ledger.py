@@ -102,7 +102,6 @@ def read_only_copy(path: Path) -> sqlite3.Connection:
     raise failed or sqlite3.DatabaseError(f"{path}: cannot be read")
 
 
-
 @functools.lru_cache(maxsize=64)
 def _upsert_sql(columns: tuple[str, ...]) -> str:
     """The insert-or-update of one row with these optional `columns` (a run uses a handful of sets)."""
