@@ -10,8 +10,9 @@ served from the ledger). The machine (cores, load before and after) is printed w
 `--floor` also measures the provider call alone at each level (the SDK's request on the provider's
 client and transport, with one request built up front: no image reads, no ledger, no files).
 `--workdir` puts the datasets elsewhere than the system temp folder: creating a file (one a
-description) costs 0.3–0.7 ms of kernel CPU on this VM's ext4 and ≈ 0.01 ms on tmpfs (/dev/shm),
-so both are worth measuring.
+description) costs ≈ 0.01 ms of kernel CPU on tmpfs (/dev/shm), ≈ 0.025 ms on an ext4 with a journal, and
+0.3–0.9 ms on an ext4 without one (this VM's root) after many files were deleted nearby
+(`bench/fs_create_after_delete.py`); the file system and its journal are printed with the figures.
 
     python bench/describe_throughput.py [--latency 0.2] [--levels 1 8 32 64] [--cache-images 1000] [--profile]
                                         [--workdir DIR] [--size H W | --frames DATASET]
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import openai  # noqa: E402,F401  (import once up front: its ~1 s import is not per-image overhead)
+from fs_create_after_delete import journal_of  # noqa: E402  (bench/, this script's folder)
 
 from langir.data.dataset import LangIRDataset  # noqa: E402
 from langir.describe.ledger import Ledger  # noqa: E402
@@ -169,8 +171,9 @@ def main() -> None:
     print(json.dumps(results["machine"]), flush=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         tmp_path = Path(tmp)
+        results["machine"]["file_system"] = journal_of(tmp_path)
         results["machine"]["file_create_ms"] = file_create_ms(tmp_path)
-        print(json.dumps({"file_create_ms": results["machine"]["file_create_ms"]}), flush=True)
+        print(json.dumps({key: results["machine"][key] for key in ("file_system", "file_create_ms")}), flush=True)
         with FakeServer(latency=args.latency) as fake:
             run(make_dataset(tmp_path / "warm", 16, size=(64, 64)), fake.openai_url, 8)  # imports, first connections
             for level in args.levels:
