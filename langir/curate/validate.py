@@ -107,7 +107,7 @@ def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
     mask_path = ds.mask_path(sample_id)
     if not os.path.lexists(mask_path):  # a FIFO or a folder there is named by the reader, not called missing
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
-    width, height, _ = ds.image_info(sample_id)  # header only: no pixel decoding
+    width, height, _ = ds.image_info(sample_id)  # header and integrity (CRCs, every row there), never decoded
     mask = ds.read_mask(sample_id, (height, width))
     return mask_targets(mask)
 

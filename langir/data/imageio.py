@@ -151,6 +151,8 @@ def _decode(path: Path, budget: int | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             _load(img.load, path, img.size)
+        if img.format == "PNG" and not _last_row_decoded(img):
+            _check_png_rows(fh, path)
     finally:
         fh.close()
     return img, data, None
@@ -176,6 +178,89 @@ def _check_stream(path: Path, width: int, height: int, stream: bytes) -> None:
         raise DataError(path, "corrupt image: its pixel data ends before its last row")
     if max(raw[::width + 1]) > 4:
         raise DataError(path, "corrupt image: a row has an unknown PNG filter type")
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type → samples a pixel
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_INFLATE_STEP = 1 << 20  # bytes inflated at a time by the row check: memory stays bounded for any image
+
+
+def png_raw_size(width: int, height: int, depth: int, colour: int, interlace: int) -> int:
+    """Bytes of a PNG's inflated pixel stream: each row's filter type, then its packed samples (every Adam7
+    pass's rows when interlaced)."""
+    bits = _PNG_CHANNELS[colour] * depth
+
+    def rows(w: int, h: int) -> int:
+        return h * ((w * bits + 7) // 8 + 1) if w and h else 0
+
+    if not interlace:
+        return rows(width, height)
+    return sum(rows((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in _ADAM7)
+
+
+def _last_row_decoded(img: Image.Image) -> bool:
+    """Whether Pillow's PNG decoder surely reached the last row: a row it never reached stays all zeros, so a
+    non-zero pixel in the last row it fills (the last odd row of an Adam7 file: only pass 7 fills odd rows)
+    proves the stream whole, without inflating it again. False: not known (`_check_png_rows` tells)."""
+    y = img.height - 1
+    if img.info.get("interlace"):
+        y -= 1 - y % 2
+    if y < 0 or img.mode not in _ROW_MODES:
+        return False
+    return bool(np.asarray(img.crop((0, y, img.width, y + 1))).any())
+
+
+_ROW_MODES = frozenset(("1", "L", "LA", "P", "PA", "RGB", "RGBA", "I", "I;16", "I;16B"))
+
+
+def _check_png_rows(fh: BinaryIO, path: Path) -> None:
+    """Any PNG Pillow decoded must have had every row: its decoder fills the rows of a pixel stream that ends
+    early with zeros and says nothing (16-bit, colour, or with metadata: the files `_check_stream` never
+    sees). Walks the chunks again and inflates the IDAT stream a step at a time, no further than the image."""
+    fh.seek(len(_PNG_SIGNATURE))
+    inflate, need, got = zlib.decompressobj(), -1, 0
+    while need < 0 or got < need:
+        head = fh.read(8)
+        if len(head) < 8:
+            break
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"IHDR" and length >= 13:
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", fh.read(13))
+            if colour not in _PNG_CHANNELS:
+                return  # Pillow read it; its rules, not ours
+            need = png_raw_size(width, height, depth, colour, interlace)
+            fh.seek(length - 13 + 4, os.SEEK_CUR)
+        elif kind == b"IDAT" and need >= 0:
+            left = length
+            while left and got < need:
+                piece = fh.read(min(left, _INFLATE_STEP))
+                if not piece:
+                    break
+                left -= len(piece)
+                got += _inflated_size(inflate, piece, need - got, path)
+            fh.seek(left + 4, os.SEEK_CUR)
+        elif kind == b"IEND":
+            break
+        else:
+            fh.seek(length + 4, os.SEEK_CUR)
+    if got < need:
+        raise DataError(path, "corrupt image: its pixel data ends before its last row")
+
+
+def _inflated_size(inflate: Any, data: bytes, limit: int, path: Path) -> int:
+    """How many bytes `data` inflates to through `inflate`, counting no further than `limit`."""
+    got = 0
+    try:
+        while got < limit:  # on past the input's end too: a step's output can stop inside a long match
+            out = inflate.decompress(data, min(limit - got, _INFLATE_STEP))
+            progress = len(out) or len(data) - len(inflate.unconsumed_tail)
+            data = inflate.unconsumed_tail
+            got += len(out)
+            if not progress:
+                break
+    except zlib.error as err:
+        raise DataError(path, f"corrupt image: {err}") from None
+    return got
 
 
 def _load(decode: Callable[..., Any], path: Path, size: tuple[int, int], *args: Any) -> Any:
@@ -353,7 +438,8 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
 
     The pixel budget is checked. With `verify` (default), Pillow's integrity check also runs (for
     PNG: every chunk's CRC and the end of the file — truncation and corruption are found for the
-    cost of reading the file once); `verify=False` reads the header only.
+    cost of reading the file once) and a PNG's pixel stream is inflated to check that it holds every
+    row (a cut stream with right CRCs passes Pillow's check); `verify=False` reads the header only.
     """
     path = as_path(path)
     fh, img = _guarded_open(path, max_pixels)
@@ -361,6 +447,8 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
         size = (img.width, img.height, img.mode)
         if verify:
             img.verify()
+            if img.format == "PNG":
+                _check_png_rows(fh, path)
     except _DECODE_ERRORS as err:
         raise DataError(path, f"corrupt image: {err}") from None
     finally:
