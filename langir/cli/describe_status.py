@@ -20,7 +20,7 @@ def show_status(summary: dict, as_json: bool) -> None:
     out.print(f"total cost ${summary['cost_usd']:.4f}; {summary['current']} current answers; "
               f"{len(summary['failures'])} image(s) without a valid answer", highlight=False)
     for f in summary["failures"][:20]:
-        out.print(f"  {f['status']} {f['id']}: {f['error']}", highlight=False, markup=False)
+        out.print(f"  {f['status']} {f['id']}: {f['error']}", highlight=False, markup=False, soft_wrap=True)
     show_spend(summary)
 
 

@@ -84,6 +84,19 @@ def read_split_file(path: Path, what: str = "split file", root: Path | None = No
     return ids
 
 
+
+def _any_type(path: Path) -> Path:
+    """A `….*` pattern's file: the first image type found there (else the `.png` name, for the reader to say
+    what is missing); any other path as it is."""
+    if not path.name.endswith(".*"):
+        return path
+    stem = path.name[:-2]
+    for suffix in IMAGE_SUFFIXES:
+        for cand in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
+            if os.path.lexists(cand):  # a folder or broken link is found, then reported by the reader
+                return cand
+    return path.with_name(stem + ".png")
+
 class LangIRDataset:
     """Paths and safe loading for one dataset folder.
 
@@ -163,18 +176,10 @@ class LangIRDataset:
         return path
 
     def image_path(self, sample_id: str) -> Path:
-        path = self._path(self.layout.images, sample_id)
-        if path.name.endswith(".*"):
-            stem = path.name[:-2]
-            for suffix in IMAGE_SUFFIXES:
-                for cand in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
-                    if os.path.lexists(cand):  # a folder or broken link is found, then reported by the reader
-                        return cand
-            return path.with_name(stem + ".png")
-        return path
+        return _any_type(self._path(self.layout.images, sample_id))
 
     def mask_path(self, sample_id: str) -> Path:
-        return self._path(self.layout.masks, sample_id)
+        return _any_type(self._path(self.layout.masks, sample_id))
 
     def description_write_path(self, sample_id: str) -> Path:
         """Where a new description is written (the layout's own naming)."""

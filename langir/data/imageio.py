@@ -8,13 +8,15 @@ the header before decoding, so one huge frame is a clear per-file error, never a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
+import re
 import struct
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -65,6 +67,24 @@ def read_file_bytes(path: str | Path, what: str = "file", max_bytes: int = 2**30
 _READ_WHOLE_BYTES = 1 << 20  # files up to this size are read at once, then decoded from memory
 
 
+def _corrupt(err: BaseException) -> str:
+    """One line for a decoder's failure; Pillow's bare codes ("decoder error -2") said in words."""
+    text = str(err) or type(err).__name__
+    if re.fullmatch(r"decoder error -?\d+", text):
+        return f"corrupt image: its pixel data is broken or cut short ({text})"
+    return f"corrupt image: {text}"
+
+
+@contextlib.contextmanager
+def _pillow_warnings() -> Iterator[None]:
+    """Pillow's bomb warning raised (the guard), its other warnings about a file ("Corrupt EXIF data", odd
+    palettes) kept off the terminal: the file then reads, or fails with one DataError that says why."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
 def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
     """Open `path` and read its header, with the bomb guard and the pixel budget."""
     fh, _ = _read_or_open(path, what)
@@ -103,8 +123,7 @@ def _read_small(fh: BinaryIO, path: Path, what: str) -> bytes | None:
 def _open_header(fh: BinaryIO, path: Path, budget: int | None) -> Image.Image:
     """Pillow's open of `fh` (header only) under the bomb guard and the pixel budget; `fh` closed on error."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _pillow_warnings():
             img = Image.open(fh)
         _check_budget(path, img.width, img.height, budget)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -118,7 +137,7 @@ def _open_header(fh: BinaryIO, path: Path, budget: int | None) -> Image.Image:
         raise
     except _DECODE_ERRORS as err:
         fh.close()
-        raise DataError(path, f"corrupt image: {err}") from None
+        raise DataError(path, _corrupt(err)) from None
     return img
 
 
@@ -148,8 +167,7 @@ def _decode(path: Path, budget: int | None = None,
         return None, data, plain
     img = _open_header(fh, path, budget)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _pillow_warnings():
             _load(img.load, path, img.size)
         if img.format == "PNG" and not _last_row_decoded(img):
             _check_png_rows(fh, path)
@@ -173,7 +191,7 @@ def _check_stream(path: Path, width: int, height: int, stream: bytes) -> None:
     try:
         raw = zlib.decompressobj().decompress(stream, size)
     except zlib.error as err:
-        raise DataError(path, f"corrupt image: {err}") from None
+        raise DataError(path, _corrupt(err)) from None
     if len(raw) < size:
         raise DataError(path, "corrupt image: its pixel data ends before its last row")
     if max(raw[::width + 1]) > 4:
@@ -259,7 +277,7 @@ def _inflated_size(inflate: Any, data: bytes, limit: int, path: Path) -> int:
             if not progress:
                 break
     except zlib.error as err:
-        raise DataError(path, f"corrupt image: {err}") from None
+        raise DataError(path, _corrupt(err)) from None
     return got
 
 
@@ -270,7 +288,7 @@ def _load(decode: Callable[..., Any], path: Path, size: tuple[int, int], *args: 
     except MemoryError:
         raise DataError(path, f"image {size[0]}×{size[1]} does not fit in memory") from None
     except _DECODE_ERRORS as err:
-        raise DataError(path, f"corrupt image: {err}") from None
+        raise DataError(path, _corrupt(err)) from None
 
 
 def image_to_array(img: Image.Image) -> np.ndarray:
@@ -439,18 +457,21 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
     The pixel budget is checked. With `verify` (default), Pillow's integrity check also runs (for
     PNG: every chunk's CRC and the end of the file — truncation and corruption are found for the
     cost of reading the file once) and a PNG's pixel stream is inflated to check that it holds every
-    row (a cut stream with right CRCs passes Pillow's check); `verify=False` reads the header only.
+    row (a cut stream with right CRCs passes Pillow's check); any other format is decoded (Pillow
+    verifies PNGs only). `verify=False` reads the header only.
     """
     path = as_path(path)
     fh, img = _guarded_open(path, max_pixels)
     try:
         size = (img.width, img.height, img.mode)
-        if verify:
+        if verify and img.format == "PNG":
             img.verify()
-            if img.format == "PNG":
-                _check_png_rows(fh, path)
+            _check_png_rows(fh, path)
+        elif verify:  # Pillow verifies PNGs only: a cut BMP, JPEG or TIFF shows when decoded
+            with _pillow_warnings():
+                _load(img.load, path, img.size)
     except _DECODE_ERRORS as err:
-        raise DataError(path, f"corrupt image: {err}") from None
+        raise DataError(path, _corrupt(err)) from None
     finally:
         fh.close()
     return size

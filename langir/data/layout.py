@@ -95,6 +95,22 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(head) + r"(?P<id>.+?)" + tail_re + "$", re.IGNORECASE)
 
 
+def _fit_suffix(root: Path, pattern: str) -> str:
+    """A preset's `….png` pattern fitted to the image type its folder holds when no PNG there matches: that
+    one type (`images/{id}.bmp`), or `.*` for several. A BMP, JPEG or TIFF set then needs no flags."""
+    if not pattern.lower().endswith(".png") or discover_ids(root, pattern):
+        return pattern
+    folder = root / Path(pattern).parent
+    rx = pattern_regex(pattern[:-len(".png")] + ".*")
+    try:
+        suffixes = {Path(name).suffix for name in os.listdir(folder) if rx.match(name)}
+    except OSError:  # no such folder (or not one): the usual "not found" messages say so later
+        return pattern
+    if not suffixes:
+        return pattern
+    return pattern[:-len(".png")] + (suffixes.pop() if len(suffixes) == 1 else ".*")
+
+
 def discover_ids(root: Path, pattern: str) -> list[str]:
     """Ids of the files that match `pattern`, naturally sorted."""
     folder = root / Path(pattern).parent
@@ -343,6 +359,8 @@ def resolve_layout(
         alternatives = () if "descriptions" in custom else layout.description_alternatives
         layout = replace(layout, name="custom" if set(custom) - {"descriptions"} else layout.name,
                          description_alternatives=alternatives, **custom)
+    fitted = {key: _fit_suffix(root, getattr(layout, key)) for key in ("images", "masks") if key not in custom}
+    layout = replace(layout, **fitted)
     split_map = _splits_from_config(root, config["splits"], root / CONFIG_FILE) if "splits" in config else {}
     for name, file in (splits or {}).items():
         split_map[name] = _flag_split(root, name, file)
