@@ -15,7 +15,7 @@ import numpy as np
 
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import max_pixels
-from langir.data.layout import natural_sorted
+from langir.data.patterns import natural_sorted
 from langir.data.positions import find_targets
 from langir.errors import DataError
 

@@ -13,7 +13,8 @@ import numpy as np
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
 from langir.data.imageio import IMAGE_SUFFIXES, Grey8, image_info, read_frame, read_image, read_mask
-from langir.data.layout import Layout, discover_ids, no_images_problem, resolve_layout
+from langir.data.layout import Layout, no_images_problem, resolve_layout
+from langir.data.patterns import discover_ids
 from langir.errors import DataError
 
 

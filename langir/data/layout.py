@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from langir.data.detect import fit_patterns
 from langir.errors import ConfigError, DataError
 
 CONFIG_FILE = "langir.toml"
@@ -87,42 +88,6 @@ def check_pattern(pattern: str, what: str) -> str:
     return pattern
 
 
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Regex matching the file name part of `pattern`, capturing the id."""
-    name = Path(pattern).name
-    head, tail = name.split("{id}", 1)
-    tail_re = re.escape(tail[:-2]) + r"\.(?:png|bmp|jpe?g|tiff?)" if tail.endswith(".*") else re.escape(tail)
-    return re.compile("^" + re.escape(head) + r"(?P<id>.+?)" + tail_re + "$", re.IGNORECASE)
-
-
-def _fit_suffix(root: Path, pattern: str) -> str:
-    """A preset's `….png` pattern fitted to the image type its folder holds when no PNG there matches: that
-    one type (`images/{id}.bmp`), or `.*` for several. A BMP, JPEG or TIFF set then needs no flags."""
-    if not pattern.lower().endswith(".png") or discover_ids(root, pattern):
-        return pattern
-    folder = root / Path(pattern).parent
-    rx = pattern_regex(pattern[:-len(".png")] + ".*")
-    try:
-        suffixes = {Path(name).suffix for name in os.listdir(folder) if rx.match(name)}
-    except OSError:  # no such folder (or not one): the usual "not found" messages say so later
-        return pattern
-    if not suffixes:
-        return pattern
-    return pattern[:-len(".png")] + (suffixes.pop() if len(suffixes) == 1 else ".*")
-
-
-def discover_ids(root: Path, pattern: str) -> list[str]:
-    """Ids of the files that match `pattern`, naturally sorted."""
-    folder = root / Path(pattern).parent
-    if not folder.is_dir():
-        return []
-    rx = pattern_regex(pattern)
-    # Folders, FIFOs and broken links that match are ids too: reading them then says what is wrong,
-    # instead of the file silently not being there.
-    ids = {m.group("id") for p in folder.iterdir() if not p.name.startswith(".") and (m := rx.match(p.name))}
-    return natural_sorted(ids)
-
-
 def no_images_problem(root: Path, layout: Layout) -> str:
     """Why a folder has no images under `layout`: the pattern looked for, and the likely fix."""
     from langir.data.imageio import IMAGE_SUFFIXES
@@ -133,11 +98,6 @@ def no_images_problem(root: Path, layout: Layout) -> str:
         return (f"{where}; this folder holds {len(own)} image(s) itself: pass the dataset folder "
                 f"{root.resolve().parent} (the one that holds {Path(layout.images).parent}/), or --images '{{id}}.*'")
     return f"{where}; pass the dataset folder (the one that holds {Path(layout.images).parent}/), or --images PATTERN"
-
-
-def natural_sorted(ids) -> list[str]:
-    """Sort ids so that Misc_2 comes before Misc_10."""
-    return sorted(ids, key=lambda s: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)])
 
 
 def _split_pattern_files(root: Path, pattern: str) -> dict[str, str]:
@@ -359,8 +319,8 @@ def resolve_layout(
         alternatives = () if "descriptions" in custom else layout.description_alternatives
         layout = replace(layout, name="custom" if set(custom) - {"descriptions"} else layout.name,
                          description_alternatives=alternatives, **custom)
-    fitted = {key: _fit_suffix(root, getattr(layout, key)) for key in ("images", "masks") if key not in custom}
-    layout = replace(layout, **fitted)
+    images_found, masks_found = fit_patterns(root, layout.images, layout.masks, keep=set(custom))
+    layout = replace(layout, images=images_found, masks=masks_found)
     split_map = _splits_from_config(root, config["splits"], root / CONFIG_FILE) if "splits" in config else {}
     for name, file in (splits or {}).items():
         split_map[name] = _flag_split(root, name, file)
