@@ -5,15 +5,17 @@
 1. grounding tags — Qwen2-VL ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` (Qwen-VL: ``<box>(x1,y1),(x2,y2)</box>``),
    Florence-2 ``<loc_x1><loc_y1><loc_x2><loc_y2>`` (0–999), PaliGemma ``<locY1><locX1><locY2><locX2>`` (0–1023), InternVL
    ``<box>[[x0,y0,x1,y1], …]</box>``, CogVLM ``[[x0,y0,x1,y1]]`` / ``[[x,y]]`` (all 0–1000), Molmo
-   ``<point x= y=>`` / ``<points x1= y1= …>`` (percent);
+   ``<point x= y=>`` / ``<points x1= y1= …>`` (percent), Kosmos-2 ``<patch_index_N><patch_index_M>`` (32×32 grid);
 2. JSON anywhere (code fences or inline): ``bbox_2d`` / ``point_2d`` (Qwen), ``box_2d`` (Gemini, y
    first, 0–1000), ``point``, ``box``/``bbox``, ``x``/``y`` (+ ``width``/``height``), ``x_min`` …;
    ``[]`` and ``{"targets": []}`` are an empty answer;
 3. prose — axis-labelled values (``x=74, y=53``, ``x 182–190, y 101–110``, ``column 135, row 66``,
-   ``left 22, top 96, right 37, bottom 105``, ``pixels 268-284 horizontally``), offsets
+   ``left 22, top 96, right 37, bottom 105``, ``pixels 268-284 horizontally``, one axis's range in brackets:
+   ``x ∈ [118, 124]``, ``columns: [118, 124]``), offsets
    (``201 px from the left edge``, ``59 % from the left``, ``43% of the way across``, ``0.17 of the
    width``, ``two fifths of the way down``, ``halfway across``), and tuples (``(149, 36)``,
-   ``[88, 62, 95, 68]``, ``from (161,123) to (169,132)``, ``91, 210``).
+   ``[88, 62, 95, 68]``, ``from (161,123) to (169,132)``, ``91, 210``, and after a label ``143 99`` or
+   ``118 38 124 44``).
 
 Each `Position` keeps its numbers as written with what it knows of their scale: ``native`` (the
 notation fixes it), ``mark`` (a ``%``, ``/1000`` or fractions ≤ 1 on the numbers themselves), or
@@ -106,14 +108,14 @@ _OFFSET = re.compile(
     re.IGNORECASE)
 _AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*(%|px\b|pixels?\b)", re.IGNORECASE)
 _LABELLED = re.compile(
-    rf"\b(x|y|col(?:umn)?|row|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- _](?:coordinate|coord|value|position|pos|px|pixels?)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈|from|spans?|runs\s+from)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    rf"\b(x|y|col(?:umn)?s?|rows?|left|top|right|bottom)(?:[_ ]?(min|max|0|1|2|c|center|centre)\b)?(?:[- _](?:coordinate|coord|value|position|pos|px|pixels?|range|span|extent|interval)s?)?\s*(?:=|:|≈|~|≃|is|of|at|∈|in|within|from|spans?|runs\s+from)?\s*(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
     rf"(\[?\s*)({N})(?:\s*(?:[-–—]|to|,)\s*({N})\s*\]?)?\s*(%|/\s*1000)?",
     re.IGNORECASE)
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
 _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
 _U = r"(?:\s*(?:in\s+)?(?:px|pixels?|%))?"
 _TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
-_SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?![\w.%,]|\s*[%\d])")  # "target: 143 99"
+_SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?:\s+({N})\s+({N}))?(?![\w.%,]|\s*[%\d])")  # "target: 143 99", "box: 118 38 124 44"
 _BARE_PERCENT = re.compile(rf"(?<![\w.%/-])({N})\s*%\s*,\s*({N})\s*%")  # "52.5%, 47.1%" (no brackets)
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
@@ -187,7 +189,7 @@ def _labelled(text: str, axes: list[_Axis]) -> str:
                 return m.group(0)
             axis, role = ("x" if name in ("left", "right") else "y"), ("min" if name in ("left", "top") else "max")
         else:
-            axis = "x" if name in ("x", "col", "column") else "y"
+            axis = "x" if name == "x" or name.startswith("col") else "y"
             # x0/x1 and x1/x2 both name a box's corners: the first of a pair is the minimum
             role = {"min": "min", "max": "max", "0": "pair", "1": "pair", "2": "pair"}.get((sub or "").lower(), "")
             if b is not None and "," in m.group(0)[m.end(4) - m.start(0):m.start(5) - m.start(0)] and not bracket:
@@ -288,7 +290,7 @@ def _tuples(text: str, found: list[Position], xywh: bool) -> str:
 
     text = _FROM_TO.sub(from_to, text)
     text = _TUPLE.sub(group, text)
-    text = _SPACED.sub(lambda m: group_of(m.group(1), m.group(2)), text)
+    text = _SPACED.sub(lambda m: group_of(*(v for v in m.groups() if v is not None)), text)
     if "%" in text:
         text = _BARE_PERCENT.sub(lambda m: add([float(m.group(1)), float(m.group(2))], "percent") or " ", text)
     return _BARE.sub(group, text)

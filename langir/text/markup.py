@@ -2,7 +2,8 @@
 
 Tags: Qwen2-VL ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>``, Qwen-VL ``<box>(x1,y1),(x2,y2)</box>``, Florence-2
 ``<loc_N>`` ×4, PaliGemma ``<locNNNN>`` ×4 (y first, 0–1023), InternVL ``<box>[[…]]</box>``, CogVLM ``[[…]]``
-(all on 0–1000), Molmo ``<point x= y=>`` / ``<points x1= y1= …>`` (percent). JSON: ``bbox_2d`` / ``point_2d``,
+(all on 0–1000), Molmo ``<point x= y=>`` / ``<points x1= y1= …>`` (percent), Kosmos-2
+``<patch_index_NNNN><patch_index_NNNN>`` (corner patches of a 32×32 grid). JSON: ``bbox_2d`` / ``point_2d``,
 ``box_2d`` (Gemini, y first), ``point``, ``box``, ``x``/``y`` …; ``[]`` and ``{"targets": []}`` are empty answers.
 """
 
@@ -18,11 +19,13 @@ _QWENVL = re.compile(rf"<box>\s*\(\s*({N})\s*,\s*({N})\s*\)\s*,\s*\(\s*({N})\s*,
 _FLORENCE = re.compile(r"<loc_(\d{1,3})>\s*<loc_(\d{1,3})>\s*<loc_(\d{1,3})>\s*<loc_(\d{1,3})>")  # Florence-2: x first, 0–999 bins
 _PALIGEMMA = re.compile(r"<loc(\d{4})>\s*<loc(\d{4})>\s*<loc(\d{4})>\s*<loc(\d{4})>")  # PaliGemma: y first, 0–1023 bins
 _INTERNVL = re.compile(r"<box>\s*(\[\[.*?\]\])\s*</box>", re.DOTALL)
+_KOSMOS2 = re.compile(r"<patch_index_(\d{4})>\s*<patch_index_(\d{4})>")  # Kosmos-2: corner patches of a 32×32 grid
 _MOLMO = re.compile(r"<points?\b([^>]*)>", re.IGNORECASE)
 _MOLMO_ATTR = re.compile(rf"\b([xy])(\d*)\s*=\s*[\"']?\s*({N})", re.IGNORECASE)
 _COGVLM = re.compile(rf"\[\[\s*{N}(?:\s*,\s*{N}){{1,3}}\s*\](?:\s*[,;]\s*\[\s*{N}(?:\s*,\s*{N}){{1,3}}\s*\])*\]")
 _GROUP = re.compile(rf"\[\s*({N}(?:\s*,\s*{N}){{1,3}})\s*\]")
-_TAG_NOISE = re.compile(r"<\|?/?(?:object_ref_start|object_ref_end|box_start|box_end|im_end|im_start|ref|/ref|quad_start|quad_end)\|?>|</?points?>|</?ref>", re.IGNORECASE)
+_TAG_NOISE = re.compile(r"<\|?/?(?:object_ref_start|object_ref_end|box_start|box_end|im_end|im_start|ref|/ref|quad_start|quad_end)\|?>|</?points?>|</?ref>"
+                        r"|</?(?:phrase|object|grounding)>", re.IGNORECASE)
 
 
 
@@ -63,6 +66,16 @@ def _read_tags(text: str, found: list[Position]) -> str:
         found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5)), scale="grid1000", native=True, source="tag"))
         return " "
 
+    def kosmos2(m: re.Match[str]) -> str:
+        first, last = int(m.group(1)), int(m.group(2))
+        if max(first, last) >= 32 * 32:
+            return m.group(0)
+        # the box runs from the top-left corner of its first patch to the bottom-right corner of its last
+        x0, y0, x1, y1 = first % 32, first // 32, last % 32 + 1, last // 32 + 1
+        found.append(Position("box", tuple(v * 1000 / 32 for v in (x0, y0, x1, y1)), scale="grid1000", native=True,
+                              source="tag"))
+        return " "
+
     def paligemma(m: re.Match[str]) -> str:
         y0, x0, y1, x1 = (float(m.group(i)) * 1000 / 1024 for i in range(1, 5))
         found.append(Position("box", (x0, y0, x1, y1), scale="grid1000", native=True, source="tag"))
@@ -74,6 +87,8 @@ def _read_tags(text: str, found: list[Position]) -> str:
         text = _QWENVL.sub(qwen, text)
     if "<loc" in text:
         text = _PALIGEMMA.sub(paligemma, _FLORENCE.sub(florence, text))
+    if "<patch_index_" in text:
+        text = _KOSMOS2.sub(kosmos2, text)
     if "<box>" in text:
         text = _INTERNVL.sub(internvl, text)
     if "<point" in text.lower():
@@ -156,6 +171,10 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
     return False
 
 
+_AXIS_BEFORE = re.compile(r"\b(?:[xy]|col(?:umn)?s?|rows?)(?:[- _](?:range|span|extent|interval))?\s*(?:∈|=|:|in|within)\s*$",
+                          re.IGNORECASE)
+
+
 def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[str, bool]:
     """Decode every JSON value in `text` (blanking it); whether one was an empty answer."""
     if "[" not in text and "{" not in text:
@@ -175,6 +194,9 @@ def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[st
             value, end = decoder.raw_decode(text, j)
         except (ValueError, RecursionError):
             i = j + 1
+            continue
+        if isinstance(value, list) and len(value) == 2 and all(map(_number, value)) and _AXIS_BEFORE.search(text, max(0, j - 32), j):
+            i = end  # "x ∈ [118, 124]", "rows: [38, 44]": one axis's range, read with the labelled prose
             continue
         if isinstance(value, list | dict):
             before = len(found)

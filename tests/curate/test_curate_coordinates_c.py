@@ -1,0 +1,97 @@
+"""Answer forms added in the twelfth session: Kosmos-2 patch-index boxes, one axis's range written as a bracketed
+pair after its label (``x ∈ [118, 124]``, ``x in [118, 124]``, ``columns: [118, 124]``), and numbers
+separated by spaces after a label (``Bounding box (xmin, ymin, xmax, ymax): 118 38 124 44``).
+
+Each answer is composed from a real SIRST mask (numbers from the target, or from empty sky far from it):
+right ones must agree, wrong ones must be caught — never read as points that land by chance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from langir.curate.validate import coordinate_convention, judge_text, mask_targets
+from langir.text.coordinates import read_coordinates
+
+SAMPLE = "Misc_100"  # one target in the frame
+
+
+def _sirst(sirst_root: Path, sample_id: str = SAMPLE):
+    mask = np.asarray(Image.open(sirst_root / "masks" / f"{sample_id}_pixels0.png")) > 0
+    found = mask_targets(mask[..., 0] if mask.ndim == 3 else mask)
+    targets = found.pixel_targets()
+    (x, y), (w, h) = targets.centroids[0], targets.size
+    sky = (0.1 * w if x > w / 2 else 0.9 * w), (0.1 * h if y > h / 2 else 0.9 * h)
+    return found, targets, (float(x), float(y)), sky, (w, h)
+
+
+def _verdict(text, found, targets, provider="openai", model="gpt-4o"):
+    return judge_text(text, found.centroids, targets=targets, convention=coordinate_convention(provider, model)).verdict
+
+
+def _patch(x: float, y: float, w: int, h: int) -> int:
+    return int(y / h * 32) * 32 + int(x / w * 32)
+
+
+def test_kosmos2_patch_index_boxes(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+
+    def answer(px, py):
+        i = _patch(px, py, w, h)
+        return (f"<grounding> An infrared image of<phrase> a small target</phrase><object><patch_index_{i:04d}>"
+                f"<patch_index_{i:04d}></object> in the sky.")
+
+    assert _verdict(answer(x, y), found, targets) == "agrees"
+    assert _verdict(answer(sx, sy), found, targets) == "contradicts"
+    reading = read_coordinates(answer(x, y))
+    assert "patch_index" not in reading.prose and "a small target" in reading.prose
+
+
+def test_a_patch_index_off_the_grid_is_no_position():
+    assert read_coordinates("<object><patch_index_1024><patch_index_1030></object>").positions == []
+
+
+@pytest.mark.parametrize("form", [
+    "Target: x∈[{x0},{x1}], y∈[{y0},{y1}]",
+    "x in [{x0}, {x1}], y in [{y0}, {y1}]",
+    "The target spans columns: [{x0}, {x1}] and rows: [{y0}, {y1}].",
+    "x range: [{x0}, {x1}]; y range: [{y0}, {y1}]",
+    "rows {y0}-{y1}, columns {x0}-{x1}",
+])
+def test_one_axis_range_per_bracketed_pair(sirst_root, form):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return form.format(x0=round(cx) - 3, x1=round(cx) + 3, y0=round(cy) - 3, y1=round(cy) + 3)
+
+    reading = read_coordinates(text(x, y))
+    assert [p.kind for p in reading.positions] == ["box"]  # not two points (x0, x1) and (y0, y1)
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+@pytest.mark.parametrize(("form", "xywh"), [
+    ("Bounding box (xmin, ymin, xmax, ymax): {x0} {y0} {x1} {y1}", False),
+    ("box: {x0} {y0} {x1} {y1}", False),
+    ("Box (x, y, w, h): {x0} {y0} 6 6", True),
+])
+def test_numbers_separated_by_spaces_after_a_label(sirst_root, form, xywh):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return form.format(x0=round(cx) - 3, y0=round(cy) - 3, x1=round(cx) + 3, y1=round(cy) + 3)
+
+    (box,) = read_coordinates(text(x, y)).positions
+    assert box.kind == "box" and box.values == (round(x) - 3, round(y) - 3, round(x) + 3, round(y) + 3)
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+def test_a_bracketed_pair_without_an_axis_label_is_still_a_point(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    assert _verdict(f"The target is at [{x:.0f}, {y:.0f}].", found, targets) == "agrees"
+    assert _verdict(f'{{"point": [{sx:.0f}, {sy:.0f}]}}', found, targets) == "contradicts"
