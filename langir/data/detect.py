@@ -16,8 +16,10 @@ from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 
+from langir.data import guarded
 from langir.data.imageio import IMAGE_SUFFIXES
 from langir.data.patterns import discover_ids, pattern_regex
+from langir.errors import DataError
 
 _IMAGE_WORDS = frozenset({"image", "images", "img", "imgs", "mixed", "frame", "frames", "jpegimages", "ir",
                           "infrared", "input", "inputs", "org", "raw"})
@@ -78,6 +80,48 @@ def _fit_masks(root: Path, images: str, masks: str) -> str:
     found = _mask_form(root, [str(Path(masks).parent)] + [rel for rel in _folders(root, 2)
                                                           if rel != image_folder and _named(rel, _MASK_WORDS)], ids)
     return found if found is not None else masks
+
+
+def split_lists(root: Path, images: str, candidates: list[str]) -> dict[str, str]:
+    """Split name → file among `candidates` (`.txt` files named like split lists: `trainval_full.txt`,
+    `test_list.txt`) whose lines are ids of the set's images (9 in 10 at least), all in one folder — the first
+    holding any. A split word found once names its list (`train`, `test`); several lists of one word (merged
+    sets) are named by their stems. A file of other lines (`test_results.txt`) is no split."""
+    ids = set(discover_ids(root, images))
+    if not ids:
+        return {}
+    by_folder: dict[str, list[str]] = {}
+    for rel in candidates:
+        if _lists_ids(root / rel, ids, root):
+            by_folder.setdefault(str(Path(rel).parent), []).append(rel)
+    if not by_folder:
+        return {}
+    files = next(iter(by_folder.values()))
+    words = {rel: _split_word(Path(rel).stem) for rel in files}
+    counts = Counter(words.values())
+    return {(word if counts[word] == 1 else Path(rel).stem): rel for rel, word in words.items()}
+
+
+_SPLIT_WORD = re.compile(r"(?:^|[^a-z])(trainval|train|test|val|valid|validation)(?:[^a-z]|$)", re.IGNORECASE)
+_SPLIT_NAMES = {"valid": "val", "validation": "val"}
+_SPLIT_READ_BYTES = 4 << 20
+
+
+def _split_word(stem: str) -> str:
+    m = _SPLIT_WORD.search(stem)
+    word = m.group(1).lower() if m else stem
+    return _SPLIT_NAMES.get(word, word)
+
+
+def _lists_ids(path: Path, ids: set[str], root: Path) -> bool:
+    """Whether `path` is a list of these ids (file suffixes allowed), blank lines and `#` comments aside."""
+    try:
+        text = guarded.read_bytes(path, "split file", _SPLIT_READ_BYTES, root).decode("utf-8-sig")
+    except (DataError, UnicodeDecodeError):  # a folder, FIFO, link out of the set, binary or huge file: no list
+        return False
+    entries = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    entries = [os.path.splitext(e)[0] if e.lower().endswith(IMAGE_SUFFIXES) else e for e in entries]
+    return bool(entries) and 10 * sum(e in ids for e in entries) >= 9 * len(entries)
 
 
 def _mask_form_for(root: Path, image_folder: str) -> str | None:

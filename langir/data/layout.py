@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from langir.data.detect import fit_patterns
+from langir.data.detect import fit_patterns, split_lists
 from langir.errors import ConfigError, DataError
 
 CONFIG_FILE = "langir.toml"
@@ -119,7 +119,8 @@ def _split_pattern_files(root: Path, pattern: str) -> dict[str, str]:
 
 
 def discover_splits(root: Path, layout: Layout) -> dict[str, str]:
-    """The layout's split lists, else split files at the root, else in the first sub-folder holding them."""
+    """The layout's split lists, else split files at the root, else in the first sub-folder holding them,
+    else `.txt` files named like split lists whose lines are the set's ids (`detect.split_lists`)."""
     if layout.split_pattern:
         found = _split_pattern_files(root, layout.split_pattern)
         if found:
@@ -130,7 +131,7 @@ def discover_splits(root: Path, layout: Layout) -> dict[str, str]:
         found = {stem: folder / f"{stem}.txt" for stem in SPLIT_STEMS if (folder / f"{stem}.txt").is_file()}
         if found:
             return {name: str(path.relative_to(root)) for name, path in found.items()}
-    return {}
+    return split_lists(root, layout.images, split_like_files(root, layout))
 
 
 _SPLIT_WORD = re.compile(r"(?:^|[^a-z])(train|trainval|test|val|valid|validation)(?:[^a-z]|$)", re.IGNORECASE)

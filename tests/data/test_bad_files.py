@@ -165,9 +165,19 @@ def test_basicirstd_bmp_images_and_several_lists(tmp_path: Path) -> None:
 
 def test_unused_split_like_files_are_reported(tmp_path: Path) -> None:
     _basicirstd(tmp_path)
-    ds = LangIRDataset.open(tmp_path, layout="irstd1k")  # a preset that does not know img_idx/
+    ds = LangIRDataset.open(tmp_path, layout="irstd1k")  # a preset that does not know img_idx/: found by content
+    assert ds.layout.splits == {"test": "img_idx/test_IRSTD-1K.txt", "train": "img_idx/train_IRSTD-1K.txt"}
+    assert unused_split_files(ds.root, ds.layout) == []
+    _paths_not_ids(tmp_path)  # lines that are not ids: named like splits, yet no split
+    ds = LangIRDataset.open(tmp_path, layout="irstd1k")
     assert ds.layout.splits == {}
     assert unused_split_files(ds.root, ds.layout) == ["img_idx/test_IRSTD-1K.txt", "img_idx/train_IRSTD-1K.txt"]
+
+
+def _paths_not_ids(root: Path) -> None:
+    for name in ("train_IRSTD-1K.txt", "test_IRSTD-1K.txt"):
+        path = root / "img_idx" / name
+        path.write_text("".join(f"images/{line}.png\n" for line in path.read_text().split()))
 
 
 # ---- info ---------------------------------------------------------------------------------------
@@ -201,6 +211,7 @@ def test_info_clean_dataset_strict_is_0(tree: Path, cli) -> None:
 
 def test_info_warns_about_unused_split_files(tmp_path: Path, cli) -> None:
     _basicirstd(tmp_path)
+    _paths_not_ids(tmp_path)
     result = cli("info", tmp_path, "--layout", "irstd1k")
     assert result.code == 0
     assert "split-like files found but none is used: img_idx/test_IRSTD-1K.txt" in result.stderr

@@ -98,3 +98,31 @@ def test_the_bundled_demo_and_sirst_layouts_are_unchanged(demo_root, tmp_path):
     root = make_tree(tmp_path, ["Misc_1", "Misc_2"], "images/{id}.png", "masks/{id}_pixels0.png")
     layout = resolve_layout(root)
     assert (layout.name, layout.images, layout.masks) == ("sirst", "images/{id}.png", "masks/{id}_pixels0.png")
+
+
+def test_split_lists_named_otherwise_are_found_by_their_lines(tmp_path):
+    ids = ["Misc_1", "Misc_2", "Misc_3", "Misc_4"]
+    root = make_tree(tmp_path, ids, "mixed/{id}.png", "annotations/masks/{id}_pixels0.png",
+                     splits={"splits/trainval_full.txt": ["Misc_1.png", "Misc_2.png"], "splits/test_full.txt": ["Misc_3"],
+                             "splits/validation_v2.txt": ["# held out", "Misc_4"],
+                             "splits/test_results.txt": ["IoU 0.71", "nIoU 0.69"]})
+    ds = LangIRDataset.open(root)
+    assert ds.layout.splits == {"trainval": "splits/trainval_full.txt", "test": "splits/test_full.txt",
+                                "val": "splits/validation_v2.txt"}
+    assert (ds.ids("trainval"), ds.ids("test"), ds.ids("val")) == (["Misc_1", "Misc_2"], ["Misc_3"], ["Misc_4"])
+
+
+def test_several_lists_of_one_split_word_are_named_by_their_stems(tmp_path):
+    root = make_tree(tmp_path, IDS, "images/{id}.png", "masks/{id}.png",
+                     splits={"lists/train_part1.txt": ["a1"], "lists/train_part2.txt": ["b2"], "lists/test_list.txt": ["c3"]})
+    assert resolve_layout(root).splits == {"train_part1": "lists/train_part1.txt", "train_part2": "lists/train_part2.txt",
+                                           "test": "lists/test_list.txt"}
+
+
+def test_a_split_named_list_out_of_the_set_or_not_a_file_is_no_split(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("a1\nb2\n")
+    root = make_tree(tmp_path / "set", IDS, "images/{id}.png", "masks/{id}.png")
+    (root / "train_list.txt").symlink_to(outside)
+    (root / "test_list.txt").mkdir()
+    assert resolve_layout(root).splits == {}
