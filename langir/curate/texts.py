@@ -8,6 +8,7 @@ from pathlib import Path
 
 from langir.data import guarded
 from langir.data.dataset import LangIRDataset
+from langir.data.text_rules import final_answer
 from langir.errors import DataError
 
 
@@ -42,4 +43,8 @@ def read_description_file(ds: LangIRDataset, sample_id: str) -> DescriptionFile:
         return DescriptionFile(sample_id, path, None, "not-utf8", str(error))
     if not text:
         return DescriptionFile(sample_id, path, None, "empty", f"{path}: description is empty")
-    return DescriptionFile(sample_id, path, text)
+    answer = final_answer(text)
+    if not answer:
+        return DescriptionFile(sample_id, path, None, "empty",
+                               f"{path}: description holds only a model's reasoning (<think>…), no answer")
+    return DescriptionFile(sample_id, path, answer)

@@ -46,7 +46,7 @@ from langir.data.answer_targets import read_targets
 from langir.data.atomic import ensure_dir
 from langir.data.dataset import QUARANTINE_DIR, LangIRDataset
 from langir.data.positions import cell_phrase, components, grid_cell
-from langir.data.text_rules import is_refusal, says_no_target, stated_count, word_count
+from langir.data.text_rules import final_answer, is_refusal, says_no_target, stated_count, word_count
 from langir.errors import ConfigError, DataError, OutputError
 from langir.text.claims import parse_claims, parse_text
 from langir.text.conventions import convention_for
@@ -236,6 +236,7 @@ def judge_text(text: str, centroids: np.ndarray, max_words: int = MAX_WORDS, tol
     if strictness not in STRICTNESS:
         raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
     failures: list[str] = []
+    text = final_answer(text)
     words, refusal, says_none, count = _text_facts(text)
     reading = _coordinates(text)
     says_none = (says_none or reading.empty or stored == []) and not reading.positions

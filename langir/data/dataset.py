@@ -15,6 +15,7 @@ from langir.data.atomic import write_text_atomic
 from langir.data.imageio import IMAGE_SUFFIXES, Grey8, image_info, read_frame, read_image, read_mask
 from langir.data.layout import Layout, no_images_problem, resolve_layout
 from langir.data.patterns import discover_ids
+from langir.data.text_rules import final_answer
 from langir.errors import DataError
 
 
@@ -232,12 +233,13 @@ class LangIRDataset:
         return read_mask(guarded.check_inside(path, self.root, "mask"), shape)
 
     def read_description(self, sample_id: str) -> str | None:
-        """The description text, or None when there is no description file."""
+        """The description text (`final_answer`: a thinking model's reasoning left out), or None when there is
+        no description file."""
         path = self.description_path(sample_id)
         if not os.path.lexists(path):
             return None
         try:  # a folder, FIFO, huge or binary file or a symlink out of the set is reported, not skipped
-            return guarded.read_text(path, "description", root=self.root).strip()
+            return final_answer(guarded.read_text(path, "description", root=self.root).strip())
         except DataError as err:
             err.sample_id = sample_id
             raise

@@ -70,6 +70,40 @@ _KEY_AFTER = re.compile(r"[\"']?\s*[:=]")
 _NEGATED_PLURAL = re.compile(r"\b(no|any|without|neither|nor)\s+(other\s+)?(\w+\s+){0,2}$", re.IGNORECASE)
 
 
+# Reasoning models (Qwen3-VL-Thinking, GLM-4.5V, Kimi-VL-Thinking, QVQ, Magistral, R1-style VLMs) may write
+# their thoughts into the reply, in tags, before the answer. The thoughts hold guesses ("something at (10, 10)?
+# no, noise") that are not the answer, and run past any word limit.
+_THOUGHT_TAGS = r"think|thinking|thought|thoughts|reasoning|reflection|seed:think"
+_THOUGHT = re.compile(rf"<({_THOUGHT_TAGS})>.*?</\1>|◁think▷.*?◁/think▷|\[THINK\].*?\[/THINK\]"
+                      r"|<\|begin_of_thought\|>.*?<\|end_of_thought\|>", re.IGNORECASE | re.DOTALL)
+_THOUGHT_END = re.compile(rf"</(?:{_THOUGHT_TAGS})>|◁/think▷|\[/THINK\]|<\|end_of_thought\|>", re.IGNORECASE)
+_THOUGHT_OPEN = re.compile(rf"<(?:{_THOUGHT_TAGS})>|◁think▷|\[THINK\]|<\|begin_of_thought\|>", re.IGNORECASE)
+_ANSWER_TAG = re.compile(r"<(answer|final_answer|output)>(.*?)(?:</\1>|$)", re.IGNORECASE | re.DOTALL)
+_ANSWER_TOKENS = re.compile(r"<\|(?:begin|end)_of_(?:box|solution)\|>", re.IGNORECASE)
+
+
+def final_answer(text: str) -> str:
+    """The answer a reply gives, without the reasoning a thinking model writes before it: `<think>…</think>`
+    (also `<thinking>`, `<reasoning>`, Kimi's `◁think▷`, Magistral's `[THINK]`), a reply that starts inside
+    its thoughts (everything up to the last closing tag), thoughts cut off by the token limit (from the open
+    tag on: nothing is left); the inside of `<answer>…</answer>`; GLM's `<|begin_of_box|>` tokens dropped.
+    Any other text is returned as it is."""
+    if "<" not in text and "◁" not in text and "[" not in text:
+        return text
+    out = _THOUGHT.sub(" ", text)
+    ends = list(_THOUGHT_END.finditer(out))
+    if ends:
+        out = out[ends[-1].end():]
+    opened = _THOUGHT_OPEN.search(out)
+    if opened:
+        out = out[:opened.start()]
+    answer = _ANSWER_TAG.search(out)
+    if answer:
+        out = answer.group(2)
+    out = _ANSWER_TOKENS.sub(" ", out)
+    return text if out == text else out.strip()
+
+
 def word_count(text: str) -> int:
     """Words as a reader counts them: 'upper-left' and "target's" are one word each."""
     return len(_WORD.findall(text))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langir.data.dataset import LangIRDataset
-from langir.data.text_rules import NO_TARGET_SENTENCE
+from langir.data.text_rules import NO_TARGET_SENTENCE, final_answer
 from langir.describe.files import write_file
 from langir.describe.ledger import Ledger, attempt_key
 from langir.describe.options import DescribeOptions
@@ -52,6 +52,7 @@ class Recorder:
         files after the tick's one ledger commit). `sent`: (W, H) of the
         image as the request carried it (a model answering in pixels answers in these; `validate` reads it).
         """
+        reply.text = final_answer(reply.text)  # a thinking model's reasoning is no part of the description
         job.answers += 1
         job.asks_left -= 1
         job.cost += actual

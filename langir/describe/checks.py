@@ -15,7 +15,7 @@ empty): whether the claimed region or the numbers hit a target (``contradicts``,
 
 from __future__ import annotations
 
-from langir.data.text_rules import is_refusal, says_no_target, word_count
+from langir.data.text_rules import final_answer, is_refusal, says_no_target, word_count
 from langir.text.claims import parse_text
 from langir.text.coordinates import read_coordinates
 from langir.text.position import Reading
@@ -37,6 +37,8 @@ def reply_problem(text: str | None, max_words: int = 50, mask_empty: bool | None
     target (`places_target`). When the mask is known to be empty, a "no target visible" reply is the valid one and a
     positioned claim is rejected.
     """
+    if text is not None:
+        text = final_answer(text)
     if text is None or not text.strip():
         return "empty reply"
     reading = read_coordinates(text)  # once: numbers decide both whether it places and whether it says none

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from langir.data.dataset import LangIRDataset
 from langir.data.imageio import read_file_bytes
+from langir.data.text_rules import final_answer
 from langir.describe.human import PERSON
 from langir.describe.ledger import Ledger
 from langir.describe.structured import stored_problem, sync_targets
@@ -128,7 +129,8 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
                 mask_empty = not bool(ds.read_mask(row.image_id).any())
             except DataError:
                 mask_empty = None
-        problem = stored_problem(row.text, row.raw_reply, max_words, mask_empty)
+        text = final_answer(row.text)  # answers stored before reasoning was left out of them
+        problem = stored_problem(text, row.raw_reply, max_words, mask_empty)
         new = "done" if problem is None else "invalid"
         if new == row.status:
             counts["unchanged"] += 1
@@ -137,6 +139,6 @@ def revalidate(ds: LangIRDataset, ledger: Ledger, max_words: int, write: bool = 
         ledger.set_status(row.key, new, problem)
         if new == "done" and write and ledger.current(row.image_id) is None:
             ledger.set_current(row.key, row.image_id)
-            ds.write_description(row.image_id, row.text, overwrite=True, durable=False)
+            ds.write_description(row.image_id, text, overwrite=True, durable=False)
             sync_targets(ds, row.image_id, row.raw_reply, row.request)
     return counts
