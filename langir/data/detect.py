@@ -164,6 +164,11 @@ def _splits(stem: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def any_id(root: Path, pattern: str) -> bool:
+    """Whether any file matches `pattern` (stops at the first)."""
+    return bool(_some_ids(root, pattern, 1))
+
+
 def _some_ids(root: Path, pattern: str, n: int) -> list[str]:
     """Up to `n` ids with a file at `pattern`, in the folder's own order (no full listing when found early)."""
     rx, out = pattern_regex(pattern), []

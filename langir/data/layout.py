@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from langir.data.detect import fit_patterns, split_lists
+from langir.data.detect import any_id, fit_patterns, split_lists
 from langir.errors import ConfigError, DataError
 
 CONFIG_FILE = "langir.toml"
@@ -97,7 +97,26 @@ def no_images_problem(root: Path, layout: Layout) -> str:
     if own:  # e.g. `langir info datasets/demo/images`: the images folder itself, not the dataset folder
         return (f"{where}; this folder holds {len(own)} image(s) itself: pass the dataset folder "
                 f"{root.resolve().parent} (the one that holds {Path(layout.images).parent}/), or --images '{{id}}.*'")
+    inner = sets_below(root)
+    if inner:  # e.g. train/images + train/masks, test/images + test/masks: each sub-folder is a set
+        shown = ", ".join(f"{name}/" for name in inner[:4]) + (", …" if len(inner) > 4 else "")
+        return (f"{where}; this folder holds {len(inner)} dataset folder(s): {shown} — pass one of them "
+                f"(e.g. {root / inner[0]}), or --images PATTERN")
     return f"{where}; pass the dataset folder (the one that holds {Path(layout.images).parent}/), or --images PATTERN"
+
+
+def sets_below(root: Path) -> list[str]:
+    """Sub-folders of `root` that open as datasets themselves (their own images found by a preset)."""
+    found = []
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    for folder in folders[:64]:
+        images, _ = fit_patterns(folder, PRESETS[detect_preset(folder)].images, "masks/{id}.png")
+        if any_id(folder, images):
+            found.append(folder.name)
+    return found
 
 
 def _split_pattern_files(root: Path, pattern: str) -> dict[str, str]:

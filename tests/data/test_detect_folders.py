@@ -78,7 +78,9 @@ def test_a_parent_of_several_sets_is_not_taken_for_one(tmp_path, cli):
     for name in ("set_a", "set_b"):
         make_tree(tmp_path / name, IDS, "images/{id}.png", "masks/{id}.png")
     assert resolve_layout(tmp_path).images == "images/{id}.png"
-    assert cli("info", tmp_path).code == 2
+    result = cli("info", tmp_path)
+    assert result.code == 2 and result.stdout == ""
+    assert f"this folder holds 2 dataset folder(s): set_a/, set_b/ — pass one of them (e.g. {tmp_path / 'set_a'})" in result.stderr
 
 
 def test_patterns_the_user_gave_are_kept_and_masks_fit_to_the_users_images(tmp_path):
