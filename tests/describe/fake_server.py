@@ -20,6 +20,7 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   parsed JSON); None falls back to `reply`. Runs for direct and batch requests.
 - `delay_fn(info) -> float`: extra seconds before answering this request (on top of `latency`).
 - `latency`: fixed seconds before every model reply.
+- `retry_after`: the "429" fault's retry-after header value (Gemini: its RetryInfo retryDelay, with "s").
 - counters: `connections` (TCP connections accepted), `model_requests` (every model request, faults included), `paths` (Counter of
   "METHOD /path"), `served` (Counter sha → successful replies), `log` (one info dict per model
   request, without body, with its `fault`), `auth_headers`.
@@ -85,6 +86,7 @@ class FakeAPI:
         self.keep_bodies = False
         self.bodies: list[tuple[str, dict[str, Any]]] = []
         self.delay_fn: Callable[[dict[str, Any]], float] | None = None
+        self.retry_after = "0.05"  # the "429" fault's retry-after header (OpenAI/Anthropic) and retryDelay (Gemini, + "s")
         self.lock = threading.Lock()
         self.paths: Counter = Counter()
         self.served: Counter = Counter()  # image sha → successful model replies
@@ -323,7 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault_reply(self, fault: str, flavour: str) -> None:
         code, message, kind, gstatus, details = _ERRORS[fault]
         if flavour != "gemini":
-            headers = {"retry-after": "0.05"} if fault == "429" else None
+            headers = {"retry-after": self.api.retry_after} if fault == "429" else None
             return self._error(code, message, kind, headers)
         if fault == "529":
             code, message = 503, "The model is overloaded. Please try again later."
@@ -331,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
             code, message = 400, "API key not valid. Please pass a valid API key."
         if fault == "429":  # Gemini words its per-minute limit like an exhausted quota
             message = "You exceeded your current quota, please check your plan and billing details."
+            details = [dict(d, retryDelay=f"{self.api.retry_after}s") if "retryDelay" in d else d for d in details]
         self._send(code, {"error": {"code": code, "message": message, "status": gstatus, "details": details}})
 
     def _model_reply(self, body: dict[str, Any], flavour: str, model: str | None = None) -> None:

@@ -14,6 +14,8 @@ SDKs are imported inside the classes so `langir --help` stays fast.
 from __future__ import annotations
 
 import base64
+import datetime
+import email.utils
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -152,19 +154,33 @@ def short(text: str, limit: int = 200) -> str:
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from `retry-after-ms` / `retry-after` headers, if the server sent a number."""
+    """Seconds from `retry-after-ms` / `retry-after` headers: a number, or an HTTP date (RFC 9110). A value
+    that is neither, or not finite, is ignored (the policy's backoff applies); one in the past is 0."""
     if headers is None:
         return None
     for name in ("retry-after-ms", "retry-after"):
         value = headers.get(name)
         if value is None:
             continue
-        try:
-            seconds = float(value)
-        except ValueError:
+        seconds = _seconds(str(value).strip())
+        if seconds is None:
             continue
-        return seconds / 1000 if name.endswith("-ms") else seconds
+        return max(0.0, seconds / 1000 if name.endswith("-ms") else seconds)
     return None
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is GMT; one written without a zone is read as such
+            when = when.replace(tzinfo=datetime.UTC)
+        return (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    return seconds if math.isfinite(seconds) else None
 
 
 def error_message(body: Any) -> str:

@@ -240,7 +240,8 @@ def _retry_delay(details: Any) -> float | None:
         delay = item.get("retryDelay") if isinstance(item, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
             try:
-                return float(delay[:-1])
+                seconds = float(delay[:-1])
             except ValueError:
                 return None
+            return max(0.0, seconds) if math.isfinite(seconds) else None  # "nans", "-5s": no wait to honour
     return None
