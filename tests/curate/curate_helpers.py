@@ -35,3 +35,17 @@ def make_dataset(root: Path, items: dict[str, tuple[np.ndarray, str | bytes | No
     for name, ids in (splits or {}).items():
         (root / f"{name}.txt").write_text("".join(f"{i}\n" for i in ids))
     return root
+
+
+def sirst_target(sirst_root: Path, sample_id: str = "Misc_100"):
+    """One real SIRST frame's targets: (MaskTargets, pixel Targets, the first target's centroid (x, y), a point
+    of empty sky far from it, the frame's (W, H)). Misc_100 holds one target."""
+    from langir.curate.validate import mask_targets
+
+    mask = np.asarray(Image.open(sirst_root / "masks" / f"{sample_id}_pixels0.png")) > 0
+    found = mask_targets(mask[..., 0] if mask.ndim == 3 else mask)
+    targets = found.pixel_targets()
+    (x, y), (w, h) = targets.centroids[0], targets.size
+    # empty sky: the point of the frame farthest from the target
+    sky = (0.1 * w if x > w / 2 else 0.9 * w), (0.1 * h if y > h / 2 else 0.9 * h)
+    return found, targets, (float(x), float(y)), sky, (w, h)

@@ -11,22 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from langir.curate.validate import coordinate_convention, judge_text, mask_targets
+from langir.curate.validate import coordinate_convention, judge_text
 from langir.text.conventions import qwen25_size
+from tests.curate.curate_helpers import sirst_target
 
 SAMPLE = "Misc_100"  # one target in the frame
 
 
 def _sirst(sirst_root: Path, sample_id: str = SAMPLE):
-    mask = np.asarray(Image.open(sirst_root / "masks" / f"{sample_id}_pixels0.png")) > 0
-    found = mask_targets(mask[..., 0] if mask.ndim == 3 else mask)
-    targets = found.pixel_targets()
-    (x, y), (w, h) = targets.centroids[0], targets.size
-    # empty sky: the point of the frame farthest from the target
-    sky = (0.1 * w if x > w / 2 else 0.9 * w), (0.1 * h if y > h / 2 else 0.9 * h)
-    return found, targets, (float(x), float(y)), sky, (w, h)
+    return sirst_target(sirst_root, sample_id)
 
 
 def _judge(text, found, targets, provider=None, model=None, sent=None):

@@ -38,3 +38,25 @@ def set_provider_keys(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.setenv(name, SECRET)
+
+
+def describe_at(fake, root: Path, provider: str = "openai", concurrency: int = 2, retry=None, on_event=None,
+                timeout: float = 5) -> dict:
+    """One describe run of every image of `root` with the real `provider` SDK against the running `fake`
+    server (tests/describe/fake_server.py); the run's summary."""
+    from langir.data.dataset import LangIRDataset
+    from langir.describe.ledger import Ledger
+    from langir.describe.prompts import load_prompt
+    from langir.describe.providers import choose_provider, make_provider
+    from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
+
+    ds = LangIRDataset.open(root)
+    client = make_provider(choose_provider(provider), base_url=fake.openai_url if provider == "openai" else fake.url,
+                           timeout=timeout)
+    ledger = Ledger.for_dataset(root)
+    try:
+        return describe_dataset(ds, ds.all_ids(), client, load_prompt("system"),
+                                DescribeOptions(retry=retry or RetryPolicy(initial=0.01), concurrency=concurrency), ledger,
+                                on_event=on_event)
+    finally:
+        ledger.close()

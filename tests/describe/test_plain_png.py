@@ -16,14 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from langir.data.dataset import LangIRDataset
 from langir.data.imageio import Grey8, is_plain_grey_png, read_frame, read_grey8, read_image_u8
 from langir.describe.images import request_image
-from langir.describe.ledger import Ledger
-from langir.describe.prompts import load_prompt
-from langir.describe.providers import choose_provider, make_provider
-from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
-from tests.describe.describe_helpers import set_provider_keys
+from tests.describe.describe_helpers import describe_at, set_provider_keys
 from tests.describe.fake_server import FakeServer, _b64decode, _last_image_b64
 
 RNG = np.random.default_rng(7)
@@ -145,16 +140,9 @@ def test_describe_sends_plain_files_as_they_are_and_never_a_files_metadata(tmp_p
              "d_16bit": _png(Image.fromarray(grey[3].astype(np.uint16) * 257))}
     for name, data in files.items():
         (root / "images" / f"{name}.png").write_bytes(data)
-    ds = LangIRDataset.open(root)
     with FakeServer() as fake:
         fake.api.keep_bodies = True
-        provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=5)
-        ledger = Ledger.for_dataset(root)
-        try:
-            summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"),
-                                       DescribeOptions(retry=RetryPolicy(initial=0.01), concurrency=2), ledger)
-        finally:
-            ledger.close()
+        summary = describe_at(fake, root)
         sent = [_b64decode(_last_image_b64(body)) for _, body in fake.api.bodies]
     assert summary["answers"] == len(files) == len(sent)
     by_pixels = {np.asarray(Image.open(io.BytesIO(png))).tobytes(): png for png in sent}

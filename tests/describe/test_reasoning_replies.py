@@ -9,13 +9,8 @@ import sqlite3
 
 import pytest
 
-from langir.data.dataset import LangIRDataset
 from langir.data.text_rules import final_answer
-from langir.describe.ledger import Ledger
-from langir.describe.prompts import load_prompt
-from langir.describe.providers import choose_provider, make_provider
-from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
-from tests.describe.describe_helpers import make_dataset, set_provider_keys
+from tests.describe.describe_helpers import describe_at, make_dataset, set_provider_keys
 from tests.describe.fake_server import FakeServer
 
 ANSWER = "The small target is in the upper left of the image."
@@ -43,17 +38,9 @@ def test_any_other_text_is_returned_as_it_is(text):
 
 
 def _describe(root, reply_fn):
-    ds = LangIRDataset.open(root)
     with FakeServer() as fake:
         fake.api.reply_fn = reply_fn
-        provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=5)
-        ledger = Ledger.for_dataset(root)
-        try:
-            summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"),
-                                       DescribeOptions(retry=RetryPolicy(initial=0.01), concurrency=2), ledger)
-        finally:
-            ledger.close()
-        return summary, fake.api.model_requests
+        return describe_at(fake, root), fake.api.model_requests
 
 
 def _rows(root):

@@ -9,13 +9,9 @@ import time
 
 import pytest
 
-from langir.data.dataset import LangIRDataset
-from langir.describe.ledger import Ledger
-from langir.describe.prompts import load_prompt
-from langir.describe.providers import choose_provider, make_provider
 from langir.describe.providers.base import retry_after
-from langir.describe.runner import DescribeOptions, RetryPolicy, describe_dataset
-from tests.describe.describe_helpers import make_dataset, set_provider_keys
+from langir.describe.runner import RetryPolicy
+from tests.describe.describe_helpers import describe_at, make_dataset, set_provider_keys
 from tests.describe.fake_server import FakeServer
 
 HOSTILE = ["nan", "inf", "-inf", "-5", "soon", "", "1e400", "Wed, 99 Foo 2026 99:99:99 GMT"]
@@ -38,19 +34,11 @@ def test_waits_as_servers_write_them():
 
 
 def _run(root, name, value):
-    ds = LangIRDataset.open(root)
     with FakeServer() as fake:
         fake.api.faults = ["429", "429"]
         fake.api.retry_after = value
-        provider = make_provider(choose_provider(name), base_url=fake.openai_url if name == "openai" else fake.url,
-                                 timeout=5)
-        ledger = Ledger.for_dataset(root)
         t0 = time.monotonic()
-        try:
-            summary = describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"),
-                                       DescribeOptions(retry=RetryPolicy(initial=0.01, max_wait=0.05), concurrency=1), ledger)
-        finally:
-            ledger.close()
+        summary = describe_at(fake, root, name, concurrency=1, retry=RetryPolicy(initial=0.01, max_wait=0.05))
         return summary, fake.api.model_requests, time.monotonic() - t0
 
 

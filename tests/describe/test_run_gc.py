@@ -13,28 +13,21 @@ from langir.describe.execute import RUN_GC_THRESHOLD
 from langir.describe.ledger import Ledger
 from langir.describe.prompts import load_prompt
 from langir.describe.providers import choose_provider, make_provider
-from langir.describe.runner import DescribeOptions, RetryPolicy, describe_async, describe_dataset
-from tests.describe.describe_helpers import make_dataset, set_provider_keys
+from langir.describe.runner import DescribeOptions, describe_async
+from tests.describe.describe_helpers import describe_at, make_dataset, set_provider_keys
 from tests.describe.fake_server import FakeServer
 
 
-def _run(root, seen, faults=(), on_event=None):
-    ds = LangIRDataset.open(root)
+def _run(root, seen, faults=()):
     with FakeServer() as fake:
         fake.api.faults = list(faults)
+
         def reply_fn(info):  # the fake server's threads share this process: the run's collector, seen live
             seen.append((gc.get_threshold(), gc.get_freeze_count()))
             return None
 
         fake.api.reply_fn = reply_fn
-        provider = make_provider(choose_provider("openai"), base_url=fake.openai_url, timeout=5)
-        ledger = Ledger.for_dataset(root)
-        try:
-            return describe_dataset(ds, ds.all_ids(), provider, load_prompt("system"),
-                                    DescribeOptions(retry=RetryPolicy(initial=0.01), concurrency=3), ledger,
-                                    on_event=on_event)
-        finally:
-            ledger.close()
+        return describe_at(fake, root, concurrency=3)
 
 
 def test_the_collector_is_quiet_during_a_run_and_as_it_was_after(tmp_path, monkeypatch):
