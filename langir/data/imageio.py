@@ -29,7 +29,7 @@ from langir.data.guarded import as_path, open_regular
 from langir.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "Grey8", "image_info", "image_to_array", "max_pixels", "open_regular", "read_file_bytes",
-           "is_plain_grey_png", "non_binary_masks", "read_frame", "read_grey8", "read_image", "read_image_u8", "read_mask",
+           "is_plain_grey_png", "non_binary_levels", "non_binary_masks", "note_non_binary", "read_frame", "read_grey8", "read_image", "read_image_u8", "read_mask",
            "to_uint8"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -418,6 +418,16 @@ def _note_levels(path: Path, raw: np.ndarray, target: np.ndarray) -> None:
     positive = raw[target]
     if positive.size and positive.min() != positive.max():
         _NON_BINARY[str(path)] = int(len(np.unique(positive)))
+
+
+def non_binary_levels(path: str | Path) -> int | None:
+    """How many distinct non-zero values the mask at `path` had when last read, if more than one (else None)."""
+    return _NON_BINARY.get(str(path))
+
+
+def note_non_binary(path: str | Path, levels: int) -> None:
+    """Remember a non-binary mask again (a caller that kept what it read from it, instead of reading it)."""
+    _NON_BINARY[str(path)] = levels
 
 
 def non_binary_masks(clear: bool = True) -> dict[str, int]:
