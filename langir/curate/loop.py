@@ -102,12 +102,14 @@ def curate_dataset(ds: LangIRDataset, ids: list[str], settings: RunSettings, rou
                    strictness: str | None = None, wait: bool = False, display: Display | None = None,
                    on_round: Callable[[RoundReport], None] | None = None) -> CurateResult:
     """`langir curate`: under the dataset lock, rounds of describe (`settings`) → `validate_dataset` → redo."""
-    from langir.curate.validate import validate_dataset
+    from langir.curate.validate import TargetsMemory, validate_dataset
 
     display = display or Display()
+    kept = TargetsMemory()  # the rounds validate the same images and masks again
 
     def check(check_ids: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
-        result = validate_dataset(ds, check_ids, settings.max_words, tolerance, strictness=strictness or DEFAULT_STRICTNESS)
+        result = validate_dataset(ds, check_ids, settings.max_words, tolerance, strictness=strictness or DEFAULT_STRICTNESS,
+                                  kept=kept)
         return result.summary(), result.failing["id"].tolist(), result.redescribe_ids()
 
     async def run(ds, ids, provider, prompt, opts, ledger, redo=None, label=""):

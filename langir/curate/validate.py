@@ -104,37 +104,55 @@ class MaskTargets:
         return Targets((width, height), self.boxes.astype(np.float64).reshape(-1, 4), xy.reshape(-1, 2))
 
 
-def load_targets(ds: LangIRDataset, sample_id: str) -> MaskTargets:
-    """Read a mask once (size-checked against the image header) and locate its targets.
-
-    Remembered for the process while neither file changes (same device, inode, size and mtime): `curate`
-    validates every id each round, and checking a frame's integrity and decoding its mask again would cost
-    ≈ 0.9 ms a SIRST-size frame a round. A failure is never remembered; the arrays kept are read-only."""
+def load_targets(ds: LangIRDataset, sample_id: str, kept: TargetsMemory | None = None) -> MaskTargets:
+    """Read a mask once (size-checked against the image header) and locate its targets (`kept`: taken from
+    and put into that memory while neither file changes; see `TargetsMemory`)."""
     mask_path = ds.mask_path(sample_id)
     if not os.path.lexists(mask_path):  # a FIFO or a folder there is named by the reader, not called missing
         raise DataError(mask_path, f"mask not found for id {sample_id!r}", sample_id)
-    image_path = ds.image_path(sample_id)
-    key = (image_path, _identity(image_path), mask_path, _identity(mask_path))
-    kept = _TARGETS.get(key)
+    key = None
     if kept is not None:
-        found, levels = kept
-        if levels is not None:  # said again at the end of this command, as a read would
-            note_non_binary(mask_path, levels)
-        return found
+        key, found = kept.get(ds.image_path(sample_id), mask_path)
+        if found is not None:
+            return found
     width, height, _ = ds.image_info(sample_id)  # header and integrity (CRCs, every row there), never decoded
     found = mask_targets(ds.read_mask(sample_id, (height, width)))
-    if key[1] is not None and key[3] is not None:
-        for array in (found.centroids, found.areas, found.boxes):
-            if array is not None:
-                array.flags.writeable = False
-        if len(_TARGETS) >= _TARGETS_KEPT:
-            _TARGETS.clear()
-        _TARGETS[key] = (found, non_binary_levels(mask_path))
+    if kept is not None:
+        kept.put(key, mask_path, found)
     return found
 
 
-_TARGETS: dict[tuple, tuple[MaskTargets, int | None]] = {}
-_TARGETS_KEPT = 200_000
+class TargetsMemory:
+    """Each id's targets for later rounds of one process while its image and mask are unchanged (same device,
+    inode, size and mtime): `curate` validates every id each round, and checking a frame's integrity and
+    decoding its mask again costs ≈ 1 ms a SIRST-size frame a round. A failure is never kept; the arrays kept
+    are read-only; a non-binary mask is noted again on every hit, as a read would."""
+
+    def __init__(self, limit: int = 200_000):
+        self.limit = limit
+        self._kept: dict[tuple, tuple[MaskTargets, int | None]] = {}
+
+    def get(self, image: Path, mask: Path) -> tuple[tuple | None, MaskTargets | None]:
+        key = (image, _identity(image), mask, _identity(mask))
+        if key[1] is None or key[3] is None:
+            return None, None
+        hit = self._kept.get(key)
+        if hit is None:
+            return key, None
+        found, levels = hit
+        if levels is not None:
+            note_non_binary(mask, levels)
+        return key, found
+
+    def put(self, key: tuple | None, mask: Path, found: MaskTargets) -> None:
+        if key is None:
+            return
+        for array in (found.centroids, found.areas, found.boxes):
+            if array is not None:
+                array.flags.writeable = False
+        if len(self._kept) >= self.limit:
+            self._kept.clear()
+        self._kept[key] = (found, non_binary_levels(mask))
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -313,11 +331,13 @@ def validate_dataset(
     ignore: Iterable[str] = (),
     on_item: Callable[[str], None] | None = None,
     strictness: str = DEFAULT_STRICTNESS,
+    kept: TargetsMemory | None = None,
 ) -> ValidationResult:
     """Validate the descriptions of `ids` (see the module docstring); never raises for one bad file.
 
     `strictness`: ``broad`` (half-planes) or ``grid`` (3×3 cells) decides the verdicts; the summary
-    reports the agreement at both.
+    reports the agreement at both. `kept`: one `TargetsMemory` across calls that validate the same files
+    again (the curate loop's rounds).
     """
     if strictness not in STRICTNESS:
         raise ConfigError(f"strictness must be one of {', '.join(STRICTNESS)}, not {strictness!r}")
@@ -334,7 +354,7 @@ def validate_dataset(
     claim_rows: list[tuple] = []
     for sample_id in ids:
         rows.append(_validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
-                                  sources.get(sample_id, AnswerSource())))
+                                  sources.get(sample_id, AnswerSource()), kept))
         if on_item is not None:
             on_item(sample_id)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -358,7 +378,7 @@ def failing_ids(ds: LangIRDataset, ids: Iterable[str], max_words: int = MAX_WORD
     return validate_dataset(ds, ids, max_words, strictness=strictness or DEFAULT_STRICTNESS).redescribe_ids()
 
 def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_rows, claim_rows, strictness,
-                  source: AnswerSource = AnswerSource()) -> dict:
+                  source: AnswerSource = AnswerSource(), kept: TargetsMemory | None = None) -> dict:
     failures: list[str] = []
     errors: list[str] = []
     row = dict.fromkeys(COLUMNS, "")
@@ -375,7 +395,7 @@ def _validate_one(ds, sample_id, split_of, max_words, tolerance, ignore, target_
         row["description"] = text
         row["words"] = word_count(text)
     try:
-        found = load_targets(ds, sample_id)
+        found = load_targets(ds, sample_id, kept)
     except DataError as error:
         missing = "not found" in error.problem and error.path == ds.mask_path(sample_id)
         failures.append("missing-mask" if missing else "unreadable")

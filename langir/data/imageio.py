@@ -85,12 +85,6 @@ def _pillow_warnings() -> Iterator[None]:
         yield
 
 
-def _guarded_open(path: Path, budget: int | None, what: str = "image") -> tuple[BinaryIO, Image.Image]:
-    """Open `path` and read its header, with the bomb guard and the pixel budget."""
-    fh, _ = _read_or_open(path, what)
-    return fh, _open_header(fh, path, budget)
-
-
 def _read_or_open(path: Path, what: str) -> tuple[BinaryIO, bytes | None]:
     """(a file object, the bytes): a small file read at once (`_read_small`) and closed, the object then
     holding its bytes in memory; a larger one left open for Pillow to read as it goes (bytes None)."""
@@ -471,7 +465,18 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
     verifies PNGs only). `verify=False` reads the header only.
     """
     path = as_path(path)
-    fh, img = _guarded_open(path, max_pixels)
+    fh, data = _read_or_open(path, "image")
+    plain = _plain_grey_png(data) if data is not None else None
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    if plain is not None and (not bomb_limit or plain[0] * plain[1] <= bomb_limit):
+        # a plain grey PNG (most frames and masks): its chunks and CRCs were just read; what Pillow's verify adds
+        # is its plugin in Python, so the row check is all that is left to do
+        fh.close()
+        _check_budget(path, plain[0], plain[1], max_pixels)
+        if verify:
+            _check_stream(path, *plain)
+        return plain[0], plain[1], "L"
+    img = _open_header(fh, path, max_pixels)
     try:
         size = (img.width, img.height, img.mode)
         if verify and img.format == "PNG":
