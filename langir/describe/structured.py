@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langir.data.answer_targets import MAX_TARGETS, SCALE, from_scale, remove_targets, write_targets
+from langir.data.text_rules import final_answer
 from langir.describe.checks import reply_problem
 
 if TYPE_CHECKING:
@@ -162,17 +164,21 @@ def _check_target(i: int, item: Any) -> tuple[dict[str, Any] | None, str | None]
     return out, None
 
 
+_FENCED = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
 def parse_answer(text: str | None) -> Answer:
     """JSON text of a structured answer → `Answer` (a broken one has `problem` set, never raises)."""
     if text is None or not str(text).strip():
         return Answer("", None, "empty structured answer (no JSON)")
     if len(text) > MAX_ANSWER_CHARS:
         return Answer("", None, f"structured answer of {len(text)} characters (more than {MAX_ANSWER_CHARS})")
-    body = text.strip()
-    if body.startswith("```"):  # a fenced answer from a server that ignores the JSON mode
-        body = body.strip("`").removeprefix("json").strip()
-    try:
-        data = json.loads(body)
+    body = final_answer(text).strip()  # a thinking model's reasoning before the JSON is no part of it
+    fenced = _FENCED.search(body)
+    if fenced:  # a fenced answer from a server that ignores the JSON mode, perhaps after a sentence
+        body = fenced.group(1).strip()
+    try:  # "Here is the JSON: {…} Hope this helps.": the object, whatever a chatty server puts around it
+        data = json.JSONDecoder().raw_decode(body, body.index("{"))[0] if "{" in body else json.loads(body)
     except (ValueError, RecursionError) as error:
         return Answer("", None, f"structured answer is not valid JSON ({str(error)[:80]})")
     if not isinstance(data, dict):

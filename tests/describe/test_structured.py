@@ -284,3 +284,22 @@ def test_answer_cut_off_at_the_token_limit_says_so(tmp_path, fake, cli, flavour)
     assert res.code == 1, res.stderr
     assert "cut off at --max-tokens" in json.loads(res.stdout)["failures"][0]["reason"]
     assert read_targets(root, "ir_00000") is None and _text(root, "ir_00000") is None
+
+
+WRAPPED = {  # how servers that ignore the JSON mode, or think aloud first, wrap the same answer (JSON goes at @)
+    "thoughts first": '<think>Is the target at {"point": [10, 10]}? No, that is noise.</think>\n@',
+    "prose and a fence": "Sure! Here is the JSON you asked for:\n```json\n@\n```",
+    "a trailing remark": "@\nHope this helps!",
+}
+
+
+@pytest.mark.parametrize("flavour", ["openai", "gemini"])
+@pytest.mark.parametrize("kind", list(WRAPPED))
+def test_a_wrapped_structured_answer_is_read_as_its_object(tmp_path, fake, cli, flavour, kind):
+    root, (x0, y0, x1, y1) = big_dataset(tmp_path / "ds", 300, 200)
+    fake.api.answer_fn = lambda info: WRAPPED[kind].replace("@", json.dumps(look(info)))
+    res = cli("describe", root, "--structured", "--invalid-retries", "0", *_args(fake, flavour))
+    assert res.code == 0, res.stderr
+    assert fake.api.model_requests == 1 and _text(root, "ir_00000") == TEXT
+    (target,) = read_targets(root, "ir_00000")
+    assert x0 - 2 <= target["point"][0] <= x1 + 2 and y0 - 2 <= target["point"][1] <= y1 + 2
