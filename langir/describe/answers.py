@@ -21,6 +21,9 @@ from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider, Reply
 from langir.describe.structured import answer_problem
 
+ONLY_REASONING = ("the reply holds only the model's reasoning, no answer (it may have stopped at the token limit: "
+                  "raise --max-tokens)")
+
 
 class Recorder:
     """Books answers of one run: validate, record, write; the no-target fallback; redo bookkeeping."""
@@ -52,7 +55,10 @@ class Recorder:
         files after the tick's one ledger commit). `sent`: (W, H) of the
         image as the request carried it (a model answering in pixels answers in these; `validate` reads it).
         """
-        reply.text = final_answer(reply.text)  # a thinking model's reasoning is no part of the description
+        answer = final_answer(reply.text)  # a thinking model's reasoning is no part of the description
+        if reply.text.strip() and not answer and not reply.problem:
+            reply.problem = ONLY_REASONING
+        reply.text = answer
         job.answers += 1
         job.asks_left -= 1
         job.cost += actual

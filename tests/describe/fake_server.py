@@ -13,7 +13,9 @@ Hooks on `fake.api` (a FakeAPI), all optional, set them before the run:
   "429" rate limit (with retry-after / RetryInfo), "quota" exhausted quota, "500", "529"
   overloaded, "401", "badkey" (Gemini answers a wrong key with 400 API_KEY_INVALID), "400",
   "slow" (sleeps `slow_seconds`), "malformed" (cut-off JSON), "refusal", "long" (over 50 words),
-  "billing" (402 billing_error, credit balance too low); any other name (e.g. "ok") is no fault.
+  "billing" (402 billing_error, credit balance too low), "reasoning-only" (OpenAI: content null, the thoughts in
+  `reasoning_content`, finish_reason "length", as vLLM/DeepSeek send a thinking model cut off); any other name
+  (e.g. "ok") is no fault.
 - `reply(sha) -> str`: the text for an image (sha = 16 hex of the last image's bytes).
 - `reply_fn(info) -> str | None`: per-request text; `info` is a dict with flavour ("openai",
   "anthropic", "gemini"), sha, model, temperature, n (0-based model request number), body (the
@@ -69,7 +71,8 @@ from typing import Any
 VALID_TEXT = "The small target lies in the upper left of the image, a bright point against the sky."
 LONG_TEXT = "The small target lies in the upper left. " + "It is a faint warm point among clouds. " * 12
 KEEP_USAGE = object()  # `usage_fn` result: the reply's usage block as it is
-FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut", "billing")
+FAULTS = ("429", "500", "529", "slow", "malformed", "refusal", "long", "401", "badkey", "quota", "400", "cut", "billing",
+          "reasoning-only")
 
 
 class FakeAPI:
@@ -364,6 +367,10 @@ class _Handler(BaseHTTPRequestHandler):
                 api.served[sha] += 1
         payload = api.payload(flavour, info, text, fault, model or "")
         usage = api.usage_fn(info) if api.usage_fn else KEEP_USAGE
+        if fault == "reasoning-only" and flavour == "openai":  # vLLM/DeepSeek: thoughts parsed out, no answer left
+            message = payload["choices"][0]["message"]
+            message["content"], message["reasoning_content"] = None, "Let me look at the frame. " * 40
+            payload["choices"][0]["finish_reason"] = "length"
         if usage is not KEEP_USAGE:
             field = "usageMetadata" if flavour == "gemini" else "usage"
             payload.pop(field, None)

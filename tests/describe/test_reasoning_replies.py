@@ -74,6 +74,25 @@ def test_a_reply_cut_off_inside_its_thoughts_is_asked_again(tmp_path, monkeypatc
     statuses = [status for _, status, _, _ in _rows(root)]
     assert statuses.count("invalid") == 3 and statuses.count("done") == 3
     assert {p.read_text().strip() for p in (root / "descriptions").iterdir()} == {ANSWER}
+    with sqlite3.connect(root / ".langir" / "describe.sqlite") as db:
+        errors = {e for (e,) in db.execute("SELECT error FROM requests WHERE status = 'invalid'")}
+    assert errors == {"the reply holds only the model's reasoning, no answer (it may have stopped at the token "
+                      "limit: raise --max-tokens)"}
+
+
+def test_reasoning_parsed_out_by_the_server_with_no_answer_left_says_so(tmp_path, monkeypatch):
+    """vLLM and DeepSeek put a thinking model's thoughts in `reasoning_content`: cut off, the content is null."""
+    set_provider_keys(monkeypatch)
+    root = make_dataset(tmp_path / "ds", 2)
+    with FakeServer() as fake:
+        fake.api.faults = ["reasoning-only", "reasoning-only"]
+        summary = describe_at(fake, root, concurrency=1)
+        requests = fake.api.model_requests
+    assert summary["answers"] == 4 and requests == 4 and summary["described"] == 2
+    with sqlite3.connect(root / ".langir" / "describe.sqlite") as db:
+        errors = {e for (e,) in db.execute("SELECT error FROM requests WHERE status = 'invalid'")}
+    assert errors == {"the reply holds only the model's reasoning, no answer (it stopped at the token limit: "
+                      "raise --max-tokens)"}
 
 
 def test_validate_judges_description_files_by_their_answer(tmp_path, cli):

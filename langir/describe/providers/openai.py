@@ -126,8 +126,13 @@ class OpenAIProvider(Provider):
                 reply.text, reply.problem = str(message["refusal"]).strip(), "refusal"
             return with_usage(reply, tin, tout)
         text = message.get("content") or message.get("refusal") or ""
-        return with_usage(Reply(str(text).strip(), raw=json.dumps({"content": message.get("content"),
-                                                                   "refusal": message.get("refusal")})), tin, tout)
+        reply = Reply(str(text).strip(), raw=json.dumps({"content": message.get("content"), "refusal": message.get("refusal")}))
+        # servers that parse a thinking model's reasoning out of the content (vLLM, DeepSeek, OpenRouter) put it here
+        if not reply.text and (message.get("reasoning_content") or message.get("reasoning")):
+            cut = data["choices"][0].get("finish_reason") == "length"
+            reply.problem = ("the reply holds only the model's reasoning, no answer"
+                             + (" (it stopped at the token limit: raise --max-tokens)" if cut else ""))
+        return with_usage(reply, tin, tout)
 
     @classmethod
     def classify(cls, error: Exception) -> RetryableError | FatalError:
