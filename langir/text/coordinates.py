@@ -99,12 +99,12 @@ _FRACTION_WORDS = {
     "a sixth": 1 / 6, "five sixths": 5 / 6,
 }
 _FRAC_WORD = "|".join(sorted((re.escape(k).replace(r"\ ", r"[- ]") for k in _FRACTION_WORDS), key=len, reverse=True))
-_DIRECTION = (r"(?:(?:of\s+the\s+way\s+)?(?:in\s+|over\s+|along\s+|across\s+|down\s+|up\s+)?(?:from|of)\s+the\s+(left|right|top|bottom|upper|lower)(?:\s+(?:edge|side|border))?"
+_DIRECTION = (r"(?:(?:of\s+the\s+way\s+)?(?:in\s+|over\s+|along\s+|across\s+|down\s+|up\s+)?(?:from\s+(?:the\s+)?|of\s+the\s+)(left|right|top|bottom|upper|lower)(?:\s+(?:edge|side|border))?"
               r"|of\s+the\s+way\s+(across|along|in|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
               r"|(across|along|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
               r"|of\s+the\s+(width|height))")
 _OFFSET = re.compile(
-    rf"(?:(?:about|roughly|approximately|around|some|~|≈)\s*)?(?:({N})\s*(%|percent|per\s+cent|px|pixels?)?|({_FRAC_WORD}))(?:\s+(?:the\s+)?way)?\s+{_DIRECTION}",
+    rf"(?:(?:about|roughly|approximately|around|some|~|≈)\s*)?(?:({N})\s*(%|percent|per\s+cent|px|pixels?)?|({_FRAC_WORD}|\d{{1,4}}\s*/\s*\d{{1,4}}))(?:\s+(?:the\s+)?way)?\s+{_DIRECTION}",
     re.IGNORECASE)
 _AXIS_PERCENT = re.compile(rf"\b(horizontal(?:ly)?|vertical(?:ly)?)(?:\s+(?:position|offset|coordinate))?\s*(?:[≈=:~]|is|of|at)?\s*(?:about\s+|roughly\s+|~\s*)?({N})\s*(%|px\b|pixels?\b)", re.IGNORECASE)
 _LABELLED = re.compile(
@@ -119,6 +119,9 @@ _SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?:\s+({N})\s+({N}))?(?![\w.%,]
 _BARE_PERCENT = re.compile(rf"(?<![\w.%/-])({N})\s*%\s*,\s*({N})\s*%")  # "52.5%, 47.1%" (no brackets)
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
 _XYWH = re.compile(r"\b(?:width\s*,\s*height|w\s*,\s*h)\b|\bx\s*,\s*y\s*,\s*w", re.IGNORECASE)
+# numbers written row first: "(row, col) = (45, 210)", "centre (y, x): …", "[y_min, x_min, y_max, x_max]", "y then x"
+_YX = re.compile(r"[(\[]\s*(?:y|row)(?:[_ ]?(?:min|0|1|c|center|centre))?\s*,\s*(?:x|col(?:umn)?)(?:[_ ]?(?:min|0|1|c|center|centre))?\s*[,)\]]"
+                 r"|\b(?:y|rows?)\s+(?:then|before)\s+(?:x|col(?:umn)?s?)\b|\brow[- ]major\b", re.IGNORECASE)
 _CORNERS = re.compile(rf"\b(top|upper|bottom|lower)[- ](left|right)(?:\s+corner)?\W{{0,8}}?({N})\W{{1,8}}?({N})", re.IGNORECASE)
 _CENTRE_NOUN = re.compile(r"\b(?:target|its|spot|dot|blob|object|speck|source)(?:'s|’s)?\s+cent(?:re|er)\b|(?<!dead\s)(?<!very\s)(?<!exact\s)\bcent(?:re|er)(?:\s+point)?(?=\s*(?:[:=≈~(\[]|at\b|is\s+at\b|\d))|\bcent(?:re|er)\s+of\s+(?:the\s+)?(?:target|spot|dot|blob|object|hot\s*spot|box)\b"
                           r"|\bcent(?:re|er)e?d\s+(?:near|at|on|around)\s+(?=[x(\[\d])"
@@ -157,7 +160,12 @@ def _offsets(text: str, axes: list[_Axis]) -> str:
         axis, from_end = _SIDE_AXIS.get(side, ("", False))
         if not axis:
             return m.group(0)
-        if word:
+        if word and "/" in word:  # "2/3 across", "743/1000 from the left": a fraction of the side
+            top, bottom = (float(v) for v in word.split("/"))
+            if not bottom or top > bottom:
+                return m.group(0)
+            value, scale = top / bottom, "unit"
+        elif word:
             value, scale = _FRACTION_WORDS[re.sub(r"[- ]+", " ", word.lower())], "unit"
         else:
             value = float(number)
@@ -264,15 +272,17 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
     return out
 
 
-def _tuples(text: str, found: list[Position], xywh: bool) -> str:
+def _tuples(text: str, found: list[Position], xywh: bool, yx: bool = False) -> str:
+    order = "yx" if yx else "xy"  # the text said its numbers come row first
+
     def add(values: list[float], scale: str | None = None) -> None:
         if len(values) == 2:
-            found.append(Position("point", tuple(values), scale=scale))
+            found.append(Position("point", tuple(values), scale=scale, order=order))
         elif len(values) == 4:
             if xywh:
                 x, y, w, h = values
                 values = [x, y, x + w, y + h]
-            found.append(Position("box", tuple(values)))
+            found.append(Position("box", tuple(values), order=order))
 
     def from_to(m: re.Match[str]) -> str:
         found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5))))
@@ -320,7 +330,8 @@ def read_coordinates(text: str) -> Reading:
         return reading
     found: list[Position] = []
     xywh = bool(_XYWH.search(head))
-    body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh)
+    yx = bool(_YX.search(head))
+    body, empty = _read_json(text[:MAX_JSON_CHARS], found, xywh, yx)
     body = read_tables(_read_tags(body[:MAX_CHARS], found), found)
     reading.stated_scale = stated_scale(body)
     reading.stated_size = stated_size(body)
@@ -332,7 +343,7 @@ def read_coordinates(text: str) -> Reading:
         body = _labelled(body, axes)
         found.extend(_assemble(axes))
         words = _CORNER_LABEL.sub(" ", body)
-        body = _tuples(body, found, xywh)
+        body = _tuples(body, found, xywh, yx)
     else:
         words = _CORNER_LABEL.sub(" ", _CENTRE_NOUN.sub(" ", body)) if found else body
     if len(found) > MAX_POSITIONS:

@@ -175,7 +175,7 @@ _AXIS_BEFORE = re.compile(r"\b(?:[xy]|col(?:umn)?s?|rows?)(?:[- _](?:range|span|
                           re.IGNORECASE)
 
 
-def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[str, bool]:
+def _read_json(text: str, found: list[Position], xywh: bool = False, yx: bool = False) -> tuple[str, bool]:
     """Decode every JSON value in `text` (blanking it); whether one was an empty answer."""
     if "[" not in text and "{" not in text:
         return text, False
@@ -201,6 +201,10 @@ def _read_json(text: str, found: list[Position], xywh: bool = False) -> tuple[st
         if isinstance(value, list | dict):
             before = len(found)
             empty |= _from_json(value, found)
+            if yx and isinstance(value, list):  # "Box [y_min, x_min, y_max, x_max]: [40, 205, 50, 215]"
+                for p in found[before:]:
+                    if p.source == "json" and not p.key:
+                        p.order = "yx"
             if xywh and isinstance(value, list):  # "Box (x, y, width, height): [115, 77, 12, 7]"
                 for p in found[before:]:
                     if p.kind == "box" and p.source == "json" and not p.key:

@@ -14,7 +14,7 @@ _OFFSET = re.compile(
     r"\b(?:about\s+|roughly\s+|approximately\s+|around\s+|some\s+)?"
     r"(\d{1,3})\s*(?:%|percent|per\s+cent)|((?:a|one|two|three|four)[- ](?:half|thirds|third|quarters|quarter|fifths|fifth))\b"
 )
-_OFFSET_TAIL = re.compile(r"\s+(?:of\s+the\s+(?:way|width|height)\s+)?(?:in\s+)?(?:from|down\s+from|up\s+from|across\s+from)\s+the\s+(left|right|top|bottom)\b")
+_OFFSET_TAIL = re.compile(r"\s+(?:of\s+the\s+(?:way|width|height)\s+)?(?:in\s+)?(?:from|down\s+from|up\s+from|across\s+from)\s+(?:the\s+)?(left|right|top|bottom)\b")
 
 
 def _offsets(text: str) -> str:

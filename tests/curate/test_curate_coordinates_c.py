@@ -89,3 +89,36 @@ def test_a_bracketed_pair_without_an_axis_label_is_still_a_point(sirst_root):
     found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
     assert _verdict(f"The target is at [{x:.0f}, {y:.0f}].", found, targets) == "agrees"
     assert _verdict(f'{{"point": [{sx:.0f}, {sy:.0f}]}}', found, targets) == "contradicts"
+
+
+@pytest.mark.parametrize("form", [
+    "(row, col) = ({y:.0f}, {x:.0f})",
+    "Target centre (y, x): ({y:.0f}, {x:.0f})",
+    "Position (in pixels, y then x): {y:.0f}, {x:.0f}",
+    "Box [y_min, x_min, y_max, x_max]: [{y0}, {x0}, {y1}, {x1}]",
+    "Box (row_min, col_min, row_max, col_max) = ({y0}, {x0}, {y1}, {x1})",
+])
+def test_numbers_the_text_says_come_row_first(sirst_root, form):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return form.format(x=cx, y=cy, x0=round(cx) - 3, y0=round(cy) - 3, x1=round(cx) + 3, y1=round(cy) + 3)
+
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+@pytest.mark.parametrize("form", [
+    "The target is located at approximately {px:.0f}% from left and {py:.0f}% from top.",
+    "The target sits {fx}/{den} across and {fy}/{den} down.",
+    "Roughly {fx}/{den} of the way from the left and {fy}/{den} from the top.",
+])
+def test_offsets_without_the_and_as_written_fractions(sirst_root, form):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+
+    def text(cx, cy):
+        den = 40
+        return form.format(px=100 * cx / w, py=100 * cy / h, fx=round(den * cx / w), fy=round(den * cy / h), den=den)
+
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
