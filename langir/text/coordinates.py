@@ -59,6 +59,19 @@ def stated_size(text: str) -> tuple[int, int] | None:
     return (w, h) if w > 0 and h > 0 else None
 
 
+_GRID = re.compile(r"\b(\d{1,2})\s*(?:[x×X*]|by)\s*(\d{1,2})\s+(?:grid|cells?)\b|\bgrid\s+of\s+(\d{1,2})\s*(?:[x×X*]|by)\s*(\d{1,2})\b",
+                   re.IGNORECASE)
+
+
+def stated_grid(text: str) -> tuple[int, int] | None:
+    """(columns, rows) of a grid the text counts cells on ("on a 10x10 grid", "grid of 3 by 4"), or None."""
+    m = _GRID.search(text)
+    if not m:
+        return None
+    a, b = (int(v) for v in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    return (a, b) if a > 0 and b > 0 else None
+
+
 def stated_scale(text: str) -> str | None:
     """The scale the text names for its numbers: grid1000, unit, percent, pixels (in that order), or None."""
     if _SCALE_1000.search(text):
@@ -102,7 +115,7 @@ _FRAC_WORD = "|".join(sorted((re.escape(k).replace(r"\ ", r"[- ]") for k in _FRA
 _DIRECTION = (r"(?:(?:of\s+the\s+way\s+)?(?:in\s+|over\s+|along\s+|across\s+|down\s+|up\s+)?(?:from\s+(?:the\s+)?|of\s+the\s+)(left|right|top|bottom|upper|lower)(?:\s+(?:edge|side|border))?"
               r"|of\s+the\s+way\s+(across|along|in|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
               r"|(across|along|down|up)(?:\s+(?:the\s+)?(?:frame|image|picture|it))?(?:\s+from\s+the\s+(left|right|top|bottom)(?:\s+(?:edge|side))?)?"
-              r"|of\s+the\s+(width|height))")
+              r"|of\s+the\s+(?:(?:image|frame|picture)(?:'s)?\s+)?(width|height))")
 _OFFSET = re.compile(
     rf"(?:(?:about|roughly|approximately|around|some|~|≈)\s*)?(?:({N})\s*(%|percent|per\s+cent|px|pixels?)?|({_FRAC_WORD}|\d{{1,4}}\s*/\s*\d{{1,4}}))(?:\s+(?:the\s+)?way)?\s+{_DIRECTION}",
     re.IGNORECASE)
@@ -178,7 +191,7 @@ def _offsets(text: str, axes: list[_Axis]) -> str:
     return _OFFSET.sub(repl, text)
 
 
-def _labelled(text: str, axes: list[_Axis]) -> str:
+def _labelled(text: str, axes: list[_Axis], grid: tuple[int, int] | None = None) -> str:
     def percent(m: re.Match[str]) -> str:
         scale = "percent" if m.group(3) == "%" else "pixels"
         axes.append(_Axis(m.start(), "x" if m.group(1).lower().startswith("h") else "y", (float(m.group(2)),), scale=scale))
@@ -204,6 +217,10 @@ def _labelled(text: str, axes: list[_Axis]) -> str:
                 b = None  # "x=74, y=53": the comma ends the value
         scale = "percent" if mark == "%" else "grid1000" if mark else None
         values = (float(a),) if b is None else (float(a), float(b))
+        cells = grid[0 if axis == "x" else 1] if grid and name not in ("x", "y") else 0
+        if cells and b is None and not mark and values[0] == int(values[0]) and 1 <= values[0] <= cells:
+            # "on a 10×10 grid: column 7, row 2": the cell, counted from 1, as a span of the side
+            values, scale = ((values[0] - 1) / cells, values[0] / cells), "unit"
         axes.append(_Axis(m.start(), axis, values, role=role, scale=scale))
         end = m.end() if b is not None or mark else m.end(4)
         return " " * (end - m.start()) + m.group(0)[end - m.start():]
@@ -340,7 +357,7 @@ def read_coordinates(text: str) -> Reading:
         body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
         axes: list[_Axis] = []
         body = _offsets(body, axes)
-        body = _labelled(body, axes)
+        body = _labelled(body, axes, stated_grid(head))
         found.extend(_assemble(axes))
         words = _CORNER_LABEL.sub(" ", body)
         body = _tuples(body, found, xywh, yx)

@@ -122,3 +122,28 @@ def test_offsets_without_the_and_as_written_fractions(sirst_root, form):
 
     assert _verdict(text(x, y), found, targets) == "agrees"
     assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+@pytest.mark.parametrize(("form", "cells"), [
+    ("Location on a 10x10 grid: column {c}, row {r}.", (10, 10)),
+    ("On a 3×3 grid the target is in row {r}, column {c}.", (3, 3)),
+    ("Dividing the frame into a grid of 8 by 6 cells: col {c}, row {r}.", (8, 6)),
+])
+def test_cells_counted_on_a_stated_grid(sirst_root, form, cells):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return form.format(c=int(cx / w * cells[0]) + 1, r=int(cy / h * cells[1]) + 1)
+
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+def test_a_share_of_the_image_width_and_height(sirst_root):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return f"The target is at approximately {100 * cx / w:.0f}% of the image width and {100 * cy / h:.0f}% of the image height."
+
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
