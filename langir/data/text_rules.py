@@ -128,6 +128,8 @@ _REGION_ONLY = re.compile(
 _SHORT_NONE = re.compile(
     r"""^(?:(?:json)?\s*)?(?:(?:targets?|objects?|result|results|answer|detections?|location|position)\s*[:=]\s*)?
         (?:none(?:\s+(?:found|visible|detected))?|n/?a|nothing(?:\s+(?:found|visible|detected))?|\[\s*\]|\{\s*\}
+          |not\s+(?:found|detected|visible|present|seen|identified|located)|absent
+          |(?:targets?\s+)?(?:found|detected|present|visible)\s*[:=]\s*(?:no|false|0)
           |\{\s*"?(?:targets?|objects?|detections?|points|boxes)"?\s*:\s*\[\s*\]\s*\}
           |(?:no|0|zero)\s+(?:small\s+|visible\s+|infrared\s+)?(?:targets?|objects?)(?:\s+(?:found|visible|detected|present|identified|located))?)
         \s*[.!]?$""",

@@ -49,7 +49,7 @@ def reply_problem(text: str | None, max_words: int = 50, mask_empty: bool | None
     n = word_count(text)
     if n > max_words:
         return f"too long ({n} words > {max_words})"
-    none = says_no_target(text) and not reading.positions
+    none = (says_no_target(text) or reading.empty) and not reading.positions  # "[]", {"found": false}: none, as in validate
     if mask_empty and not none:
         return "mask is empty but the reply does not say no target is visible"
     if none:

@@ -343,7 +343,7 @@ def read_coordinates(text: str) -> Reading:
     """Every position `text` writes as numbers (see the module docstring)."""
     reading = Reading(prose=text)
     head = text[:MAX_CHARS]
-    if not _has_digit(head) and "[]" not in head and "null" not in head and "way" not in head.lower():
+    if not _has_digit(head) and "[]" not in head and "null" not in head and "false" not in head and "way" not in head.lower():
         return reading
     found: list[Position] = []
     xywh = bool(_XYWH.search(head))

@@ -165,11 +165,18 @@ def _from_json(obj: object, found: list[Position], depth: int = 0) -> bool:
     # {"targets": []} and {"target": null, "reason": …}: the answer says there is none
     if targets and all(t is None or (isinstance(t, list) and not t) for t in targets) and depth == 0:
         return True
+    # {"found": false}, {"target_present": false, "note": …}: a yes/no answer that says no
+    flags = [low[k] for k in _FOUND_KEYS if k in low]
+    if flags and all(v is False for v in flags) and depth == 0 and not targets:
+        return True
     for k, v in low.items():
         if isinstance(v, list | dict) and not _SIZE_KEY.search(k):
             _from_json(v, found, depth + 1)
     return False
 
+
+_FOUND_KEYS = ("found", "detected", "present", "visible", "exists", "has_target", "target_found", "target_detected",
+               "target_present", "target_visible", "target_exists", "is_present", "is_detected")
 
 _AXIS_BEFORE = re.compile(r"\b(?:[xy]|col(?:umn)?s?|rows?)(?:[- _](?:range|span|extent|interval))?\s*(?:∈|=|:|in|within)\s*$",
                           re.IGNORECASE)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from langir.curate.validate import coordinate_convention, judge_text
+from langir.curate.validate import coordinate_convention, judge_text, mask_targets
+from langir.describe.checks import reply_problem
 from langir.text.coordinates import read_coordinates
 from tests.curate.curate_helpers import sirst_target
 
@@ -147,3 +149,26 @@ def test_a_share_of_the_image_width_and_height(sirst_root):
 
     assert _verdict(text(x, y), found, targets) == "agrees"
     assert _verdict(text(sx, sy), found, targets) == "contradicts"
+
+
+NO_TARGET_FORMS = ["Target: not found", "Target present: no", "Found: false", '{"found": false}',
+                   '{"target_present": false, "note": "sky and clutter only"}', '```json\n{"detected": false}\n```']
+
+
+@pytest.mark.parametrize("text", NO_TARGET_FORMS)
+def test_yes_no_answers_that_say_no(sirst_root, text):
+    """Agree with an empty mask; for a frame with a target they say no target (caught), never a place."""
+    empty = mask_targets(np.zeros((120, 160), bool))
+    judged = judge_text(text, empty.centroids, targets=empty.pixel_targets())
+    assert judged.verdict == "no-target" and judged.failures == []
+    found, targets, _, _, _ = _sirst(sirst_root)
+    judged = judge_text(text, found.centroids, targets=targets)
+    assert judged.verdict == "contradicts" and "says-no-target" in judged.failures
+    assert reply_problem(text, 50, mask_empty=True) is None  # describe keeps it for an empty frame
+    assert reply_problem(text, 50, mask_empty=False) == "reply says no target but the mask has one"
+
+
+def test_a_yes_answer_with_its_point_is_a_point(sirst_root):
+    found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
+    assert _verdict(f'{{"found": true, "point": [{x:.0f}, {y:.0f}]}}', found, targets) == "agrees"
+    assert _verdict(f'{{"found": true, "point": [{sx:.0f}, {sy:.0f}]}}', found, targets) == "contradicts"
