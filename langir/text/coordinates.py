@@ -52,11 +52,7 @@ _SIZE = re.compile(r"\b(?:image|frame|picture|input)[ _]?(?:size|resolution|dime
 
 def stated_size(text: str) -> tuple[int, int] | None:
     """The (W, H) the text gives the image ("Image resolution: 320x256", "frame size 640 by 512"), or None."""
-    m = _SIZE.search(text)
-    if not m:
-        return None
-    w, h = (int(v) for v in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
-    return (w, h) if w > 0 and h > 0 else None
+    return _stated_pair(_SIZE, text)
 
 
 _GRID = re.compile(r"\b(\d{1,2})\s*(?:[x×X*]|by)\s*(\d{1,2})\s+(?:grid|cells?)\b|\bgrid\s+of\s+(\d{1,2})\s*(?:[x×X*]|by)\s*(\d{1,2})\b",
@@ -65,7 +61,12 @@ _GRID = re.compile(r"\b(\d{1,2})\s*(?:[x×X*]|by)\s*(\d{1,2})\s+(?:grid|cells?)\
 
 def stated_grid(text: str) -> tuple[int, int] | None:
     """(columns, rows) of a grid the text counts cells on ("on a 10x10 grid", "grid of 3 by 4"), or None."""
-    m = _GRID.search(text)
+    return _stated_pair(_GRID, text)
+
+
+def _stated_pair(rx: re.Pattern[str], text: str) -> tuple[int, int] | None:
+    """Two positive whole numbers from the first match of `rx` (its groups 1–2, or 3–4 for its second form)."""
+    m = rx.search(text)
     if not m:
         return None
     a, b = (int(v) for v in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
