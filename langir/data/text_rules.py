@@ -79,18 +79,23 @@ _THOUGHT = re.compile(rf"<({_THOUGHT_TAGS})>.*?</\1>|◁think▷.*?◁/think▷|
 _THOUGHT_END = re.compile(rf"</(?:{_THOUGHT_TAGS})>|◁/think▷|\[/THINK\]|<\|end_of_thought\|>", re.IGNORECASE)
 _THOUGHT_OPEN = re.compile(rf"<(?:{_THOUGHT_TAGS})>|◁think▷|\[THINK\]|<\|begin_of_thought\|>", re.IGNORECASE)
 _ANSWER_TAG = re.compile(r"<(answer|final_answer|output)>(.*?)(?:</\1>|$)", re.IGNORECASE | re.DOTALL)
-_ANSWER_TOKENS = re.compile(r"<\|(?:begin|end)_of_(?:box|solution)\|>", re.IGNORECASE)
+_ANSWER_TOKENS = re.compile(r"<\|(?:begin|end)_of_(?:box|solution)\|>"
+                            # end-of-turn tokens a misconfigured local server leaves in the text (ChatML, Llama 3,
+                            # Gemma, Phi, SentencePiece)
+                            r"|<\|(?:im_end|im_start|endoftext|eot_id|end|end_of_text)\|>|<end_of_turn>|<eos>|</s>",
+                            re.IGNORECASE)
 
 
 def final_answer(text: str) -> str:
     """The answer a reply gives, without the reasoning a thinking model writes before it: `<think>…</think>`
     (also `<thinking>`, `<reasoning>`, Kimi's `◁think▷`, Magistral's `[THINK]`), a reply that starts inside
     its thoughts (everything up to the last closing tag), thoughts cut off by the token limit (from the open
-    tag on: nothing is left); the inside of `<answer>…</answer>`; GLM's `<|begin_of_box|>` tokens dropped.
+    tag on: nothing is left); the inside of `<answer>…</answer>`; GLM's `<|begin_of_box|>` tokens and the
+    end-of-turn tokens a local server may leave (`<|im_end|>`, `</s>`, `<|eot_id|>`, `<end_of_turn>`) dropped.
     Any other text is returned as it is."""
     if "<" not in text and "◁" not in text and "[" not in text:
         return text
-    out = _THOUGHT.sub(" ", text)
+    out = _THOUGHT.sub(" ", text) if ("<" in text or "◁" in text or "[THINK" in text) else text
     ends = list(_THOUGHT_END.finditer(out))
     if ends:
         out = out[ends[-1].end():]

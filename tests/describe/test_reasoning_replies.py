@@ -26,6 +26,10 @@ THOUGHTS = "Maybe it is at (3, 3)? " * 20 + "No, that is noise; the bright dot i
     (f"<think>{THOUGHTS}</think><answer>{ANSWER}</answer>", ANSWER),  # R1-style VLMs
     (f"<think>{THOUGHTS}</think><|begin_of_box|>{ANSWER}<|end_of_box|>", ANSWER),  # GLM-4.5V
     (f"<think>{THOUGHTS}", ""),  # cut off at the token limit inside its thoughts: no answer
+    (f"{ANSWER}</s>", ANSWER),  # end-of-turn tokens a misconfigured local server leaves in the text
+    (f"{ANSWER}<|im_end|>", ANSWER),
+    (f"{ANSWER}<|eot_id|>", ANSWER),
+    (f"{ANSWER}<end_of_turn>\n", ANSWER),
 ])
 def test_final_answer_leaves_the_reasoning_out(reply, answer):
     assert final_answer(reply) == answer
