@@ -50,6 +50,7 @@ to one to mask components); a plural header's claims ("two targets near the top:
 from __future__ import annotations
 
 import functools
+import re
 
 from langir.data.text_rules import stated_count
 from langir.text.normalise import _normalise
@@ -250,11 +251,17 @@ def _parse_cached(text: str) -> ParsedText:
         parsed.mentions = [list(range(len(fallback)))]
         marked, first_plural = [False], [False]
     count = stated_count(text)
+    if count is None and first_plural and _PLURAL_KEY.match(text):
+        # "Targets: upper left, lower right", "Target locations: …": places listed under a plural key, one per target
+        count, first_plural[0] = 2, True
     _regroup(parsed, count, marked, first_plural, inferred_center)
     _settle_centres(parsed, inferred_center)
     parsed.distinct = (distinct or (count or 0) >= 2 or ones >= 2) and len(parsed.mentions) > 1
     return parsed
 
+
+_PLURAL_KEY = re.compile(r"^[\s*#>_-]*(?:(?:small|detected|candidate)\s+)?(?:targets|objects|detections|target\s+(?:locations|positions))"
+                         r"[\s*_]*[:=]", re.IGNORECASE)
 
 _Item = tuple[int, Claim, bool, str | None, bool]  # (token index, claim, centre inferred, owner, negated)
 

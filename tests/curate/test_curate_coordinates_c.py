@@ -172,3 +172,16 @@ def test_a_yes_answer_with_its_point_is_a_point(sirst_root):
     found, targets, (x, y), (sx, sy), _ = _sirst(sirst_root)
     assert _verdict(f'{{"found": true, "point": [{x:.0f}, {y:.0f}]}}', found, targets) == "agrees"
     assert _verdict(f'{{"found": true, "point": [{sx:.0f}, {sy:.0f}]}}', found, targets) == "contradicts"
+
+
+@pytest.mark.parametrize("text", ["Targets: upper left, lower right.", "**Targets:** upper left; lower right",
+                                  "Target locations: upper left and lower right.", "Detected targets: top left, bottom right"])
+def test_places_listed_under_a_plural_key_are_one_per_target(text):
+    two = np.zeros((240, 320), bool)
+    two[38:43, 48:53] = two[198:203, 278:283] = True
+    found = mask_targets(two)
+    assert judge_text(text, found.centroids, targets=found.pixel_targets()).verdict == "agrees"
+    one = np.zeros((240, 320), bool)
+    one[38:43, 48:53] = True
+    found = mask_targets(one)
+    assert judge_text(text, found.centroids, targets=found.pixel_targets()).verdict == "contradicts"  # no target lower right
