@@ -62,8 +62,9 @@ def info(
     Problems: images or masks that are missing, unreadable, corrupt, too large for the pixel budget
     (LANGIR_MAX_PIXELS, default 2^26), not regular files (folder, FIFO, symlink loop), masks of the
     wrong size, and split ids without an image. They are listed (a warning each and the 'problems'
-    row); the exit code is 0, or 1 with --strict when there is any. Image pixels are not decoded:
-    sizes come from the headers, integrity from Pillow's check of the file.
+    row); the exit code is 0, or 1 with --strict when there is any. Sizes come from the headers;
+    integrity: a PNG's chunks and checksums, and its pixel stream inflated to see every row is there
+    (never decoded); a BMP, JPEG or TIFF is decoded (Pillow checks no more of them).
 
     [bold]Example:[/] langir info datasets/demo --json
     """
