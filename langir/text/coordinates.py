@@ -128,7 +128,8 @@ _LABELLED = re.compile(
 _SPAN_AXIS = re.compile(rf"(?:pixels?\s+|px\s+)?({N})\s*(?:[-–—]|to)\s*({N})\s*(?:px\s+|pixels?\s+)?(horizontally|vertically|across|down)", re.IGNORECASE)
 _FROM_TO = re.compile(rf"(?:from\s*)?\(\s*({N})\s*,\s*({N})\s*\)\s*(?:to|[-–—])\s*\(\s*({N})\s*,\s*({N})\s*\)", re.IGNORECASE)
 _U = r"(?:\s*(?:in\s+)?(?:px|pixels?|%))?"
-_TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*,\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
+_TUPLE = re.compile(rf"[(\[]\s*(?:x\s*,\s*y\s*\)\s*=\s*\(\s*)?({N}{_U}(?:\s*[,;]\s*{N}{_U}){{1,3}})\s*[)\]]", re.IGNORECASE)
+_PLUS_MINUS = re.compile(rf"\s*(?:±|\+/-|\+-)\s*{N}(?:\s*(?:px|pixels?|%))?")  # "(48 ± 3, 200 ± 3)": the value, not its error
 _SPACED = re.compile(rf"(?<=[:=])\s*({N})\s+({N})(?:\s+({N})\s+({N}))?(?![\w.%,]|\s*[%\d])")  # "target: 143 99", "box: 118 38 124 44"
 _BARE_PERCENT = re.compile(rf"(?<![\w.%/-])({N})\s*%\s*,\s*({N})\s*%")  # "52.5%, 47.1%" (no brackets)
 _BARE = re.compile(rf"(?<![\w.%/-])({N}\s*,\s*{N}(?:\s*,\s*{N}\s*,\s*{N})?)(?!\.\d|[\w%]|\s*%)")
@@ -271,6 +272,11 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
             if set(lo) == {"x", "y"} and set(hi) == {"x", "y"}:
                 scale = next((a.scale for a in mins + maxs if a.scale), None)
                 out.append(Position("box", (lo["x"], lo["y"], hi["x"], hi["y"]), scale=scale))
+        elif isinstance(mins, list) and maxs is None and {a.axis for a in mins} == {"x", "y"} and len(mins) == 2:
+            # "left: 15%, top: 83%" with no right or bottom: a position written the CSS way, a point
+            lo = {a.axis: a for a in mins}
+            scale = lo["x"].scale if lo["x"].scale == lo["y"].scale else lo["x"].scale or lo["y"].scale
+            out.append(Position("point", (lo["x"].values[0], lo["y"].values[0]), scale=scale))
         cur.clear()
 
     for a in sorted(axes, key=lambda a: a.at):
@@ -354,6 +360,8 @@ def read_coordinates(text: str) -> Reading:
     reading.stated_scale = stated_scale(body)
     reading.stated_size = stated_size(body)
     if _has_digit(body) or "way" in body.lower():  # tags and JSON often leave no number behind
+        if "±" in body or "+/-" in body or "+-" in body:
+            body = _PLUS_MINUS.sub("", body)
         body = _NOISE.sub(" ", body)
         body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
         axes: list[_Axis] = []

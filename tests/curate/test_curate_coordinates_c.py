@@ -185,3 +185,20 @@ def test_places_listed_under_a_plural_key_are_one_per_target(text):
     one[38:43, 48:53] = True
     found = mask_targets(one)
     assert judge_text(text, found.centroids, targets=found.pixel_targets()).verdict == "contradicts"  # no target lower right
+
+
+@pytest.mark.parametrize("form", [
+    "The object is positioned at left: {px:.0f}%, top: {py:.0f}%.",  # CSS-style offsets: a point
+    "left: {x:.0f}px; top: {y:.0f}px",
+    "Coordinates: ({x:.0f} ± 3, {y:.0f} ± 3)",  # a value and its error, not four numbers
+    "x = {x:.0f} +/- 2 px, y = {y:.0f} +/- 2 px",
+    "The target sits at ({x:.0f};{y:.0f}).",
+])
+def test_css_offsets_errors_and_semicolons(sirst_root, form):
+    found, targets, (x, y), (sx, sy), (w, h) = _sirst(sirst_root)
+
+    def text(cx, cy):
+        return form.format(x=cx, y=cy, px=100 * cx / w, py=100 * cy / h)
+
+    assert _verdict(text(x, y), found, targets) == "agrees"
+    assert _verdict(text(sx, sy), found, targets) == "contradicts"
