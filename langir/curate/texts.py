@@ -8,7 +8,7 @@ from pathlib import Path
 
 from langir.data import guarded
 from langir.data.dataset import LangIRDataset
-from langir.data.text_rules import final_answer
+from langir.data.text_rules import ONLY_REASONING, final_answer
 from langir.errors import DataError
 
 
@@ -46,5 +46,5 @@ def read_description_file(ds: LangIRDataset, sample_id: str) -> DescriptionFile:
     answer = final_answer(text)
     if not answer:
         return DescriptionFile(sample_id, path, None, "empty",
-                               f"{path}: description holds only a model's reasoning (<think>…), no answer")
+                               f"{path}: description holds {ONLY_REASONING} (<think>…)")
     return DescriptionFile(sample_id, path, answer)

@@ -12,9 +12,9 @@ import numpy as np
 
 from langir.data import guarded
 from langir.data.atomic import write_text_atomic
-from langir.data.imageio import IMAGE_SUFFIXES, Grey8, image_info, read_frame, read_image, read_mask
+from langir.data.imageio import Grey8, image_info, read_frame, read_image, read_mask
 from langir.data.layout import Layout, no_images_problem, resolve_layout
-from langir.data.patterns import discover_ids
+from langir.data.patterns import any_type, discover_ids, split_entry
 from langir.data.text_rules import final_answer
 from langir.errors import DataError
 
@@ -73,11 +73,9 @@ def read_split_file(path: Path, what: str = "split file", root: Path | None = No
     ids: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
-        entry = raw.strip()
-        if not entry or entry.startswith("#"):
+        entry = split_entry(raw)
+        if entry is None:
             continue
-        if entry.lower().endswith(IMAGE_SUFFIXES):
-            entry = entry.rsplit(".", 1)[0]
         check_id(entry, path, number)
         if entry in seen:
             raise DataError(path, f"line {number}: duplicate id {entry!r} (first on line {seen[entry]})")
@@ -86,18 +84,6 @@ def read_split_file(path: Path, what: str = "split file", root: Path | None = No
     return ids
 
 
-
-def _any_type(path: Path) -> Path:
-    """A `….*` pattern's file: the first image type found there (else the `.png` name, for the reader to say
-    what is missing); any other path as it is."""
-    if not path.name.endswith(".*"):
-        return path
-    stem = path.name[:-2]
-    for suffix in IMAGE_SUFFIXES:
-        for cand in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
-            if os.path.lexists(cand):  # a folder or broken link is found, then reported by the reader
-                return cand
-    return path.with_name(stem + ".png")
 
 class LangIRDataset:
     """Paths and safe loading for one dataset folder.
@@ -178,10 +164,10 @@ class LangIRDataset:
         return path
 
     def image_path(self, sample_id: str) -> Path:
-        return _any_type(self._path(self.layout.images, sample_id))
+        return any_type(self._path(self.layout.images, sample_id))
 
     def mask_path(self, sample_id: str) -> Path:
-        return _any_type(self._path(self.layout.masks, sample_id))
+        return any_type(self._path(self.layout.masks, sample_id))
 
     def description_write_path(self, sample_id: str) -> Path:
         """Where a new description is written (the layout's own naming)."""

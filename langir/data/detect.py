@@ -18,7 +18,7 @@ from pathlib import Path
 
 from langir.data import guarded
 from langir.data.imageio import IMAGE_SUFFIXES
-from langir.data.patterns import discover_ids, pattern_regex
+from langir.data.patterns import SPLIT_WORD, any_type, discover_ids, pattern_regex, split_entry
 from langir.errors import DataError
 
 _IMAGE_WORDS = frozenset({"image", "images", "img", "imgs", "mixed", "frame", "frames", "jpegimages", "ir",
@@ -102,13 +102,12 @@ def split_lists(root: Path, images: str, candidates: list[str]) -> dict[str, str
     return {(word if counts[word] == 1 else Path(rel).stem): rel for rel, word in words.items()}
 
 
-_SPLIT_WORD = re.compile(r"(?:^|[^a-z])(trainval|train|test|val|valid|validation)(?:[^a-z]|$)", re.IGNORECASE)
 _SPLIT_NAMES = {"valid": "val", "validation": "val"}
 _SPLIT_READ_BYTES = 4 << 20
 
 
 def _split_word(stem: str) -> str:
-    m = _SPLIT_WORD.search(stem)
+    m = SPLIT_WORD.search(stem)
     word = m.group(1).lower() if m else stem
     return _SPLIT_NAMES.get(word, word)
 
@@ -116,11 +115,10 @@ def _split_word(stem: str) -> str:
 def _lists_ids(path: Path, ids: set[str], root: Path) -> bool:
     """Whether `path` is a list of these ids (file suffixes allowed), blank lines and `#` comments aside."""
     try:
-        text = guarded.read_bytes(path, "split file", _SPLIT_READ_BYTES, root).decode("utf-8-sig")
-    except (DataError, UnicodeDecodeError):  # a folder, FIFO, link out of the set, binary or huge file: no list
+        text = guarded.read_text(path, "split file", _SPLIT_READ_BYTES, root)
+    except DataError:  # a folder, FIFO, link out of the set, binary or huge file: no list
         return False
-    entries = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    entries = [os.path.splitext(e)[0] if e.lower().endswith(IMAGE_SUFFIXES) else e for e in entries]
+    entries = [e for e in map(split_entry, text.splitlines()) if e is not None]
     return bool(entries) and 10 * sum(e in ids for e in entries) >= 9 * len(entries)
 
 
@@ -185,12 +183,7 @@ def _some_ids(root: Path, pattern: str, n: int) -> list[str]:
 
 
 def _has_file(root: Path, pattern: str, sample_id: str) -> bool:
-    path = root / pattern.replace("{id}", sample_id)
-    if not path.name.endswith(".*"):
-        return os.path.lexists(path)
-    stem = path.name[:-2]
-    return any(os.path.lexists(path.with_name(stem + s)) or os.path.lexists(path.with_name(stem + s.upper()))
-               for s in IMAGE_SUFFIXES)
+    return os.path.lexists(any_type(root / pattern.replace("{id}", sample_id)))
 
 
 def _matches(root: Path, pattern: str, ids: set[str]) -> bool:

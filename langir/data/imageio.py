@@ -153,10 +153,9 @@ def _decode(path: Path, budget: int | None = None,
     plain 8-bit grey PNG (`is_plain_grey_png`: most masks and grey frames that OpenCV or Pillow write),
     (None, its bytes, (width, height, IDAT stream)), the stream checked to decode (`_from_plain`)."""
     fh, data = _read_or_open(path, what)
-    plain = _plain_grey_png(data) if data is not None else None
-    bomb_limit = Image.MAX_IMAGE_PIXELS  # over it, Pillow's path refuses the file in its own words
-    if plain is not None and (not bomb_limit or plain[0] * plain[1] <= bomb_limit):
-        _check_budget(path, plain[0], plain[1], budget)
+    plain = _plain_in_budget(path, data, budget)
+    if plain is not None:
+        fh.close()
         _check_stream(path, *plain)
         return None, data, plain
     img = _open_header(fh, path, budget)
@@ -170,6 +169,19 @@ def _decode(path: Path, budget: int | None = None,
     return img, data, None
 
 
+def _plain_in_budget(path: Path, data: bytes | None, budget: int | None) -> tuple[int, int, bytes] | None:
+    """`_plain_grey_png` of a file read at once, its size checked against the pixel budget; None for any other
+    file, or one over Pillow's bomb limit (Pillow's path then refuses it in its own words)."""
+    plain = _plain_grey_png(data) if data is not None else None
+    if plain is None:
+        return None
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    if bomb_limit and plain[0] * plain[1] > bomb_limit:
+        return None
+    _check_budget(path, plain[0], plain[1], budget)
+    return plain
+
+
 def _from_plain(path: Path, plain: tuple[int, int, bytes] | None) -> Image.Image:
     """A plain PNG's pixels, by Pillow's PNG decoder straight from its IDAT stream: the same pixels as
     Pillow's PNG path without its chunk parsing and loading in Python (≈ 20 µs a 64×64 file, not 35–45)."""
@@ -181,7 +193,7 @@ def _from_plain(path: Path, plain: tuple[int, int, bytes] | None) -> Image.Image
 def _check_stream(path: Path, width: int, height: int, stream: bytes) -> None:
     """A plain PNG's stream must decode: every row there, each with a known filter type (Pillow's decoder
     fills the rows of a stream that ends early with zeros and says nothing). Inflates at most the image."""
-    size = height * (width + 1)  # each row: its filter type, then its pixels
+    size = png_raw_size(width, height, 8, 0, 0)  # each row: its filter type, then its pixels
     try:
         raw = zlib.decompressobj().decompress(stream, size)
     except zlib.error as err:
@@ -466,13 +478,11 @@ def image_info(path: str | Path, verify: bool = True, max_pixels: int | None = N
     """
     path = as_path(path)
     fh, data = _read_or_open(path, "image")
-    plain = _plain_grey_png(data) if data is not None else None
-    bomb_limit = Image.MAX_IMAGE_PIXELS
-    if plain is not None and (not bomb_limit or plain[0] * plain[1] <= bomb_limit):
+    plain = _plain_in_budget(path, data, max_pixels)  # only a file read at once (fh then holds bytes) can be plain
+    if plain is not None:
         # a plain grey PNG (most frames and masks): its chunks and CRCs were just read; what Pillow's verify adds
         # is its plugin in Python, so the row check is all that is left to do
         fh.close()
-        _check_budget(path, plain[0], plain[1], max_pixels)
         if verify:
             _check_stream(path, *plain)
         return plain[0], plain[1], "L"

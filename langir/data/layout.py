@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langir.data.detect import any_id, fit_patterns, split_lists
+from langir.data.patterns import SPLIT_WORD
 from langir.errors import ConfigError, DataError
 
 CONFIG_FILE = "langir.toml"
@@ -113,7 +114,7 @@ def sets_below(root: Path) -> list[str]:
     except OSError:
         return []
     for folder in folders[:64]:
-        images, _ = fit_patterns(folder, PRESETS[detect_preset(folder)].images, "masks/{id}.png")
+        images, _ = fit_patterns(folder, PRESETS[detect_preset(folder)].images, "", keep=("masks",))
         if any_id(folder, images):
             found.append(folder.name)
     return found
@@ -153,7 +154,6 @@ def discover_splits(root: Path, layout: Layout) -> dict[str, str]:
     return split_lists(root, layout.images, split_like_files(root, layout))
 
 
-_SPLIT_WORD = re.compile(r"(?:^|[^a-z])(train|trainval|test|val|valid|validation)(?:[^a-z]|$)", re.IGNORECASE)
 
 
 def split_like_files(root: Path, layout: Layout) -> list[str]:
@@ -165,7 +165,7 @@ def split_like_files(root: Path, layout: Layout) -> list[str]:
                                   if p.is_dir() and p.name not in skip and not p.name.startswith("."))
         for folder in folders:
             found += [str(p.relative_to(root)) for p in sorted(folder.iterdir())
-                      if p.suffix.lower() == ".txt" and p.is_file() and _SPLIT_WORD.search(p.stem)]
+                      if p.suffix.lower() == ".txt" and p.is_file() and SPLIT_WORD.search(p.stem)]
     except OSError:
         return found
     return found

@@ -86,6 +86,10 @@ _ANSWER_TOKENS = re.compile(r"<\|(?:begin|end)_of_(?:box|solution)\|>"
                             re.IGNORECASE)
 
 
+# what a reply, or a description file, that holds a thinking model's reasoning and no answer is said to be
+ONLY_REASONING = "only the model's reasoning, no answer"
+
+
 def final_answer(text: str) -> str:
     """The answer a reply gives, without the reasoning a thinking model writes before it: `<think>…</think>`
     (also `<thinking>`, `<reasoning>`, Kimi's `◁think▷`, Magistral's `[THINK]`), a reply that starts inside

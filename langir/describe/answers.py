@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langir.data.dataset import LangIRDataset
-from langir.data.text_rules import NO_TARGET_SENTENCE, final_answer
+from langir.data.text_rules import NO_TARGET_SENTENCE, ONLY_REASONING, final_answer
 from langir.describe.files import write_file
 from langir.describe.ledger import Ledger, attempt_key
 from langir.describe.options import DescribeOptions
@@ -20,9 +20,6 @@ from langir.describe.plan import Job
 from langir.describe.prompts import Prompt
 from langir.describe.providers import Provider, Reply
 from langir.describe.structured import answer_problem
-
-ONLY_REASONING = ("the reply holds only the model's reasoning, no answer (it may have stopped at the token limit: "
-                  "raise --max-tokens)")
 
 
 class Recorder:
@@ -57,7 +54,7 @@ class Recorder:
         """
         answer = final_answer(reply.text)  # a thinking model's reasoning is no part of the description
         if reply.text.strip() and not answer and not reply.problem:
-            reply.problem = ONLY_REASONING
+            reply.problem = f"the reply holds {ONLY_REASONING} (it may have stopped at the token limit: raise --max-tokens)"
         reply.text = answer
         job.answers += 1
         job.asks_left -= 1

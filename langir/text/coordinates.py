@@ -244,6 +244,11 @@ def _labelled(text: str, axes: list[_Axis], grid: tuple[int, int] | None = None)
     return _LABELLED.sub(label, text)
 
 
+def _shared_scale(x: _Axis, y: _Axis) -> str | None:
+    """The scale of a point made of an x and a y value: theirs when they agree, else the one that has one."""
+    return x.scale if x.scale == y.scale else x.scale or y.scale
+
+
 def _assemble(axes: list[_Axis]) -> list[Position]:
     """Axis values in reading order → points and boxes (a repeated axis starts the next target)."""
     out: list[Position] = []
@@ -252,7 +257,7 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
     def flush() -> None:
         xs, ys = cur.get("x"), cur.get("y")
         if isinstance(xs, _Axis) and isinstance(ys, _Axis):
-            scale = xs.scale if xs.scale == ys.scale else xs.scale or ys.scale
+            scale = _shared_scale(xs, ys)
             if len(xs.values) == 2 and len(ys.values) == 2:
                 vals = (xs.values[0], ys.values[0], xs.values[1], ys.values[1])
                 out.append(Position("box", vals, scale=scale))
@@ -275,8 +280,7 @@ def _assemble(axes: list[_Axis]) -> list[Position]:
         elif isinstance(mins, list) and maxs is None and {a.axis for a in mins} == {"x", "y"} and len(mins) == 2:
             # "left: 15%, top: 83%" with no right or bottom: a position written the CSS way, a point
             lo = {a.axis: a for a in mins}
-            scale = lo["x"].scale if lo["x"].scale == lo["y"].scale else lo["x"].scale or lo["y"].scale
-            out.append(Position("point", (lo["x"].values[0], lo["y"].values[0]), scale=scale))
+            out.append(Position("point", (lo["x"].values[0], lo["y"].values[0]), scale=_shared_scale(lo["x"], lo["y"])))
         cur.clear()
 
     for a in sorted(axes, key=lambda a: a.at):
@@ -309,7 +313,7 @@ def _tuples(text: str, found: list[Position], xywh: bool, yx: bool = False) -> s
             found.append(Position("box", tuple(values), order=order))
 
     def from_to(m: re.Match[str]) -> str:
-        found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5))))
+        found.append(Position("box", tuple(float(m.group(i)) for i in range(1, 5)), order=order))
         return " "
 
     def group(m: re.Match[str]) -> str:
@@ -366,7 +370,7 @@ def read_coordinates(text: str) -> Reading:
         body = _CENTRE_NOUN.sub(" ", body)  # "the target centre is at …", "centred near x 422": no region
         axes: list[_Axis] = []
         body = _offsets(body, axes)
-        body = _labelled(body, axes, stated_grid(head))
+        body = _labelled(body, axes, stated_grid(head) if "grid" in head.lower() else None)
         found.extend(_assemble(axes))
         words = _CORNER_LABEL.sub(" ", body)
         body = _tuples(body, found, xywh, yx)

@@ -29,6 +29,12 @@ def _verdict(text, found, targets, provider="openai", model="gpt-4o"):
     return judge_text(text, found.centroids, targets=targets, convention=coordinate_convention(provider, model)).verdict
 
 
+def _right_agrees_wrong_is_caught(text, found, targets, target, sky) -> None:
+    """`text(x, y)` written at the target agrees; written at empty sky it is caught."""
+    assert _verdict(text(*target), found, targets) == "agrees"
+    assert _verdict(text(*sky), found, targets) == "contradicts"
+
+
 def _patch(x: float, y: float, w: int, h: int) -> int:
     return int(y / h * 32) * 32 + int(x / w * 32)
 
@@ -66,8 +72,7 @@ def test_one_axis_range_per_bracketed_pair(sirst_root, form):
 
     reading = read_coordinates(text(x, y))
     assert [p.kind for p in reading.positions] == ["box"]  # not two points (x0, x1) and (y0, y1)
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 @pytest.mark.parametrize(("form", "xywh"), [
@@ -83,8 +88,7 @@ def test_numbers_separated_by_spaces_after_a_label(sirst_root, form, xywh):
 
     (box,) = read_coordinates(text(x, y)).positions
     assert box.kind == "box" and box.values == (round(x) - 3, round(y) - 3, round(x) + 3, round(y) + 3)
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 def test_a_bracketed_pair_without_an_axis_label_is_still_a_point(sirst_root):
@@ -106,8 +110,7 @@ def test_numbers_the_text_says_come_row_first(sirst_root, form):
     def text(cx, cy):
         return form.format(x=cx, y=cy, x0=round(cx) - 3, y0=round(cy) - 3, x1=round(cx) + 3, y1=round(cy) + 3)
 
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 @pytest.mark.parametrize("form", [
@@ -122,8 +125,7 @@ def test_offsets_without_the_and_as_written_fractions(sirst_root, form):
         den = 40
         return form.format(px=100 * cx / w, py=100 * cy / h, fx=round(den * cx / w), fy=round(den * cy / h), den=den)
 
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 @pytest.mark.parametrize(("form", "cells"), [
@@ -137,8 +139,7 @@ def test_cells_counted_on_a_stated_grid(sirst_root, form, cells):
     def text(cx, cy):
         return form.format(c=int(cx / w * cells[0]) + 1, r=int(cy / h * cells[1]) + 1)
 
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 def test_a_share_of_the_image_width_and_height(sirst_root):
@@ -147,8 +148,7 @@ def test_a_share_of_the_image_width_and_height(sirst_root):
     def text(cx, cy):
         return f"The target is at approximately {100 * cx / w:.0f}% of the image width and {100 * cy / h:.0f}% of the image height."
 
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))
 
 
 NO_TARGET_FORMS = ["Target: not found", "Target present: no", "Found: false", '{"found": false}',
@@ -200,5 +200,4 @@ def test_css_offsets_errors_and_semicolons(sirst_root, form):
     def text(cx, cy):
         return form.format(x=cx, y=cy, px=100 * cx / w, py=100 * cy / h)
 
-    assert _verdict(text(x, y), found, targets) == "agrees"
-    assert _verdict(text(sx, sy), found, targets) == "contradicts"
+    _right_agrees_wrong_is_caught(text, found, targets, (x, y), (sx, sy))

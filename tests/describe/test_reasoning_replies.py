@@ -110,4 +110,4 @@ def test_validate_judges_description_files_by_their_answer(tmp_path, cli):
     assert (report["graded"], report["agreeing"], report["failing_ids"]) == (3, 3, [files[3].name.split(".")[0]])
     assert report["verdicts"].get("contradicts", 0) == 0
     shown = cli("validate", root)
-    assert shown.code == 1 and "only a model's reasoning (<think>…), no answer" in shown.stdout
+    assert shown.code == 1 and "description holds only the model's reasoning, no answer (<think>…)" in shown.stdout

@@ -129,8 +129,11 @@ class OpenAIProvider(Provider):
         reply = Reply(str(text).strip(), raw=json.dumps({"content": message.get("content"), "refusal": message.get("refusal")}))
         # servers that parse a thinking model's reasoning out of the content (vLLM, DeepSeek, OpenRouter) put it here
         if not reply.text and (message.get("reasoning_content") or message.get("reasoning")):
+            # imported here: the provider registry's import stays light (langir.data pulls numpy)
+            from langir.data.text_rules import ONLY_REASONING
+
             cut = data["choices"][0].get("finish_reason") == "length"
-            reply.problem = ("the reply holds only the model's reasoning, no answer"
+            reply.problem = (f"the reply holds {ONLY_REASONING}"
                              + (" (it stopped at the token limit: raise --max-tokens)" if cut else ""))
         return with_usage(reply, tin, tout)
 
