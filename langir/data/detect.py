@@ -87,6 +87,8 @@ def split_lists(root: Path, images: str, candidates: list[str]) -> dict[str, str
     `test_list.txt`) whose lines are ids of the set's images (9 in 10 at least), all in one folder — the first
     holding any. A split word found once names its list (`train`, `test`); several lists of one word (merged
     sets) are named by their stems. A file of other lines (`test_results.txt`) is no split."""
+    if not candidates:  # the common case: no file named like a split list, no listing of the images
+        return {}
     ids = set(discover_ids(root, images))
     if not ids:
         return {}
